@@ -1,0 +1,200 @@
+/**
+ * The planning core's data model. Plain data only: no SDK types cross this line, so every rule
+ * in `functions/core/` can be tested on literals and reused by the Lambdas, the CLI and the
+ * local runner alike.
+ */
+
+/** One EBS snapshot behind an AMI's block device mapping. */
+export interface ImageSnapshot {
+  readonly deviceName: string;
+  readonly snapshotId: string;
+  /** Volume size from the block device mapping, in GiB (what the snapshot is billed against at most). */
+  readonly sizeGiB: number;
+}
+
+/** An AMI owned by the account, as DescribeImages reports it. */
+export interface Image {
+  readonly imageId: string;
+  readonly name: string;
+  /** ISO-8601, as EC2 reports it. */
+  readonly creationDate: string;
+  /** EC2 image state: available, pending, failed, disabled, ... */
+  readonly state: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly snapshots: readonly ImageSnapshot[];
+  /** True when the image is public (launch permission group `all`). */
+  readonly isPublic: boolean;
+  /** True when deregistration protection is enabled (with or without cooldown). */
+  readonly deregistrationProtection: boolean;
+}
+
+/** A snapshot owned by the account, as DescribeSnapshots reports it. Used for the orphan sweep. */
+export interface Snapshot {
+  readonly snapshotId: string;
+  readonly sizeGiB: number;
+  readonly description: string;
+  /** EC2 snapshot state: pending, completed, error, ... */
+  readonly state: string;
+  /** ISO-8601. */
+  readonly startTime: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Places an AMI can be referenced from. The inventory reads them raw; `in-use.ts` resolves them.
+// ---------------------------------------------------------------------------------------------
+
+export interface InstanceRecord {
+  readonly instanceId: string;
+  readonly imageId: string;
+  /** pending, running, shutting-down, stopping, stopped (terminated ones are never read). */
+  readonly state: string;
+}
+
+export interface LaunchTemplateRecord {
+  readonly launchTemplateId: string;
+  readonly launchTemplateName: string;
+  readonly defaultVersion: number;
+  readonly latestVersion: number;
+}
+
+export interface LaunchTemplateVersionRecord {
+  readonly launchTemplateId: string;
+  readonly launchTemplateName: string;
+  readonly versionNumber: number;
+  /** Resolved AMI id (the inventory asks EC2 to resolve `resolve:ssm:` aliases); absent if the version sets none. */
+  readonly imageId?: string;
+}
+
+export interface LaunchConfigurationRecord {
+  readonly name: string;
+  readonly imageId: string;
+}
+
+/** How an Auto Scaling group names a launch template: by id or name, and a version ($Default, $Latest or a number). */
+export interface LaunchTemplateSpec {
+  readonly launchTemplateId?: string;
+  readonly launchTemplateName?: string;
+  /** `$Default`, `$Latest` or a version number as a string. AWS treats a missing version as `$Default`. */
+  readonly version?: string;
+}
+
+export interface AutoScalingGroupRecord {
+  readonly name: string;
+  readonly desiredCapacity: number;
+  readonly launchConfigurationName?: string;
+  readonly launchTemplate?: LaunchTemplateSpec;
+  /** MixedInstancesPolicy: the base template and every override's own template. */
+  readonly mixedInstancesLaunchTemplate?: LaunchTemplateSpec;
+  readonly mixedInstancesOverrideTemplates?: readonly LaunchTemplateSpec[];
+}
+
+export interface SsmParameterRecord {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** Everything one run read from the account, complete or not at all (adapters throw on any gap). */
+export interface Inventory {
+  readonly region: string;
+  /** ISO-8601 time the reads finished. */
+  readonly readAt: string;
+  readonly images: readonly Image[];
+  /** Completed, owned snapshots whose description says CreateImage or CopyImage made them. */
+  readonly snapshots: readonly Snapshot[];
+  readonly instances: readonly InstanceRecord[];
+  readonly launchTemplates: readonly LaunchTemplateRecord[];
+  readonly launchTemplateVersions: readonly LaunchTemplateVersionRecord[];
+  readonly launchConfigurations: readonly LaunchConfigurationRecord[];
+  readonly autoScalingGroups: readonly AutoScalingGroupRecord[];
+  readonly ssmParameters: readonly SsmParameterRecord[];
+}
+
+/** Where an in-use AMI is referenced from. */
+export type ReferenceKind =
+  | 'instance'
+  | 'launch-template'
+  | 'launch-configuration'
+  | 'auto-scaling-group'
+  | 'ssm-parameter';
+
+export interface ImageReference {
+  readonly imageId: string;
+  readonly kind: ReferenceKind;
+  /** Human-readable source, e.g. `instance i-123 (stopped)` or `launch-template lt-1 v3 ($Default)`. */
+  readonly source: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan
+// ---------------------------------------------------------------------------------------------
+
+/** Why an AMI is not a candidate. Machine-readable; the CLI and the approval page render them. */
+export type KeepReason =
+  | 'NO_MAPPING' // lacks the mapping (tags or name): lives in `no-tags (excluded)`
+  | 'EXCLUDED_MAPPING_VALUE' // matched an excluded mapping value
+  | 'IN_USE' // referenced by an instance, template, configuration, group or parameter
+  | 'KEEP_PREVIOUS' // among the newest `keepPrevious` of its group
+  | 'MIN_AGE' // younger than `minAgeDays`
+  | 'OPT_OUT_TAG' // carries the opt-out tag
+  | 'DEREGISTRATION_PROTECTION'
+  | 'SHARED' // public or shared with other accounts, and `includeShared` is off
+  | 'NOT_AVAILABLE' // state is not `available` (pending, failed, ...)
+  | 'NOT_REQUESTED'; // `--from-ids` was given and this AMI was not named
+
+export interface PlannedSnapshot {
+  readonly snapshotId: string;
+  readonly sizeGiB: number;
+}
+
+export interface PlanCandidate {
+  readonly imageId: string;
+  readonly name: string;
+  readonly creationDate: string;
+  readonly group: string;
+  readonly snapshots: readonly PlannedSnapshot[];
+}
+
+export interface KeptImage {
+  readonly imageId: string;
+  readonly name: string;
+  readonly creationDate: string;
+  readonly group: string;
+  readonly reason: KeepReason;
+  /** Extra words for a person, e.g. the references of an in-use AMI. */
+  readonly detail?: string;
+}
+
+export interface OrphanSnapshot {
+  readonly snapshotId: string;
+  /** The AMI the snapshot's description names, which no longer exists. */
+  readonly imageId: string;
+  readonly sizeGiB: number;
+  readonly description: string;
+}
+
+export interface PlanGroup {
+  readonly name: string;
+  /** Newest first. */
+  readonly candidates: readonly PlanCandidate[];
+  /** Newest first. */
+  readonly kept: readonly KeptImage[];
+}
+
+export interface PlanTotals {
+  readonly candidates: number;
+  readonly candidateSnapshots: number;
+  readonly candidateSizeGiB: number;
+  readonly orphanSnapshots: number;
+  readonly orphanSizeGiB: number;
+  readonly kept: number;
+}
+
+export interface Plan {
+  /** sha256 over what would be deleted (and where); see `plan-hash.ts`. */
+  readonly planHash: string;
+  readonly region: string;
+  readonly createdAt: string;
+  readonly groups: readonly PlanGroup[];
+  readonly orphanSnapshots: readonly OrphanSnapshot[];
+  readonly totals: PlanTotals;
+}

@@ -1,0 +1,89 @@
+/**
+ * The workflow's shared vocabulary: run context, ledger statuses and the payloads that pass
+ * between states. Payloads carry references (workspace keys, ids), never the inventory or the
+ * plan themselves, so every state stays far below Step Functions' 256 KiB limit.
+ */
+import type { PlanSettings } from './settings.ts';
+
+export type Trigger = 'schedule' | 'ami-available' | 'manual';
+
+/** Built once by the first state and passed to every later state as `$.run`. */
+export interface RunContext {
+  /** Equals the execution name; the ledger's partition for this run. */
+  readonly runId: string;
+  readonly executionArn: string;
+  readonly trigger: Trigger;
+  /** Plan and record only; never ask for approval, never delete. */
+  readonly dryRun: boolean;
+  readonly settings: PlanSettings;
+  readonly startedAt: string;
+  /** For `ami-available`: the new AMI; the run is scoped to that AMI's group. */
+  readonly triggerImageId?: string;
+  /** Candidates beyond this are recorded DEFERRED and left for the next run. */
+  readonly maxDeletionsPerRun: number;
+}
+
+/** Status of one ledger item (an AMI or an orphan snapshot) in one run. */
+export type ItemStatus =
+  | 'PLANNED'
+  | 'KEPT'
+  | 'APPROVED'
+  | 'DEREGISTERED'
+  | 'DONE'
+  | 'SKIPPED_IN_USE'
+  | 'FAILED'
+  | 'REJECTED'
+  | 'EXPIRED'
+  | 'DEFERRED'
+  | 'DRY_RUN';
+
+/** Statuses an item never leaves. Finalize moves every other status to one of these. */
+export const FINAL_ITEM_STATUSES: readonly ItemStatus[] = [
+  'KEPT',
+  'DONE',
+  'SKIPPED_IN_USE',
+  'FAILED',
+  'REJECTED',
+  'EXPIRED',
+  'DEFERRED',
+  'DRY_RUN',
+];
+
+export type RunStatus =
+  | 'RUNNING'
+  | 'AWAITING_APPROVAL'
+  | 'DELETING'
+  | 'COMPLETED'
+  | 'COMPLETED_WITH_FAILURES'
+  | 'NOTHING_TO_DELETE'
+  | 'DRY_RUN'
+  | 'REJECTED'
+  | 'EXPIRED'
+  | 'FAILED'
+  | 'SKIPPED_LOCKED';
+
+export type ApprovalDecision = 'APPROVED' | 'REJECTED';
+
+/** What the approval page sends back through SendTaskSuccess. */
+export interface ApprovalResult {
+  readonly decision: ApprovalDecision;
+  /** The plan hash the person saw; the workflow proceeds only if it equals the recorded one. */
+  readonly planHash: string;
+  readonly approver: string;
+}
+
+/** The execution's output, and the run item's summary in the ledger. */
+export interface RunSummary {
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly planHash?: string;
+  readonly candidates: number;
+  readonly deregistered: number;
+  readonly snapshotsDeleted: number;
+  readonly skippedInUse: number;
+  readonly failed: number;
+  readonly deferred: number;
+  readonly gibFreed: number;
+  readonly estimatedMonthlySavingUsd: number;
+  readonly approver?: string;
+}
