@@ -1,0 +1,19 @@
+/**
+ * aws-local-stepfunctions 3 declares node >= 22 and calls Promise.withResolvers, which Node 20
+ * lacks; without this every Task fails. Import before the runner.
+ */
+if (typeof Promise.withResolvers !== 'function') {
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value: function withResolvers<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
