@@ -2,7 +2,7 @@
  * aws-local-stepfunctions 3 declares node >= 22 and calls Promise.withResolvers, which Node 20
  * lacks; without this every Task fails. Import before the runner.
  */
-if (typeof Promise.withResolvers !== 'function') {
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
   Object.defineProperty(Promise, 'withResolvers', {
     configurable: true,
     writable: true,
