@@ -68,17 +68,22 @@ export function resolvePlanSettings(
 
 export function validatePlanSettings(s: PlanSettings): PlanSettings {
   if (s.mappingKey !== 'tags' && s.mappingKey !== 'name') {
-    throw new InvalidSettingsError(`mappingKey must be "tags" or "name", got ${JSON.stringify(s.mappingKey)}`);
+    throw new InvalidSettingsError(
+      `mappingKey must be "tags" or "name", got ${JSON.stringify(s.mappingKey)}`,
+    );
   }
   assertStringList('mappingValues', s.mappingValues);
   if (s.mappingValues.length === 0) throw new InvalidSettingsError('mappingValues must not be empty');
   assertStringList('excludedMappingValues', s.excludedMappingValues);
   assertStringList('ssmParameterPaths', s.ssmParameterPaths);
   for (const path of s.ssmParameterPaths) {
-    if (!path.startsWith('/')) throw new InvalidSettingsError(`ssmParameterPaths entry "${path}" must start with "/"`);
+    if (!path.startsWith('/'))
+      throw new InvalidSettingsError(`ssmParameterPaths entry "${path}" must start with "/"`);
   }
   if (!Number.isInteger(s.keepPrevious) || s.keepPrevious < 0) {
-    throw new InvalidSettingsError(`keepPrevious must be a whole number >= 0, got ${JSON.stringify(s.keepPrevious)}`);
+    throw new InvalidSettingsError(
+      `keepPrevious must be a whole number >= 0, got ${JSON.stringify(s.keepPrevious)}`,
+    );
   }
   if (typeof s.minAgeDays !== 'number' || !Number.isFinite(s.minAgeDays) || s.minAgeDays < 0) {
     throw new InvalidSettingsError(`minAgeDays must be a number >= 0, got ${JSON.stringify(s.minAgeDays)}`);
@@ -86,8 +91,10 @@ export function validatePlanSettings(s: PlanSettings): PlanSettings {
   if (typeof s.optOutTagKey !== 'string' || s.optOutTagKey.length === 0) {
     throw new InvalidSettingsError('optOutTagKey must be a non-empty string');
   }
-  if (typeof s.includeShared !== 'boolean') throw new InvalidSettingsError('includeShared must be true or false');
-  if (typeof s.checkOrphans !== 'boolean') throw new InvalidSettingsError('checkOrphans must be true or false');
+  if (typeof s.includeShared !== 'boolean')
+    throw new InvalidSettingsError('includeShared must be true or false');
+  if (typeof s.checkOrphans !== 'boolean')
+    throw new InvalidSettingsError('checkOrphans must be true or false');
   if (s.fromIds !== undefined) {
     assertStringList('fromIds', s.fromIds);
     for (const id of s.fromIds) {

@@ -1,0 +1,196 @@
+/**
+ * The plan: grouping, in-use filtering, rotation and the orphan sweep composed. The step
+ * functions below are what the workflow's Lambdas call one at a time; their inputs and outputs
+ * are plain JSON (no Map or Set), because the workspace stores them between states.
+ * `buildPlan` is exactly those steps in sequence.
+ */
+import { EXCLUDED_GROUP, groupImages, type ImageGroup } from './grouping.ts';
+import { findReferences } from './in-use.ts';
+import type {
+  Image,
+  Inventory,
+  KeptImage,
+  OrphanSnapshot,
+  Plan,
+  PlanCandidate,
+  PlanGroup,
+  PlanTotals,
+} from './model.ts';
+import { findOrphanSnapshots } from './orphans.ts';
+import { computePlanHash } from './plan-hash.ts';
+import { compareNewestFirst, rotateGroup, sharingCheckImageIds, splitInUse, toEpochMs } from './rotation.ts';
+import type { PlanSettings } from './settings.ts';
+
+/** Output of the MapGroups step. */
+export interface MappedGroups {
+  /** Sorted by name; the excluded group is not among them. */
+  readonly groups: readonly ImageGroup[];
+  readonly excluded: readonly KeptImage[];
+}
+
+export interface FilteredGroup extends ImageGroup {
+  /** Referenced images of this group, kept with IN_USE, newest first. `images` no longer holds them. */
+  readonly inUse: readonly KeptImage[];
+}
+
+/** Output of the FilterInUse step. */
+export interface FilteredGroups {
+  readonly groups: readonly FilteredGroup[];
+  readonly excluded: readonly KeptImage[];
+}
+
+export interface MapStepInput {
+  readonly images: readonly Image[];
+  readonly settings: PlanSettings;
+  /** Restricts the run to the group holding this AMI; none if unknown. */
+  readonly triggerImageId?: string;
+}
+
+/** MapGroups: group the images; with a trigger, keep only the group that holds it. */
+export function mapStep({ images, settings, triggerImageId }: MapStepInput): MappedGroups {
+  const { groups, excluded } = groupImages(images, settings);
+  if (triggerImageId === undefined) return { groups, excluded };
+  const group = groups.find((g) => g.images.some((i) => i.imageId === triggerImageId));
+  if (group) return { groups: [group], excluded: [] };
+  // In the excluded group the run shows that group (so the ledger says why) but has no candidates.
+  return { groups: [], excluded: excluded.some((k) => k.imageId === triggerImageId) ? excluded : [] };
+}
+
+/**
+ * FilterInUse: resolve every reference in the whole inventory (an unresolved one throws
+ * `UnresolvedReferenceError`, even outside the triggered group) and set referenced AMIs aside.
+ */
+export function filterInUseStep({
+  inventory,
+  mapped,
+}: {
+  readonly inventory: Inventory;
+  readonly mapped: MappedGroups;
+}): FilteredGroups {
+  const references = findReferences(inventory);
+  const groups = mapped.groups.map((g) => {
+    const { remaining, inUse } = splitInUse(g.name, g.images, references);
+    return { name: g.name, key: g.key, images: remaining, inUse };
+  });
+  return { groups, excluded: mapped.excluded };
+}
+
+export interface RotateStepInput {
+  readonly filtered: FilteredGroups;
+  readonly settings: PlanSettings;
+  readonly now: Date | string;
+  readonly sharedImageIds: ReadonlySet<string> | readonly string[];
+}
+
+/** Which AMIs' launch permissions the adapter must read before `rotateStep` (sorted ids). */
+export function sharingCheckStep({
+  filtered,
+  settings,
+  now,
+}: Omit<RotateStepInput, 'sharedImageIds'>): string[] {
+  return sharingCheckImageIds(filtered.groups, { settings, now });
+}
+
+/** Rotate: every group rotated, sorted by name, the excluded group (if any) last. */
+export function rotateStep({ filtered, settings, now, sharedImageIds }: RotateStepInput): PlanGroup[] {
+  const shared = sharedImageIds instanceof Set ? sharedImageIds : new Set(sharedImageIds);
+  const groups = filtered.groups
+    .map((g) => rotateGroup(g, { settings, now, sharedImageIds: shared }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (filtered.excluded.length > 0) {
+    groups.push({
+      name: EXCLUDED_GROUP,
+      candidates: [],
+      kept: [...filtered.excluded].sort(compareNewestFirst),
+    });
+  }
+  return groups;
+}
+
+/**
+ * The orphan sweep, when `checkOrphans` is on. Not in triggered runs: those are scoped to one
+ * group, and a trigger for an unknown AMI must give a plan with nothing to approve.
+ */
+export function orphanStep({
+  inventory,
+  settings,
+  triggerImageId,
+}: {
+  readonly inventory: Pick<Inventory, 'snapshots' | 'images'>;
+  readonly settings: Pick<PlanSettings, 'checkOrphans'>;
+  readonly triggerImageId?: string;
+}): OrphanSnapshot[] {
+  if (!settings.checkOrphans || triggerImageId !== undefined) return [];
+  return findOrphanSnapshots(inventory.snapshots, inventory.images);
+}
+
+/** Every candidate of a plan, group by group. */
+export function planCandidates(plan: Pick<Plan, 'groups'>): PlanCandidate[] {
+  return plan.groups.flatMap((g) => g.candidates);
+}
+
+/** Totals; a snapshot shared by two candidates is counted (and sized) once. */
+export function planTotals(
+  groups: readonly PlanGroup[],
+  orphanSnapshots: readonly OrphanSnapshot[],
+): PlanTotals {
+  const snapshots = new Map<string, number>();
+  for (const c of groups.flatMap((g) => g.candidates)) {
+    for (const s of c.snapshots) snapshots.set(s.snapshotId, s.sizeGiB);
+  }
+  const sum = (xs: Iterable<number>): number => [...xs].reduce((a, b) => a + b, 0);
+  return {
+    candidates: sum(groups.map((g) => g.candidates.length)),
+    candidateSnapshots: snapshots.size,
+    candidateSizeGiB: sum(snapshots.values()),
+    orphanSnapshots: orphanSnapshots.length,
+    orphanSizeGiB: sum(orphanSnapshots.map((s) => s.sizeGiB)),
+    kept: sum(groups.map((g) => g.kept.length)),
+  };
+}
+
+/** The final step: hash and totals over rotated groups and orphans. */
+export function assemblePlan({
+  region,
+  now,
+  groups,
+  orphanSnapshots,
+}: {
+  readonly region: string;
+  readonly now: Date | string;
+  readonly groups: readonly PlanGroup[];
+  readonly orphanSnapshots: readonly OrphanSnapshot[];
+}): Plan {
+  const planHash = computePlanHash({ region, candidates: planCandidates({ groups }), orphanSnapshots });
+  return {
+    planHash,
+    region,
+    createdAt: new Date(toEpochMs(now)).toISOString(),
+    groups,
+    orphanSnapshots,
+    totals: planTotals(groups, orphanSnapshots),
+  };
+}
+
+export interface BuildPlanInput {
+  readonly inventory: Inventory;
+  readonly settings: PlanSettings;
+  readonly now: Date | string;
+  readonly sharedImageIds: ReadonlySet<string>;
+  readonly triggerImageId?: string;
+}
+
+/** The whole plan in one call (CLI, local runner); the workflow runs the same steps one by one. */
+export function buildPlan({
+  inventory,
+  settings,
+  now,
+  sharedImageIds,
+  triggerImageId,
+}: BuildPlanInput): Plan {
+  const mapped = mapStep({ images: inventory.images, settings, triggerImageId });
+  const filtered = filterInUseStep({ inventory, mapped });
+  const groups = rotateStep({ filtered, settings, now, sharedImageIds });
+  const orphanSnapshots = orphanStep({ inventory, settings, triggerImageId });
+  return assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
+}
