@@ -1,0 +1,258 @@
+/**
+ * RequestApproval (`lambda:invoke.waitForTaskToken`): stores the task token server-side under a
+ * fresh approval id, marks the run AWAITING_APPROVAL and emails (SNS) a signed link to the review
+ * page. The state then waits; only the approval page's POST resumes it. The token appears in
+ * neither the link, the email, the logs nor this function's result.
+ */
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { cachedSecretString, signApprovalLink } from './adapters/approval-link.ts';
+import { Ledger } from './adapters/ledger.ts';
+import { type RunWorkspace, S3Workspace } from './adapters/workspace.ts';
+import type { Plan } from './core/model.ts';
+import type { RunContext } from './core/workflow.ts';
+
+export interface RequestApprovalEvent {
+  readonly run: RunContext;
+  readonly planKey: string;
+  readonly planHash: string;
+  /** `$$.Task.Token`. */
+  readonly taskToken: string;
+}
+
+export interface RequestApprovalResult {
+  readonly approvalId: string;
+  /** ISO-8601. */
+  readonly expiresAt: string;
+}
+
+/** What the handler logs through; Powertools' Logger fits, and so does a test recorder. */
+export interface HandlerLogger {
+  info(message: string, attributes: Readonly<Record<string, string>>): void;
+  warn(message: string, attributes: Readonly<Record<string, string>>): void;
+  error(message: string, attributes: Readonly<Record<string, string>>): void;
+}
+
+export interface RequestApprovalDeps {
+  readonly ledger: Ledger;
+  readonly workspace: RunWorkspace;
+  readonly sns: SNSClient;
+  readonly topicArn: string;
+  /** The approval page's Function URL. */
+  readonly baseUrl: string;
+  readonly signingKey: () => Promise<string>;
+  /** How long the approval stays valid; equal to the state's TimeoutSeconds. */
+  readonly timeoutSeconds: number;
+  readonly now: () => Date;
+  readonly logger?: HandlerLogger;
+}
+
+/** The event is malformed, or the plan it names is not the one recorded for the run. Nothing was sent. */
+export class ApprovalRequestError extends Error {
+  override readonly name = 'ApprovalRequestError';
+}
+
+const SUBJECT_MAX = 100;
+
+export function createRequestApprovalHandler(
+  deps: RequestApprovalDeps,
+): (event: RequestApprovalEvent) => Promise<RequestApprovalResult> {
+  return async (event) => {
+    validate(event);
+    const { run, planKey, planHash } = event;
+    if (run.dryRun)
+      throw new ApprovalRequestError(`run ${run.runId} is a dry run; it never asks for approval`);
+
+    // Fail closed: the approval must be bound to the plan the ledger recorded for this run.
+    const plan = await deps.workspace.getJson<Plan>(planKey);
+    if (plan.planHash !== planHash) {
+      throw new ApprovalRequestError(`plan at ${planKey} has hash ${plan.planHash}, expected ${planHash}`);
+    }
+    const recorded = await deps.ledger.getRun(run.runId);
+    if (recorded?.planHash !== planHash) {
+      throw new ApprovalRequestError(
+        `run ${run.runId} recorded plan ${recorded?.planHash ?? 'none'}, not ${planHash}`,
+      );
+    }
+
+    const now = deps.now();
+    const approvalId = randomUUID();
+    const expiresAt = new Date(now.getTime() + deps.timeoutSeconds * 1000);
+    await deps.ledger.putApproval({
+      approvalId,
+      runId: run.runId,
+      planHash,
+      planKey,
+      taskToken: event.taskToken,
+      expiresAt,
+    });
+    const marked = await deps.ledger.updateRun(
+      run.runId,
+      { status: 'AWAITING_APPROVAL', approvalId, planKey },
+      // A retried invocation finds the run already waiting.
+      { from: ['RUNNING', 'AWAITING_APPROVAL'] },
+    );
+    if (!marked)
+      throw new ApprovalRequestError(`run ${run.runId} is no longer running; no approval requested`);
+
+    const link = signApprovalLink({
+      baseUrl: deps.baseUrl,
+      approvalId,
+      expiresAt,
+      key: await deps.signingKey(),
+    });
+    const deferred = (await deps.ledger.listItems(run.runId)).filter(
+      (item) => item.status === 'DEFERRED',
+    ).length;
+    const email = renderApprovalEmail(plan, link, expiresAt, { runId: run.runId, deferred });
+    await deps.sns.send(
+      new PublishCommand({ TopicArn: deps.topicArn, Subject: email.subject, Message: email.message }),
+    );
+
+    deps.logger?.info('approval requested', {
+      approvalId,
+      runId: run.runId,
+      expiresAt: expiresAt.toISOString(),
+    });
+    return { approvalId, expiresAt: expiresAt.toISOString() };
+  };
+}
+
+function validate(event: RequestApprovalEvent): void {
+  const ok =
+    typeof event === 'object' &&
+    event !== null &&
+    typeof event.run?.runId === 'string' &&
+    typeof event.planKey === 'string' &&
+    event.planKey.length > 0 &&
+    typeof event.planHash === 'string' &&
+    event.planHash.length > 0 &&
+    typeof event.taskToken === 'string' &&
+    event.taskToken.length > 0;
+  // The message names the fields, never their values: one of them is the task token.
+  if (!ok) throw new ApprovalRequestError('event must carry run.runId, planKey, planHash and taskToken');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Email
+// ---------------------------------------------------------------------------------------------
+
+export interface ApprovalEmail {
+  /** At most 100 ASCII characters on one line (SNS's limits for email subjects). */
+  readonly subject: string;
+  readonly message: string;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+const gib = (n: number): string => `${Number.isInteger(n) ? n : n.toFixed(1)}`;
+
+/** Plain-text email: a summary, the link, its expiry, and what pressing the link does (nothing yet). */
+export function renderApprovalEmail(
+  plan: Plan,
+  link: string,
+  expiresAt: Date,
+  options: { runId?: string; deferred?: number } = {},
+): ApprovalEmail {
+  const t = plan.totals;
+  const what =
+    t.orphanSnapshots > 0
+      ? `${plural(t.candidates, 'AMI')} and ${plural(t.orphanSnapshots, 'orphan snapshot')}`
+      : plural(t.candidates, 'AMI');
+  const subject = oneLine(`ami-cleaner: approve deleting ${what} in ${plan.region}`, SUBJECT_MAX);
+
+  const rows = plan.groups
+    .filter((group) => group.candidates.length > 0)
+    .map((group) => [
+      group.name,
+      String(group.candidates.length),
+      String(group.kept.length),
+      gib(group.candidates.flatMap((c) => c.snapshots).reduce((sum, s) => sum + s.sizeGiB, 0)),
+    ]);
+  const header = ['Group', 'AMIs to delete', 'Kept', 'GiB'];
+  const total = ['Total', String(t.candidates), String(t.kept), gib(t.candidateSizeGiB)];
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...[...rows, total].map((r) => (r[i] ?? '').length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ');
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+
+  const lines = [
+    `An ami-cleaner run in ${plan.region} wants to delete ${what}.`,
+    ...(options.runId ? [`Run: ${options.runId}`] : []),
+    `Plan hash: ${plan.planHash}`,
+    '',
+    line(header),
+    rule,
+    ...(rows.length > 0 ? rows.map(line) : ['(no AMIs to delete)']),
+    rule,
+    line(total),
+    '',
+    `Snapshots of these AMIs: ${t.candidateSnapshots} (${gib(t.candidateSizeGiB)} GiB)`,
+    `Orphan snapshots: ${t.orphanSnapshots} (${gib(t.orphanSizeGiB)} GiB)`,
+    ...(options.deferred
+      ? [
+          `${plural(options.deferred, 'item')} ${options.deferred === 1 ? 'exceeds' : 'exceed'} the per-run deletion limit and will be left for a later run.`,
+        ]
+      : []),
+    '',
+    'Review the plan, then approve or reject it:',
+    link,
+    '',
+    'The link opens a review page. Nothing is deleted until you press Approve on that page.',
+    `The link expires at ${expiresAt.toISOString()} (UTC). If nobody approves by then, nothing is deleted.`,
+    'Do not forward this email: anyone with the link can approve.',
+  ];
+  return { subject, message: `${lines.join('\n')}\n` };
+}
+
+/** SNS refuses email subjects over 100 characters, with line breaks, or with non-ASCII text. */
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?');
+  return flat.length <= max ? flat : `${flat.slice(0, max - 3)}...`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lambda entry point
+// ---------------------------------------------------------------------------------------------
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+let cachedHandler: ((event: RequestApprovalEvent) => Promise<RequestApprovalResult>) | undefined;
+
+function buildHandler(): (event: RequestApprovalEvent) => Promise<RequestApprovalResult> {
+  const timeoutSeconds = Number(requireEnv('APPROVAL_TIMEOUT_SECONDS'));
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
+    throw new Error('APPROVAL_TIMEOUT_SECONDS must be a whole number of seconds > 0');
+  }
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return createRequestApprovalHandler({
+    ledger: new Ledger({ doc, tableName: requireEnv('LEDGER_TABLE_NAME') }),
+    workspace: new S3Workspace({ s3: new S3Client({}), bucket: requireEnv('WORKSPACE_BUCKET_NAME') }),
+    sns: new SNSClient({}),
+    topicArn: requireEnv('APPROVAL_TOPIC_ARN'),
+    baseUrl: requireEnv('APPROVAL_BASE_URL'),
+    signingKey: cachedSecretString(new SecretsManagerClient({}), requireEnv('APPROVAL_SIGNING_SECRET_ARN')),
+    timeoutSeconds,
+    now: () => new Date(),
+    logger: new Logger({ serviceName: 'ami-cleaner-request-approval' }),
+  });
+}
+
+export const handler = async (event: RequestApprovalEvent): Promise<RequestApprovalResult> => {
+  cachedHandler ??= buildHandler();
+  return cachedHandler(event);
+};

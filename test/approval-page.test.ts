@@ -1,0 +1,516 @@
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formToken, signApprovalLink } from '../functions/adapters/approval-link.ts';
+import { Ledger } from '../functions/adapters/ledger.ts';
+import { MemoryWorkspace, runKey } from '../functions/adapters/workspace.ts';
+import { type ApprovalPageResponse, createApprovalPageHandler } from '../functions/approval-page.ts';
+import { type LocalDynamo, startDynalite } from './helpers/dynalite.ts';
+import { runContext, smallPlan } from './helpers/ledger-fixtures.ts';
+
+const KEY = 'test-signing-key-0123456789abcdef';
+const NOW = new Date('2026-05-01T12:00:00.000Z');
+const EXPIRES = new Date('2026-05-02T12:00:00.000Z');
+const APPROVAL_ID = '11111111-2222-4333-8444-555555555555';
+const TASK_TOKEN = 'AQCEAAAAKgAAAA-very-secret-task-token-value';
+const PLAN_HASH = 'a'.repeat(64);
+const BASE_URL = 'https://abc123.lambda-url.eu-west-1.on.aws/';
+
+const sfnMock = mockClient(SFNClient);
+
+function httpEvent(
+  method: string,
+  options: { query?: string; body?: string; contentType?: string; base64?: boolean } = {},
+): APIGatewayProxyEventV2 {
+  const body =
+    options.body === undefined
+      ? undefined
+      : options.base64
+        ? Buffer.from(options.body).toString('base64')
+        : options.body;
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/',
+    rawQueryString: options.query ?? '',
+    headers: options.contentType ? { 'content-type': options.contentType } : {},
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'abc123',
+      domainName: 'abc123.lambda-url.eu-west-1.on.aws',
+      domainPrefix: 'abc123',
+      http: { method, path: '/', protocol: 'HTTP/1.1', sourceIp: '198.51.100.7', userAgent: 'test' },
+      requestId: 'req-1',
+      routeKey: '$default',
+      stage: '$default',
+      time: '01/May/2026:12:00:00 +0000',
+      timeEpoch: NOW.getTime(),
+    },
+    isBase64Encoded: options.base64 ?? false,
+    ...(body === undefined ? {} : { body }),
+  };
+}
+
+function linkQuery(approvalId = APPROVAL_ID, expiresAt = EXPIRES, key = KEY): string {
+  return new URL(signApprovalLink({ baseUrl: BASE_URL, approvalId, expiresAt, key })).search.slice(1);
+}
+
+/** The hidden fields of the rendered form, as a browser would send them. */
+function hiddenFields(html: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+    fields[match[1] ?? ''] = (match[2] ?? '').replaceAll('&amp;', '&');
+  }
+  return fields;
+}
+
+function formBody(fields: Record<string, string | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) if (value !== undefined) params.set(name, value);
+  return params.toString();
+}
+
+function expectSafeHeaders(response: ApprovalPageResponse): void {
+  expect(response.headers).toMatchObject({
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Security-Policy':
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+}
+
+function expectNoToken(response: ApprovalPageResponse): void {
+  expect(response.body).not.toContain(TASK_TOKEN);
+  expect(JSON.stringify(response.headers)).not.toContain(TASK_TOKEN);
+  expect(response.body).not.toContain(KEY);
+}
+
+describe('approval page', () => {
+  let dynamo: LocalDynamo;
+  let ledger: Ledger;
+  let workspace: MemoryWorkspace;
+  let handle: (event: APIGatewayProxyEventV2) => Promise<ApprovalPageResponse>;
+  let logged: string[];
+
+  beforeEach(async () => {
+    dynamo = await startDynalite();
+    ledger = new Ledger({ doc: dynamo.docClient, tableName: dynamo.tableName, now: () => NOW });
+    workspace = new MemoryWorkspace();
+    const run = runContext({ maxDeletionsPerRun: 2 });
+    const plan = smallPlan();
+    await ledger.putRun(run);
+    await ledger.recordPlan(run, plan);
+    await workspace.putJson(runKey(run.runId, 'plan'), plan);
+    await ledger.putApproval({
+      approvalId: APPROVAL_ID,
+      runId: run.runId,
+      planHash: PLAN_HASH,
+      planKey: runKey(run.runId, 'plan'),
+      taskToken: TASK_TOKEN,
+      expiresAt: EXPIRES,
+    });
+    sfnMock.on(SendTaskSuccessCommand).resolves({});
+    logged = [];
+    const record = (message: string, extra: Readonly<Record<string, string>>) => {
+      logged.push(`${message} ${JSON.stringify(extra)}`);
+    };
+    handle = createApprovalPageHandler({
+      ledger,
+      workspace,
+      sfn: new SFNClient({}),
+      signingKey: async () => KEY,
+      now: () => NOW,
+      logger: { info: record, warn: record, error: record },
+    });
+  });
+
+  afterEach(async () => {
+    sfnMock.reset();
+    await dynamo.stop();
+  });
+
+  async function renderedForm(): Promise<Record<string, string>> {
+    const page = await handle(httpEvent('GET', { query: linkQuery() }));
+    return hiddenFields(page.body);
+  }
+
+  function post(
+    fields: Record<string, string | undefined>,
+    options: { base64?: boolean; query?: string } = {},
+  ) {
+    return handle(
+      httpEvent('POST', {
+        body: formBody(fields),
+        contentType: 'application/x-www-form-urlencoded',
+        query: options.query ?? linkQuery(),
+        ...(options.base64 ? { base64: true } : {}),
+      }),
+    );
+  }
+
+  describe('GET', () => {
+    it('renders groups, AMIs, kept reasons, orphans and the form, and changes nothing', async () => {
+      // Act
+      const response = await handle(httpEvent('GET', { query: linkQuery() }));
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expectSafeHeaders(response);
+      expectNoToken(response);
+      const html = response.body;
+      expect(html).toContain('Group front.prod');
+      expect(html).toContain('Group dev.back');
+      expect(html).toContain('ami-0000000000000001');
+      expect(html).toContain('ami-0000000000000002');
+      expect(html).toContain(PLAN_HASH);
+      expect(html).toContain('eu-west-1');
+      expect(html).toContain('In use: instance i-0123 (stopped)');
+      expect(html).toContain('snap-00000000000000ff');
+      // Cap 2: the newest AMI and the orphan snapshot are deferred, and the page says so.
+      expect(html).toMatch(/ami-0000000000000003<\/code>.*Deferred to a later run/);
+      expect(html).toMatch(/ami-0000000000000001<\/code>.*<td>Delete<\/td>/);
+      expect(html).toMatch(/snap-00000000000000ff<\/code>.*Deferred to a later run/);
+      expect(html).toContain('2 of these exceed the per-run deletion limit');
+      expect(html).toMatch(/<input type="text" id="approver" name="approver" required/);
+      expect(html).toContain('name="decision" value="APPROVE"');
+      expect(html).toContain('name="decision" value="REJECT"');
+      expect(html).not.toMatch(/<script/i);
+      expect(hiddenFields(html)).toEqual({
+        a: APPROVAL_ID,
+        e: String(EXPIRES.getTime() / 1000),
+        s: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        planHash: PLAN_HASH,
+        formToken: formToken(KEY, APPROVAL_ID, PLAN_HASH),
+      });
+      expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('PENDING');
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
+
+    it('escapes values from the plan', async () => {
+      // Act
+      const response = await handle(httpEvent('GET', { query: linkQuery() }));
+
+      // Assess
+      expect(response.body).toContain('front.prod-8 &lt;b&gt;');
+      expect(response.body).not.toContain('front.prod-8 <b>');
+    });
+
+    it('refuses a bad signature with 403', async () => {
+      // Prepare
+      const query = linkQuery().replace(/s=[^&]+/, `s=${'A'.repeat(43)}`);
+
+      // Act
+      const response = await handle(httpEvent('GET', { query }));
+
+      // Assess
+      expect(response.statusCode).toBe(403);
+      expectSafeHeaders(response);
+      expect(response.body).not.toContain('ami-0000000000000001');
+    });
+
+    it('refuses an expired link with 410', async () => {
+      // Act
+      const response = await handle(
+        httpEvent('GET', { query: linkQuery(APPROVAL_ID, new Date(NOW.getTime() - 1000)) }),
+      );
+
+      // Assess
+      expect(response.statusCode).toBe(410);
+    });
+
+    it('refuses an unknown approval id with 404', async () => {
+      // Act
+      const response = await handle(
+        httpEvent('GET', { query: linkQuery('99999999-2222-4333-8444-555555555555') }),
+      );
+
+      // Assess
+      expect(response.statusCode).toBe(404);
+    });
+
+    it('reports a malformed link with 400', async () => {
+      // Act
+      const response = await handle(httpEvent('GET', { query: 'a=x' }));
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expectSafeHeaders(response);
+    });
+  });
+
+  describe('POST', () => {
+    it('approves once: SendTaskSuccess with the ApprovalResult, approval used', async () => {
+      // Prepare
+      const fields = await renderedForm();
+
+      // Act
+      const response = await post({ ...fields, approver: 'Ada Lovelace', decision: 'APPROVE' });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expectSafeHeaders(response);
+      expectNoToken(response);
+      expect(response.body).toContain('Approved');
+      expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+      const input = sfnMock.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input;
+      expect(input?.taskToken).toBe(TASK_TOKEN);
+      expect(JSON.parse(input?.output ?? '')).toEqual({
+        decision: 'APPROVED',
+        planHash: PLAN_HASH,
+        approver: 'Ada Lovelace',
+      });
+      expect(await ledger.getApproval(APPROVAL_ID)).toMatchObject({
+        status: 'APPROVED',
+        approver: 'Ada Lovelace',
+      });
+      expect(logged.join('\n')).not.toContain(TASK_TOKEN);
+      expect(logged.some((line) => line.includes(APPROVAL_ID) && line.includes('APPROVED'))).toBe(true);
+    });
+
+    it('rejects with decision REJECTED (base64 body, as Function URLs may send it)', async () => {
+      // Prepare
+      const fields = await renderedForm();
+
+      // Act
+      const response = await post({ ...fields, approver: 'Grace', decision: 'REJECT' }, { base64: true });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('nothing will be deleted');
+      const input = sfnMock.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input;
+      expect(JSON.parse(input?.output ?? '')).toEqual({
+        decision: 'REJECTED',
+        planHash: PLAN_HASH,
+        approver: 'Grace',
+      });
+      expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('REJECTED');
+    });
+
+    it('refuses a replay with 409 and does not resume the workflow again', async () => {
+      // Prepare
+      const fields = await renderedForm();
+      await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Act
+      const replay = await post({ ...fields, approver: 'Mallory', decision: 'REJECT' });
+
+      // Assess
+      expect(replay.statusCode).toBe(409);
+      expect(replay.body).toContain('already been used');
+      expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+      expect((await ledger.getApproval(APPROVAL_ID))?.approver).toBe('Ada');
+    });
+
+    it('refuses a bad link signature with 403', async () => {
+      // Prepare
+      const fields = await renderedForm();
+
+      // Act
+      const response = await post({
+        ...fields,
+        s: `${'B'.repeat(43)}`,
+        approver: 'Ada',
+        decision: 'APPROVE',
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(403);
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+      expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('PENDING');
+    });
+
+    it('refuses an expired approval with 410', async () => {
+      // Prepare
+      const fields = await renderedForm();
+      const late = createApprovalPageHandler({
+        ledger,
+        workspace,
+        sfn: new SFNClient({}),
+        signingKey: async () => KEY,
+        now: () => new Date(EXPIRES.getTime() + 1000),
+      });
+
+      // Act
+      const response = await late(
+        httpEvent('POST', {
+          body: formBody({ ...fields, approver: 'Ada', decision: 'APPROVE' }),
+          contentType: 'application/x-www-form-urlencoded',
+        }),
+      );
+
+      // Assess
+      expect(response.statusCode).toBe(410);
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
+
+    it('refuses an unknown approval id with 404', async () => {
+      // Prepare
+      const otherId = '99999999-2222-4333-8444-555555555555';
+      const q = new URLSearchParams(linkQuery(otherId));
+      const fields = {
+        a: otherId,
+        e: q.get('e') ?? '',
+        s: q.get('s') ?? '',
+        planHash: PLAN_HASH,
+        formToken: formToken(KEY, otherId, PLAN_HASH),
+      };
+
+      // Act
+      const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' }, { query: '' });
+
+      // Assess
+      expect(response.statusCode).toBe(404);
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
+
+    it('refuses with 409 when the run now records another plan', async () => {
+      // Prepare: a correctly signed form for a plan hash that is not the approval's.
+      const fields = await renderedForm();
+      const otherHash = 'b'.repeat(64);
+
+      // Act
+      const response = await post({
+        ...fields,
+        planHash: otherHash,
+        formToken: formToken(KEY, APPROVAL_ID, otherHash),
+        approver: 'Ada',
+        decision: 'APPROVE',
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(409);
+      expect(response.body).toContain('plan has changed');
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+      expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('PENDING');
+    });
+
+    it('refuses with 409 when the run record no longer matches the approval', async () => {
+      // Prepare
+      const fields = await renderedForm();
+      await ledger.updateRun('run-1', { planHash: 'c'.repeat(64) });
+
+      // Act
+      const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(response.statusCode).toBe(409);
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
+
+    it.each([
+      ['missing', undefined],
+      ['wrong', formToken('another-key', APPROVAL_ID, PLAN_HASH)],
+    ])('refuses a %s form token with 403', async (_what, token) => {
+      // Prepare
+      const fields = await renderedForm();
+
+      // Act
+      const response = await post({ ...fields, formToken: token, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(response.statusCode).toBe(403);
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+      expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('PENDING');
+    });
+
+    it.each([
+      ['no name', { approver: '  ', decision: 'APPROVE' }],
+      ['an unknown decision', { approver: 'Ada', decision: 'MAYBE' }],
+    ])('refuses a form with %s with 400', async (_what, extra) => {
+      // Prepare
+      const fields = await renderedForm();
+
+      // Act
+      const response = await post({ ...fields, ...extra });
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
+
+    it('refuses a body that is not a form with 415', async () => {
+      // Act
+      const response = await handle(
+        httpEvent('POST', {
+          query: linkQuery(),
+          body: '{"decision":"APPROVE"}',
+          contentType: 'application/json',
+        }),
+      );
+
+      // Assess
+      expect(response.statusCode).toBe(415);
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
+
+    it('answers 410 and marks the approval expired when the task has timed out', async () => {
+      // Prepare
+      const fields = await renderedForm();
+      sfnMock
+        .on(SendTaskSuccessCommand)
+        .rejects(Object.assign(new Error(`Task Timed Out: '${TASK_TOKEN}'`), { name: 'TaskTimedOut' }));
+
+      // Act
+      const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(response.statusCode).toBe(410);
+      expect(response.body).toContain('This approval has expired');
+      expectNoToken(response);
+      expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('EXPIRED');
+      expect(logged.join('\n')).not.toContain(TASK_TOKEN);
+    });
+
+    it('reopens the approval when the decision could not be delivered', async () => {
+      // Prepare
+      const fields = await renderedForm();
+      sfnMock
+        .on(SendTaskSuccessCommand)
+        .rejectsOnce(Object.assign(new Error('boom'), { name: 'ServiceUnavailable' }));
+
+      // Act
+      const first = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+      const retry = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(first.statusCode).toBe(503);
+      expect(retry.statusCode).toBe(200);
+      expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
+    });
+  });
+
+  it('answers other methods with 405 and the security headers', async () => {
+    // Act
+    const response = await handle(httpEvent('PUT', { query: linkQuery() }));
+
+    // Assess
+    expect(response.statusCode).toBe(405);
+    expectSafeHeaders(response);
+    expect(response.headers.Allow).toBe('GET, POST');
+  });
+
+  it('answers an unexpected failure with an HTML page, not a stack trace', async () => {
+    // Prepare
+    const broken = createApprovalPageHandler({
+      ledger,
+      workspace,
+      sfn: new SFNClient({}),
+      signingKey: async () => {
+        throw new Error('secrets manager down');
+      },
+      now: () => NOW,
+    });
+
+    // Act
+    const response = await broken(httpEvent('GET', { query: linkQuery() }));
+
+    // Assess
+    expect(response.statusCode).toBe(500);
+    expectSafeHeaders(response);
+    expect(response.body).not.toContain('secrets manager down');
+  });
+});
