@@ -1,0 +1,36 @@
+/**
+ * The `amicleaner` command line. Commands only parse, connect and print; planning and deletion
+ * live in functions/ and are shared with the Lambdas.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerPlanCommand } from './commands/plan.ts';
+import { describeError, exitCodeFor } from './errors.ts';
+import { type CliIo, processIo } from './io.ts';
+import { type CliDeps, defaultCliDeps } from './deps.ts';
+
+export function buildProgram(io: CliIo, deps: CliDeps = defaultCliDeps): Command {
+  const program = new Command('amicleaner')
+    .description('Find and remove old AMIs and their snapshots, only after approval of the exact plan.')
+    .version('0.1.0')
+    .configureHelp({ showGlobalOptions: true });
+  registerPlanCommand(program, io, deps);
+  // Errors are printed once, as one line, by main(); commander must not print or exit itself.
+  for (const command of [program, ...program.commands]) {
+    command
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => {} });
+  }
+  return program;
+}
+
+/** Runs the CLI and returns the exit code: 0 done, 1 refused or failed, 2 bad input or unreachable. */
+export async function main(argv: string[], io: CliIo = processIo(), deps: CliDeps = defaultCliDeps): Promise<number> {
+  try {
+    await buildProgram(io, deps).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError && error.exitCode === 0) return 0; // --help, --version
+    io.err(`amicleaner: ${describeError(error)}\n`);
+    return exitCodeFor(error);
+  }
+}

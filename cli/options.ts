@@ -1,0 +1,102 @@
+/**
+ * The original amicleaner's planning flags, declared once and shared by `plan` and `run`, and
+ * their translation into validated PlanSettings.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  DEFAULT_PLAN_SETTINGS,
+  InvalidSettingsError,
+  type MappingKey,
+  type PlanSettings,
+  resolvePlanSettings,
+} from '../functions/core/settings.ts';
+
+export interface PlanningFlags {
+  mappingKey: MappingKey;
+  mappingValues: string[];
+  excludedMappingValues: string[];
+  keepPrevious: number;
+  amiMinDays: number;
+  fullReport: boolean;
+  checkOrphans: boolean;
+  fromIds?: string[];
+  optOutTag: string;
+  includeShared: boolean;
+  ssmPath: string[];
+  region?: string;
+  json: boolean;
+}
+
+export function wholeNumber(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value))
+      throw new InvalidArgumentError(`${flag} must be a whole number >= 0, got "${value}"`);
+    return Number(value);
+  };
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Adds the planning flags, with the original's defaults, to a command. */
+export function addPlanningOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--mapping-key <key>', 'group AMIs by "tags" or by "name"')
+        .choices(['tags', 'name'])
+        .default(DEFAULT_PLAN_SETTINGS.mappingKey),
+    )
+    .option('--mapping-values <values...>', 'tag keys (in order) or name substrings', [
+      ...DEFAULT_PLAN_SETTINGS.mappingValues,
+    ])
+    .option('--excluded-mapping-values <values...>', 'mapping values whose AMIs are never removed', [])
+    .option(
+      '--keep-previous <n>',
+      'newest unused AMIs to keep in each group',
+      wholeNumber('--keep-previous'),
+      DEFAULT_PLAN_SETTINGS.keepPrevious,
+    )
+    .option(
+      '--ami-min-days <days>',
+      'keep AMIs younger than this many days (0: off)',
+      wholeNumber('--ami-min-days'),
+      0,
+    )
+    .option('--full-report', 'list the AMIs of every group', false)
+    .option(
+      '--check-orphans',
+      'include orphan snapshots (CreateImage/CopyImage leftovers) in the plan',
+      false,
+    )
+    .option(
+      '--from-ids <ids...>',
+      'only these AMIs may be removed (in-use and protected ones are still kept)',
+    )
+    .option('--opt-out-tag <key>', 'AMIs carrying this tag key are kept', DEFAULT_PLAN_SETTINGS.optOutTagKey)
+    .option('--include-shared', 'also remove public AMIs and AMIs shared with other accounts', false)
+    .option('--ssm-path <path>', 'SSM parameter path whose AMI ids count as in use (repeatable)', collect, [])
+    .option('--region <region>', 'AWS region (default: the SDK configuration)')
+    .option('--json', 'print JSON only', false);
+}
+
+/** Translates parsed flags into validated settings; a bad combination becomes a one-line error. */
+export function settingsFromFlags(flags: PlanningFlags): PlanSettings {
+  try {
+    return resolvePlanSettings({
+      mappingKey: flags.mappingKey,
+      mappingValues: flags.mappingValues,
+      excludedMappingValues: flags.excludedMappingValues,
+      keepPrevious: flags.keepPrevious,
+      minAgeDays: flags.amiMinDays,
+      optOutTagKey: flags.optOutTag,
+      includeShared: flags.includeShared,
+      checkOrphans: flags.checkOrphans,
+      ssmParameterPaths: flags.ssmPath,
+      ...(flags.fromIds ? { fromIds: flags.fromIds } : {}),
+    });
+  } catch (error) {
+    if (error instanceof InvalidSettingsError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * One-shot planning for the CLI: the same core steps the workflow's Lambdas run one by one
+ * (map, filter in-use, sharing check, rotate, orphans), here in a single process.
+ */
+import { readInventory, readLaunchPermissions } from '../functions/adapters/inventory.ts';
+import type { AwsClients } from '../functions/adapters/clients.ts';
+import type { Plan } from '../functions/core/model.ts';
+import {
+  assemblePlan,
+  filterInUseStep,
+  mapStep,
+  orphanStep,
+  rotateStep,
+  sharingCheckStep,
+} from '../functions/core/plan.ts';
+import type { PlanSettings } from '../functions/core/settings.ts';
+
+export async function planAccount(
+  clients: AwsClients,
+  settings: PlanSettings,
+  options: { region: string; now: () => Date },
+): Promise<Plan> {
+  const inventory = await readInventory(clients, {
+    region: options.region,
+    ssmParameterPaths: settings.ssmParameterPaths,
+    includeSnapshots: settings.checkOrphans,
+    now: options.now,
+  });
+  const now = options.now();
+  const mapped = mapStep({ images: inventory.images, settings });
+  const filtered = filterInUseStep({ inventory, mapped });
+  // Launch permissions cost one call per AMI, so only would-be candidates are looked up.
+  const sharedImageIds = await readLaunchPermissions(clients.ec2, sharingCheckStep({ filtered, settings, now }));
+  const groups = rotateStep({ filtered, settings, now, sharedImageIds });
+  const orphanSnapshots = orphanStep({ inventory, settings });
+  return assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
+}

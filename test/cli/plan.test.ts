@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { type DemoScenario, demoEnvironment } from '../../cli/environment.ts';
+import { bufferIo } from '../../cli/io.ts';
+import { main } from '../../cli/main.ts';
+import { isMutatingCommand, type SimulatedAccount } from '../../cli/simulated-account/account.ts';
+
+/** Runs the CLI in-process against a fresh simulated account, keeping the account to inspect. */
+async function runCli(args: string[]) {
+  const io = bufferIo();
+  let account: SimulatedAccount | undefined;
+  const code = await main(args, io, {
+    awsEnvironment: () => Promise.reject(new Error('tests never reach a real account')),
+    demoEnvironment: (scenario: DemoScenario) => {
+      const env = demoEnvironment(scenario);
+      account = env.simulated;
+      return env;
+    },
+  });
+  return { code, stdout: io.stdout(), stderr: io.stderr(), account };
+}
+
+interface PlanJson {
+  planHash: string;
+  groups: { name: string; candidates: { imageId: string; name: string; snapshotIds: string[] }[]; kept: { imageId: string; reason: string }[] }[];
+  orphanSnapshots: { snapshotId: string; imageId: string }[];
+}
+
+async function planJson(args: string[]): Promise<PlanJson> {
+  const { code, stdout, stderr } = await runCli(['plan', '--demo', '--json', ...args]);
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
+  return JSON.parse(stdout) as PlanJson;
+}
+
+function candidatesByGroup(plan: PlanJson): Record<string, number> {
+  return Object.fromEntries(plan.groups.filter((g) => g.candidates.length > 0).map((g) => [g.name, g.candidates.length]));
+}
+
+describe('amicleaner plan on the blog scenario', () => {
+  it.each([
+    { flags: [], perGroup: 1 },
+    { flags: ['--keep-previous', '2'], perGroup: 3 },
+    { flags: ['--keep-previous', '3'], perGroup: 2 },
+  ])('gives the blog numbers with $flags', async ({ flags, perGroup }) => {
+    // Act
+    const plan = await planJson(flags);
+
+    // Assess
+    expect(candidatesByGroup(plan)).toEqual({
+      'back.dev': perGroup,
+      'back.prod': perGroup,
+      'dev.front': perGroup,
+      'front.prod': perGroup,
+    });
+    const allCandidates = plan.groups.flatMap((g) => g.candidates);
+    expect(allCandidates.map((c) => c.name)).not.toContain('test-delete');
+    expect(plan.groups.find((g) => g.name === 'no-tags (excluded)')?.kept).toHaveLength(1);
+  });
+
+  it('maps by name: front with keep-previous 8 leaves 2 candidates', async () => {
+    // Act
+    const plan = await planJson(['--mapping-key', 'name', '--mapping-values', 'front', '--keep-previous', '8']);
+
+    // Assess
+    expect(candidatesByGroup(plan)).toEqual({ front: 2 });
+    expect(plan.groups.flatMap((g) => g.candidates).every((c) => c.name.startsWith('front-'))).toBe(true);
+  });
+
+  it('prints the original tables, with the full report per group', async () => {
+    // Act
+    const { code, stdout } = await runCli(['plan', '--demo', '--full-report', '--keep-previous', '3']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toContain('AMIs to be removed:');
+    expect(stdout).toMatch(/\| Group name\s+\| candidates\s+\|/);
+    expect(stdout).toMatch(/\| back\.dev\s+\| 2\s+\|/);
+    expect(stdout).toMatch(/\| AMI ID\s+\| AMI Name\s+\| Creation Date\s+\|/);
+    expect(stdout).toContain('test-delete');
+    expect(stdout).toMatch(/AMIs kept \(13\)/);
+  });
+
+  it('never calls a mutating API', async () => {
+    // Act
+    const { code, account } = await runCli(['plan', '--demo', '--check-orphans', '--keep-previous', '0']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(account?.calls.length).toBeGreaterThan(0);
+    expect(account?.calls.filter((c) => isMutatingCommand(c.command))).toEqual([]);
+  });
+
+  it('gives the same plan hash for the same account and a different one for other flags', async () => {
+    // Act
+    const a = await planJson([]);
+    const b = await planJson([]);
+    const c = await planJson(['--keep-previous', '2']);
+
+    // Assess
+    expect(a.planHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.planHash).toBe(a.planHash);
+    expect(c.planHash).not.toBe(a.planHash);
+  });
+
+  it('lists the snapshots of each candidate in --json', async () => {
+    // Act
+    const plan = await planJson([]);
+
+    // Assess
+    for (const candidate of plan.groups.flatMap((g) => g.candidates)) {
+      expect(candidate.imageId).toMatch(/^ami-[0-9a-f]{17}$/);
+      expect(candidate.snapshotIds.length).toBeGreaterThan(0);
+      for (const id of candidate.snapshotIds) expect(id).toMatch(/^snap-[0-9a-f]{17}$/);
+    }
+  });
+});
+
+describe('amicleaner plan with bad flags', () => {
+  it.each([
+    [['--keep-previous', '-1'], /--keep-previous must be a whole number/],
+    [['--keep-previous', 'two'], /--keep-previous must be a whole number/],
+    [['--mapping-key', 'owner'], /Allowed choices are tags, name/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['--from-ids', 'not-an-ami'], /fromIds entry "not-an-ami" is not an AMI id/],
+    [['--ssm-path', 'no-slash'], /must start with "\/"/],
+  ])('%j exits 2 with one line', async (flags, message) => {
+    // Act
+    const { code, stdout, stderr } = await runCli(['plan', '--demo', ...flags]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(message);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
