@@ -1,0 +1,206 @@
+/**
+ * `AmiCleaner`: the approval-gated AMI cleanup workflow. Storage, the approval channel, one
+ * Lambda per step, the state machine loaded from `statemachine/ami-cleaner.asl.json`, triggers
+ * and alarms. Props are validated at synth (see `lib/props.ts`).
+ */
+import { Annotations, Names } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { createLedgerTable, createWorkspaceBucket } from './lib/data-layer.ts';
+import { listPlaceholders, loadDefinitionTemplate, renderNumbers } from './lib/definition.ts';
+import { NodejsFunctionFactory } from './lib/function-factory.ts';
+import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from './lib/handlers.ts';
+import { acknowledge } from './lib/nag.ts';
+import { WorkflowAlarms } from './lib/observability.ts';
+import { type AmiCleanerProps, HISTORY_SAFE_MAX_DELETIONS, resolveAmiCleanerProps } from './lib/props.ts';
+import { Triggers } from './lib/triggers.ts';
+import { WorkflowFunctions } from './lib/workflow-functions.ts';
+
+export {
+  type FunctionFactory,
+  InlineCodeFunctionFactory,
+  NodejsFunctionFactory,
+} from './lib/function-factory.ts';
+export type { AmiCleanerProps } from './lib/props.ts';
+export { DEFAULT_DELETION_MAX_CONCURRENCY } from './lib/props.ts';
+
+export class AmiCleaner extends Construct {
+  /** The audit ledger (RETAIN, PITR). */
+  readonly ledgerTable: dynamodb.Table;
+  /** Per-run working files under `runs/`, expired after 30 days. */
+  readonly workspaceBucket: s3.Bucket;
+  readonly approvalTopic: sns.ITopic;
+  /** HMAC key for approval links. */
+  readonly signingSecret: secretsmanager.Secret;
+  readonly stateMachine: sfn.StateMachine;
+  readonly stateMachineLogGroup: logs.LogGroup;
+  /** The state machine's Lambda functions, by handler id (e.g. `DeregisterImage`). */
+  readonly functions: Readonly<Record<StateMachineHandlerId, lambda.Function>>;
+  readonly approvalPageFunction: lambda.Function;
+  /** The approval page's public URL; emailed links point here. */
+  readonly approvalPageUrl: lambda.FunctionUrl;
+  readonly startExecutionFunction: lambda.Function;
+  readonly triggers: Triggers;
+  readonly alarms: WorkflowAlarms;
+
+  constructor(scope: Construct, id: string, props: AmiCleanerProps) {
+    super(scope, id);
+    const settings = resolveAmiCleanerProps(props);
+    if (settings.maxDeletionsPerRun > HISTORY_SAFE_MAX_DELETIONS) {
+      // Not an error: a run with few retries still fits in 25,000 history events.
+      Annotations.of(this).addWarningV2(
+        'ami-cleaner:maxDeletionsPerRun',
+        `maxDeletionsPerRun ${settings.maxDeletionsPerRun} may bring an execution with many retries near Step Functions' 25,000 history events`,
+      );
+    }
+
+    this.ledgerTable = createLedgerTable(this);
+    this.workspaceBucket = createWorkspaceBucket(this);
+
+    this.approvalTopic = settings.approvalTopic ?? this.createApprovalTopic();
+    if (settings.approvalEmail) {
+      this.approvalTopic.addSubscription(new subscriptions.EmailSubscription(settings.approvalEmail));
+    }
+
+    this.signingSecret = new secretsmanager.Secret(this, 'ApprovalSigningKey', {
+      description: 'HMAC-SHA256 key that signs ami-cleaner approval links',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    acknowledge(
+      this.signingSecret,
+      'Rotating the key would invalidate pending approval links; a link lives at most approvalTimeout (7 days max) and carries no task token.',
+      'AwsSolutions-SMG4',
+    );
+
+    const approvalTimeoutSeconds = settings.approvalTimeout.toSeconds();
+    const fns = new WorkflowFunctions(this, 'Functions', {
+      functionFactory: props.functionFactory ?? new NodejsFunctionFactory(),
+      ledgerTable: this.ledgerTable,
+      workspaceBucket: this.workspaceBucket,
+      approvalTopic: this.approvalTopic,
+      signingSecret: this.signingSecret,
+      commonEnvironment: {
+        LEDGER_TABLE_NAME: this.ledgerTable.tableName,
+        WORKSPACE_BUCKET_NAME: this.workspaceBucket.bucketName,
+        DEFAULT_PLAN_SETTINGS: JSON.stringify(settings.planSettings),
+        MAX_DELETIONS_PER_RUN: String(settings.maxDeletionsPerRun),
+        LOCK_TTL_SECONDS: String(settings.lockTtl.toSeconds()),
+        APPROVAL_TIMEOUT_SECONDS: String(approvalTimeoutSeconds),
+        SNAPSHOT_PRICE_PER_GIB_MONTH: String(settings.snapshotPricePerGibMonth),
+      },
+    });
+    this.functions = fns.byId;
+    this.approvalPageFunction = fns.approvalPage;
+    this.startExecutionFunction = fns.startExecution;
+
+    // The link's HMAC signature is the authentication: approvers are people with an email, not IAM principals.
+    this.approvalPageUrl = this.approvalPageFunction.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.NONE,
+    });
+    this.functions.RequestApproval.addEnvironment('APPROVAL_BASE_URL', this.approvalPageUrl.url);
+
+    this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200 })}`,
+      retention: logs.RetentionDays.ONE_YEAR,
+    });
+    this.stateMachine = this.createStateMachine(approvalTimeoutSeconds, settings);
+
+    this.grantTaskResponse();
+    this.stateMachine.grantStartExecution(this.startExecutionFunction);
+    this.startExecutionFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+
+    this.triggers = new Triggers(this, 'Triggers', {
+      startExecution: this.startExecutionFunction,
+      schedule: settings.schedule,
+    });
+    this.alarms = new WorkflowAlarms(this, 'Alarms', {
+      stateMachine: this.stateMachine,
+      deadLetterQueue: this.triggers.deadLetterQueue,
+    });
+  }
+
+  private createApprovalTopic(): sns.Topic {
+    return new sns.Topic(this, 'ApprovalTopic', {
+      displayName: 'ami-cleaner approvals',
+      enforceSSL: true,
+      // The AWS managed key: only our Lambda publishes (same account), so no key policy to manage.
+      masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+    });
+  }
+
+  private createStateMachine(
+    approvalTimeoutSeconds: number,
+    settings: ReturnType<typeof resolveAmiCleanerProps>,
+  ): sfn.StateMachine {
+    // Numbers are rendered here (the file keeps them as quoted placeholders to stay valid JSON);
+    // function ARNs go through DefinitionSubstitutions so the template keeps a readable definition.
+    const definition = renderNumbers(loadDefinitionTemplate(), {
+      ApprovalTimeoutSeconds: approvalTimeoutSeconds,
+      DeletionMaxConcurrency: settings.deletionMaxConcurrency,
+      // An execution must never outlive the run lock, or a second run could start beside it.
+      // (StateMachineProps.timeout is ignored for string definitions, so it is set in the ASL.)
+      ExecutionTimeoutSeconds: settings.lockTtl.toSeconds(),
+    });
+    const substitutions: Record<string, string> = {};
+    for (const spec of STATE_MACHINE_HANDLERS) {
+      substitutions[spec.stateMachinePlaceholder] = this.functions[spec.id].functionArn;
+    }
+    const unknown = listPlaceholders(definition).filter((name) => !(name in substitutions));
+    if (unknown.length > 0) {
+      throw new Error(
+        `AmiCleaner: the state machine definition uses unknown placeholders: ${unknown.join(', ')}`,
+      );
+    }
+
+    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(definition),
+      definitionSubstitutions: substitutions,
+      tracingEnabled: true,
+      logs: {
+        destination: this.stateMachineLogGroup,
+        level: sfn.LogLevel.ALL,
+        // Execution data would put `$$.Task.Token` (RequestApproval's Payload) into the logs.
+        includeExecutionData: false,
+      },
+    });
+    // fromString infers no grants: allow exactly the functions the definition invokes (unqualified ARNs).
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeWorkflowFunctions',
+        actions: ['lambda:InvokeFunction'],
+        resources: STATE_MACHINE_HANDLERS.map((spec) => this.functions[spec.id].functionArn),
+      }),
+    );
+    acknowledge(
+      stateMachine,
+      'Log delivery and X-Ray actions added by the CDK for logging and tracing support no resource-level permissions.',
+      'AwsSolutions-IAM5[Resource::*]',
+    );
+    return stateMachine;
+  }
+
+  /**
+   * The approval page resumes executions through `grantTaskResponse` on this state machine only.
+   * The grant goes into a policy outside the page's role construct: the page's function would
+   * otherwise depend on a policy naming the state machine, which names RequestApproval, whose
+   * environment names the page's URL (a dependency cycle).
+   */
+  private grantTaskResponse(): void {
+    const role = this.approvalPageFunction.role;
+    if (!role) throw new Error('AmiCleaner: the approval page function has no role');
+    const responder = iam.Role.fromRoleName(this, 'ApprovalPageTaskResponder', role.roleName, {
+      mutable: true,
+    });
+    this.stateMachine.grantTaskResponse(responder);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Loads `statemachine/ami-cleaner.asl.json` and fills its placeholders. Pure Node (no CDK), so the
+ * construct, the definition tests and the local runner all render the very same file the same way.
+ *
+ * The file must stay valid JSON for asl-validator and Workflow Studio, so numeric settings are
+ * written as quoted placeholders (`"TimeoutSeconds": "${ApprovalTimeoutSeconds}"`). They are
+ * rendered here as JSON numbers, at synth time: CloudFormation's DefinitionSubstitutions would
+ * only ever produce the string "86400", which Step Functions rejects for TimeoutSeconds.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const DEFINITION_PATH = fileURLToPath(
+  new URL('../../statemachine/ami-cleaner.asl.json', import.meta.url),
+);
+
+/** Placeholders that must render as JSON numbers. */
+export const NUMERIC_PLACEHOLDERS = [
+  'ApprovalTimeoutSeconds',
+  'DeletionMaxConcurrency',
+  'ExecutionTimeoutSeconds',
+] as const;
+export type NumericPlaceholder = (typeof NUMERIC_PLACEHOLDERS)[number];
+
+const PLACEHOLDER = /\$\{([A-Za-z0-9]+)\}/g;
+
+export function loadDefinitionTemplate(path: string = DEFINITION_PATH): string {
+  return readFileSync(path, 'utf8');
+}
+
+/** Every `${Name}` in the template, sorted and de-duplicated. */
+export function listPlaceholders(template: string): string[] {
+  return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1] as string))].sort();
+}
+
+/**
+ * Replaces each quoted numeric placeholder (the whole JSON string) by its number. Other
+ * placeholders are left for `substituteStrings` or for CloudFormation's DefinitionSubstitutions.
+ */
+export function renderNumbers(
+  template: string,
+  numbers: Readonly<Record<NumericPlaceholder, number>>,
+): string {
+  let out = template;
+  for (const name of NUMERIC_PLACEHOLDERS) {
+    const value = numbers[name];
+    if (!Number.isInteger(value) || value < 1) {
+      throw new Error(`${name} must be a whole number >= 1, got ${JSON.stringify(value)}`);
+    }
+    out = out.replaceAll(`"\${${name}}"`, String(value));
+  }
+  if (NUMERIC_PLACEHOLDERS.some((name) => out.includes(`\${${name}}`))) {
+    throw new Error('a numeric placeholder is used inside a longer string; write it as a whole JSON string');
+  }
+  return out;
+}
+
+/** Replaces string placeholders (e.g. function ARNs) inside JSON strings; every one must be given. */
+export function substituteStrings(template: string, values: Readonly<Record<string, string>>): string {
+  return template.replace(PLACEHOLDER, (whole, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`no value for placeholder ${whole}`);
+    // The value lands inside an existing JSON string.
+    return JSON.stringify(value).slice(1, -1);
+  });
+}
+
+export interface RenderedDefinitionValues {
+  readonly approvalTimeoutSeconds: number;
+  readonly deletionMaxConcurrency: number;
+  /** The whole execution's limit (the construct uses the lock TTL). @default approval timeout + 3 h */
+  readonly executionTimeoutSeconds?: number;
+  /** By placeholder name, e.g. `{ AcquireLockFunctionArn: 'arn:aws:lambda:…' }`. */
+  readonly functionArns: Readonly<Record<string, string>>;
+}
+
+/** The definition with every placeholder filled: what the local runner executes. */
+export function renderDefinition(
+  values: RenderedDefinitionValues,
+  template = loadDefinitionTemplate(),
+): string {
+  const numbered = renderNumbers(template, {
+    ApprovalTimeoutSeconds: values.approvalTimeoutSeconds,
+    DeletionMaxConcurrency: values.deletionMaxConcurrency,
+    ExecutionTimeoutSeconds: values.executionTimeoutSeconds ?? values.approvalTimeoutSeconds + 3 * 3600,
+  });
+  return substituteStrings(numbered, values.functionArns);
+}

@@ -1,0 +1,176 @@
+/**
+ * The construct's public props and their synth-time validation. A bad value throws here, with a
+ * message naming the prop, before any resource is created.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { type PlanSettings, resolvePlanSettings } from '../../functions/core/settings.ts';
+import type { FunctionFactory } from './function-factory.ts';
+
+export interface AmiCleanerProps {
+  /**
+   * Address that receives the approval emails (an SNS email subscription; the recipient must
+   * confirm it once).
+   * @default - none; required unless `approvalTopic` is given
+   */
+  readonly approvalEmail?: string;
+  /**
+   * An existing topic for approval emails, e.g. one with several subscribers. The approval
+   * function gets `sns:Publish` on it.
+   * @default - a new topic, encrypted with the AWS managed key `alias/aws/sns`
+   */
+  readonly approvalTopic?: sns.ITopic;
+  /**
+   * How long a plan waits for a decision; then the run ends EXPIRED and nothing is deleted.
+   * Also the lifetime of the approval link. Between 5 minutes and 7 days.
+   * @default Duration.hours(24)
+   */
+  readonly approvalTimeout?: Duration;
+  /**
+   * When to start a full run. `null` or `false` disables the schedule (runs then start on new
+   * AMIs and by hand).
+   * @default - weekly, Monday 06:00 UTC
+   */
+  readonly schedule?: events.Schedule | null | false;
+  /**
+   * Planning settings for runs that do not override them (validated with the same rules as the
+   * CLI flags and the execution input).
+   * @default - DEFAULT_PLAN_SETTINGS from functions/core/settings.ts
+   */
+  readonly planSettings?: Partial<PlanSettings>;
+  /**
+   * Most AMIs plus orphan snapshots deleted by one execution; the rest are recorded DEFERRED for
+   * the next run. Keeps an execution under Step Functions' 25,000 history events
+   * (about 12 events per AMI iteration, plus 3 per retry). Between 1 and 2000.
+   * @default 500
+   */
+  readonly maxDeletionsPerRun?: number;
+  /**
+   * Map iterations running at once, for both deletion Maps. Between 1 and 40 (inline Map limit).
+   * @default 5 - see DEFAULT_DELETION_MAX_CONCURRENCY
+   */
+  readonly deletionMaxConcurrency?: number;
+  /**
+   * How long the per-region run lock lives if a run never releases it. Also the state machine's
+   * execution timeout, so an execution can never outlive its lock. Must exceed
+   * `approvalTimeout`; at most 14 days.
+   * @default - approvalTimeout plus 3 hours
+   */
+  readonly lockTtl?: Duration;
+  /**
+   * USD per GiB-month of EBS snapshot storage, for the summary's estimated saving.
+   * @default 0.05
+   */
+  readonly snapshotPricePerGibMonth?: number;
+  /**
+   * Creates the Lambda functions. Tests pass `new InlineCodeFunctionFactory()` to skip bundling.
+   * @default - NodejsFunctionFactory: bundles functions/<name>.ts with the local esbuild
+   */
+  readonly functionFactory?: FunctionFactory;
+}
+
+/**
+ * One iteration of the image Map is two Lambda tasks (re-check and deregister, then snapshot
+ * deletes), roughly 0.6–1 s end to end with 100–300 ms of handler time each plus Step Functions
+ * transitions. DeregisterImage and DeleteSnapshot each refill 5 tokens/s per account and region,
+ * and each iteration also spends 3–5 describe calls (refill 20/s). At concurrency 5 the Map
+ * runs at about 5–8 iterations/s: right at the deregister refill, with the 100-token burst
+ * absorbing the overshoot, and describes at or below their refill. Higher values only buy
+ * throttling, and every throttled retry costs 3 history events of the 25,000 budget and tokens
+ * other tools in the account share.
+ */
+export const DEFAULT_DELETION_MAX_CONCURRENCY = 5;
+export const DEFAULT_MAX_DELETIONS_PER_RUN = 500;
+export const DEFAULT_APPROVAL_TIMEOUT = Duration.hours(24);
+export const DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH = 0.05;
+export const DEFAULT_SCHEDULE = events.Schedule.cron({ weekDay: 'MON', hour: '6', minute: '0' });
+/** Above this, a run with a few retries per item may approach 25,000 history events. */
+export const HISTORY_SAFE_MAX_DELETIONS = 1500;
+
+const MIN_APPROVAL_SECONDS = Duration.minutes(5).toSeconds();
+const MAX_APPROVAL_SECONDS = Duration.days(7).toSeconds();
+const MAX_LOCK_TTL_SECONDS = Duration.days(14).toSeconds();
+const LOCK_MARGIN = Duration.hours(3);
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export interface ResolvedAmiCleanerProps {
+  readonly approvalEmail?: string;
+  readonly approvalTopic?: sns.ITopic;
+  readonly approvalTimeout: Duration;
+  readonly schedule?: events.Schedule;
+  readonly planSettings: PlanSettings;
+  readonly maxDeletionsPerRun: number;
+  readonly deletionMaxConcurrency: number;
+  readonly lockTtl: Duration;
+  readonly snapshotPricePerGibMonth: number;
+}
+
+function fail(message: string): never {
+  throw new Error(`AmiCleaner: ${message}`);
+}
+
+function wholeNumberIn(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function resolveAmiCleanerProps(props: AmiCleanerProps): ResolvedAmiCleanerProps {
+  if (props.approvalEmail === undefined && props.approvalTopic === undefined) {
+    fail('approvalEmail is required unless approvalTopic is given');
+  }
+  if (props.approvalEmail !== undefined && !EMAIL.test(props.approvalEmail)) {
+    fail(`approvalEmail ${JSON.stringify(props.approvalEmail)} is not an email address`);
+  }
+
+  const approvalTimeout = props.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT;
+  const approvalSeconds = approvalTimeout.toSeconds();
+  if (approvalSeconds < MIN_APPROVAL_SECONDS || approvalSeconds > MAX_APPROVAL_SECONDS) {
+    fail(`approvalTimeout must be between 5 minutes and 7 days, got ${approvalTimeout.toHumanString()}`);
+  }
+
+  const lockTtl = props.lockTtl ?? approvalTimeout.plus(LOCK_MARGIN);
+  const lockSeconds = lockTtl.toSeconds();
+  if (lockSeconds <= approvalSeconds || lockSeconds > MAX_LOCK_TTL_SECONDS) {
+    fail(
+      `lockTtl must be longer than approvalTimeout (${approvalTimeout.toHumanString()}) and at most 14 days, got ${lockTtl.toHumanString()}`,
+    );
+  }
+
+  let planSettings: PlanSettings;
+  try {
+    planSettings = resolvePlanSettings(props.planSettings);
+  } catch (error) {
+    fail(`invalid planSettings: ${(error as Error).message}`);
+  }
+
+  const price = props.snapshotPricePerGibMonth ?? DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH;
+  if (typeof price !== 'number' || !Number.isFinite(price) || price < 0) {
+    fail(`snapshotPricePerGibMonth must be a number >= 0, got ${JSON.stringify(price)}`);
+  }
+
+  return {
+    approvalEmail: props.approvalEmail,
+    approvalTopic: props.approvalTopic,
+    approvalTimeout,
+    schedule:
+      props.schedule === null || props.schedule === false ? undefined : (props.schedule ?? DEFAULT_SCHEDULE),
+    planSettings,
+    maxDeletionsPerRun: wholeNumberIn(
+      'maxDeletionsPerRun',
+      props.maxDeletionsPerRun ?? DEFAULT_MAX_DELETIONS_PER_RUN,
+      1,
+      2000,
+    ),
+    deletionMaxConcurrency: wholeNumberIn(
+      'deletionMaxConcurrency',
+      props.deletionMaxConcurrency ?? DEFAULT_DELETION_MAX_CONCURRENCY,
+      1,
+      40,
+    ),
+    lockTtl,
+    snapshotPricePerGibMonth: price,
+  };
+}

@@ -1,0 +1,60 @@
+/** What starts a run: a new AMI becoming available, and the schedule. Both keep failed deliveries. */
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { acknowledge } from './nag.ts';
+
+/** EventBridge's event for an AMI that finished creating or copying. */
+export const AMI_AVAILABLE_EVENT_PATTERN: events.EventPattern = {
+  source: ['aws.ec2'],
+  detailType: ['EC2 AMI State Change'],
+  detail: { State: ['available'] },
+};
+
+export interface TriggersProps {
+  readonly startExecution: lambda.IFunction;
+  readonly schedule?: events.Schedule;
+}
+
+export class Triggers extends Construct {
+  readonly amiAvailableRule: events.Rule;
+  readonly scheduleRule?: events.Rule;
+  /** Events EventBridge could not deliver to the start-execution function after its retries. */
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: TriggersProps) {
+    super(scope, id);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(
+      this.deadLetterQueue,
+      'This queue is itself the dead-letter queue of the EventBridge targets.',
+      'AwsSolutions-SQS3',
+    );
+
+    const target = new targets.LambdaFunction(props.startExecution, {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(6),
+    });
+
+    this.amiAvailableRule = new events.Rule(this, 'AmiAvailable', {
+      description: 'Starts an ami-cleaner run scoped to the group of each new AMI',
+      eventPattern: AMI_AVAILABLE_EVENT_PATTERN,
+      targets: [target],
+    });
+    if (props.schedule) {
+      this.scheduleRule = new events.Rule(this, 'Schedule', {
+        description: 'Starts a full ami-cleaner run',
+        schedule: props.schedule,
+        targets: [target],
+      });
+    }
+  }
+}

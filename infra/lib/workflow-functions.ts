@@ -1,0 +1,257 @@
+/**
+ * One Lambda function per handler in DESIGN.md, each with its own log group, environment and
+ * IAM. Access is declared per function below, so a reviewer reads least privilege in one table.
+ */
+import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { FunctionFactory } from './function-factory.ts';
+import {
+  APPROVAL_PAGE_HANDLER,
+  type HandlerSpec,
+  START_EXECUTION_HANDLER,
+  STATE_MACHINE_HANDLERS,
+  type StateMachineHandlerId,
+} from './handlers.ts';
+import {
+  allowDeleteSnapshot,
+  allowDeregisterImage,
+  allowDescribe,
+  allowReadSsmParameters,
+  allowWorkspace,
+} from './iam.ts';
+import { acknowledge } from './nag.ts';
+
+interface Access {
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly ledger?: boolean;
+  readonly workspace?: 'read' | 'readWrite';
+  readonly describe?: 'ec2' | 'ec2AndAutoScaling';
+  readonly ssm?: boolean;
+  readonly deregister?: boolean;
+  readonly deleteSnapshot?: boolean;
+  readonly requestApproval?: boolean;
+}
+
+const SHORT = Duration.seconds(30);
+const DELETION = Duration.minutes(1);
+const PLANNING = Duration.minutes(5);
+
+/** What each state machine handler may touch. Nothing else gets EC2 write access. */
+export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
+  AcquireLock: { timeout: SHORT, memorySize: 256, ledger: true },
+  // Every page of every source for up to 100,000 AMIs: give it Lambda's full 15 minutes and 1 vCPU.
+  Inventory: {
+    timeout: Duration.minutes(15),
+    memorySize: 1769,
+    workspace: 'readWrite',
+    describe: 'ec2AndAutoScaling',
+    ssm: true,
+  },
+  MapGroups: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
+  FilterInUse: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
+  // DescribeImageAttribute (launch permissions) for the would-be candidates only.
+  Rotate: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite', describe: 'ec2' },
+  RecordPlan: { timeout: Duration.minutes(15), memorySize: 1024, workspace: 'read', ledger: true },
+  RequestApproval: {
+    timeout: Duration.minutes(1),
+    memorySize: 512,
+    workspace: 'read',
+    ledger: true,
+    requestApproval: true,
+  },
+  LoadApproved: { timeout: PLANNING, memorySize: 512, workspace: 'read', ledger: true },
+  // Re-checks instances, launch templates, launch configurations and groups right before deregistering.
+  DeregisterImage: {
+    timeout: DELETION,
+    memorySize: 256,
+    ledger: true,
+    describe: 'ec2AndAutoScaling',
+    deregister: true,
+  },
+  DeleteImageSnapshots: {
+    timeout: DELETION,
+    memorySize: 256,
+    ledger: true,
+    describe: 'ec2',
+    deleteSnapshot: true,
+  },
+  DeleteOrphanSnapshot: {
+    timeout: DELETION,
+    memorySize: 256,
+    ledger: true,
+    describe: 'ec2',
+    deleteSnapshot: true,
+  },
+  RecordFailure: { timeout: SHORT, memorySize: 256, ledger: true },
+  Finalize: { timeout: PLANNING, memorySize: 512, workspace: 'read', ledger: true },
+  ReleaseLock: { timeout: SHORT, memorySize: 256, ledger: true },
+};
+
+export interface WorkflowFunctionsProps {
+  readonly functionFactory: FunctionFactory;
+  readonly ledgerTable: dynamodb.Table;
+  readonly workspaceBucket: s3.Bucket;
+  readonly approvalTopic: sns.ITopic;
+  readonly signingSecret: secretsmanager.ISecret;
+  /** Settings every workflow handler may read (names, not secrets). */
+  readonly commonEnvironment: Readonly<Record<string, string>>;
+}
+
+export class WorkflowFunctions extends Construct {
+  /** The state machine's handlers, by handler id. */
+  readonly byId: Readonly<Record<StateMachineHandlerId, lambda.Function>>;
+  readonly approvalPage: lambda.Function;
+  readonly startExecution: lambda.Function;
+
+  private readonly factory: FunctionFactory;
+  private readonly ledgerLogicalId: string;
+  private readonly workspaceLogicalId: string;
+
+  constructor(scope: Construct, id: string, props: WorkflowFunctionsProps) {
+    super(scope, id);
+    this.factory = props.functionFactory;
+    this.ledgerLogicalId = logicalId(props.ledgerTable);
+    this.workspaceLogicalId = logicalId(props.workspaceBucket);
+
+    const byId = {} as Record<StateMachineHandlerId, lambda.Function>;
+    for (const spec of STATE_MACHINE_HANDLERS) {
+      const access = HANDLER_ACCESS[spec.id];
+      const environment: Record<string, string> = { ...props.commonEnvironment };
+      if (access.requestApproval) {
+        environment.APPROVAL_TOPIC_ARN = props.approvalTopic.topicArn;
+        environment.APPROVAL_SIGNING_SECRET_ARN = props.signingSecret.secretArn;
+      }
+      const fn = this.create(spec, access.timeout, access.memorySize, environment);
+      this.applyAccess(fn, access, props);
+      byId[spec.id] = fn;
+    }
+    this.byId = byId;
+
+    this.approvalPage = this.create(APPROVAL_PAGE_HANDLER, SHORT, 512, {
+      ...props.commonEnvironment,
+      APPROVAL_SIGNING_SECRET_ARN: props.signingSecret.secretArn,
+    });
+    props.ledgerTable.grantReadWriteData(this.approvalPage);
+    allowWorkspace(props.workspaceBucket, this.approvalPage, 'read');
+    props.signingSecret.grantRead(this.approvalPage);
+    this.acknowledgeLedgerIndexes(this.approvalPage);
+    this.acknowledgeWorkspaceObjects(this.approvalPage);
+
+    // STATE_MACHINE_ARN and grantStartExecution are added by the construct once the state machine exists.
+    this.startExecution = this.create(START_EXECUTION_HANDLER, SHORT, 256, {});
+
+    for (const fn of [...Object.values(byId), this.approvalPage, this.startExecution]) {
+      this.acknowledgeCommon(fn);
+    }
+  }
+
+  private create(
+    spec: HandlerSpec,
+    timeout: Duration,
+    memorySize: number,
+    environment: Record<string, string>,
+  ): lambda.Function {
+    const logGroup = new logs.LogGroup(this, `${spec.id}Logs`, {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    return this.factory.createFunction(this, spec.id, {
+      handler: spec,
+      environment,
+      timeout,
+      memorySize,
+      logGroup,
+    });
+  }
+
+  private applyAccess(fn: lambda.Function, access: Access, props: WorkflowFunctionsProps): void {
+    if (access.ledger) {
+      props.ledgerTable.grantReadWriteData(fn);
+      this.acknowledgeLedgerIndexes(fn);
+    }
+    if (access.workspace) {
+      allowWorkspace(props.workspaceBucket, fn, access.workspace);
+      this.acknowledgeWorkspaceObjects(fn);
+    }
+    if (access.describe) {
+      allowDescribe(fn, { autoScaling: access.describe === 'ec2AndAutoScaling' });
+      const ids = ['AwsSolutions-IAM5[Action::ec2:Describe*]', 'AwsSolutions-IAM5[Resource::*]'];
+      if (access.describe === 'ec2AndAutoScaling')
+        ids.push('AwsSolutions-IAM5[Action::autoscaling:Describe*]');
+      acknowledge(
+        fn,
+        'EC2 and Auto Scaling Describe actions support no resource-level permissions; read-only.',
+        ...ids,
+      );
+    }
+    if (access.ssm) {
+      allowReadSsmParameters(this, fn);
+      acknowledge(
+        fn,
+        'The SSM paths that mark AMIs in use are settings that each execution may override; read-only.',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/*]',
+      );
+    }
+    if (access.deregister) {
+      allowDeregisterImage(this, fn);
+      acknowledge(
+        fn,
+        'Candidate AMIs are only known at run time; scoped to images of this region, and only the approved plan is acted on.',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
+      );
+    }
+    if (access.deleteSnapshot) {
+      allowDeleteSnapshot(this, fn);
+      acknowledge(
+        fn,
+        'Snapshots to delete are only known at run time; scoped to snapshots of this region (snapshot ARNs carry no account).',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
+      );
+    }
+    if (access.requestApproval) {
+      props.approvalTopic.grantPublish(fn);
+      props.signingSecret.grantRead(fn);
+    }
+  }
+
+  private acknowledgeLedgerIndexes(fn: lambda.Function): void {
+    acknowledge(
+      fn,
+      "Queries the ledger's own GSIs (by-image, runs-by-start); the wildcard covers only this table's indexes.",
+      `AwsSolutions-IAM5[Resource::<${this.ledgerLogicalId}.Arn>/index/*]`,
+    );
+  }
+
+  private acknowledgeWorkspaceObjects(fn: lambda.Function): void {
+    acknowledge(
+      fn,
+      "Run workspace objects are keyed by run id; access is limited to this bucket's runs/ prefix.",
+      `AwsSolutions-IAM5[Resource::<${this.workspaceLogicalId}.Arn>/runs/*]`,
+    );
+  }
+
+  private acknowledgeCommon(fn: lambda.Function): void {
+    acknowledge(
+      fn,
+      'AWSLambdaBasicExecutionRole only allows writing to CloudWatch Logs.',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    );
+    acknowledge(
+      fn,
+      'X-Ray trace segments cannot be scoped to a resource (added by tracing: Active).',
+      'AwsSolutions-IAM5[Resource::*]',
+    );
+  }
+}
+
+/** cdk-nag names a referenced resource in a finding by its logical id, e.g. `<LedgerABC123.Arn>`. */
+function logicalId(resource: dynamodb.Table | s3.Bucket): string {
+  return Stack.of(resource).getLogicalId(resource.node.defaultChild as CfnElement);
+}

@@ -1,0 +1,530 @@
+import { createRequire } from 'node:module';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { describe, expect, it } from 'vitest';
+import {
+  listPlaceholders,
+  loadDefinitionTemplate,
+  NUMERIC_PLACEHOLDERS,
+  renderDefinition,
+} from '../../infra/lib/definition.ts';
+import { STATE_MACHINE_HANDLERS } from '../../infra/lib/handlers.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: these tests walk parsed ASL and CloudFormation JSON.
+type Json = Record<string, any>;
+type AslValidator = (
+  definition: unknown,
+  options: { checkArn: boolean; checkPaths: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
+const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+
+const APPROVAL_TIMEOUT_SECONDS = 86_400;
+const MAX_CONCURRENCY = 7;
+const functionArns = Object.fromEntries(
+  STATE_MACHINE_HANDLERS.map((h) => [
+    h.stateMachinePlaceholder,
+    `arn:aws:lambda:eu-west-1:123456789012:function:ami-cleaner-${h.file}`,
+  ]),
+);
+
+/** `${Name}`, as written in the ASL file. */
+const placeholder = (name: string) => `\${${name}}`;
+
+function render(approvalTimeoutSeconds = APPROVAL_TIMEOUT_SECONDS): Json {
+  return JSON.parse(
+    renderDefinition({ approvalTimeoutSeconds, deletionMaxConcurrency: MAX_CONCURRENCY, functionArns }),
+  ) as Json;
+}
+
+/** Every state by name, including those inside Map item processors (names are unique in this file). */
+function allStates(definition: Json): Map<string, Json> {
+  const states = new Map<string, Json>();
+  const visit = (machine: Json) => {
+    for (const [name, state] of Object.entries(machine.States as Json)) {
+      expect(states.has(name), `state name ${name} is used twice`).toBe(false);
+      states.set(name, state as Json);
+      if (state.ItemProcessor) visit(state.ItemProcessor);
+    }
+  };
+  visit(definition);
+  return states;
+}
+
+/** Edges: Next, Default, Choices, Catch, and a Map into its item processor. */
+function successors(state: Json): string[] {
+  const next: string[] = [];
+  if (state.Next) next.push(state.Next);
+  if (state.Default) next.push(state.Default);
+  for (const choice of state.Choices ?? []) next.push(choice.Next);
+  for (const c of state.Catch ?? []) next.push(c.Next);
+  if (state.ItemProcessor) next.push(state.ItemProcessor.StartAt);
+  return next;
+}
+
+function reachable(
+  states: Map<string, Json>,
+  from: string,
+  blocked: ReadonlySet<string> = new Set(),
+): Set<string> {
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length > 0) {
+    const name = stack.pop() as string;
+    if (seen.has(name) || blocked.has(name)) continue;
+    seen.add(name);
+    stack.push(...successors(states.get(name) ?? {}));
+  }
+  return seen;
+}
+
+function functionOf(state: Json): string | undefined {
+  return state.Parameters?.FunctionName;
+}
+
+const DELETION_FUNCTIONS = ['DeregisterImage', 'DeleteImageSnapshots', 'DeleteOrphanSnapshot'].map(
+  (id) => functionArns[`${id}FunctionArn`],
+);
+
+function deletionStates(states: Map<string, Json>): string[] {
+  return [...states].filter(([, s]) => DELETION_FUNCTIONS.includes(functionOf(s))).map(([name]) => name);
+}
+
+const DELETION_RETRY = {
+  ErrorEquals: [
+    'TransientAwsError',
+    'Lambda.TooManyRequestsException',
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+  ],
+  IntervalSeconds: 2,
+  BackoffRate: 2,
+  MaxAttempts: 6,
+  MaxDelaySeconds: 60,
+  JitterStrategy: 'FULL',
+};
+
+describe('the ASL file', () => {
+  it('is valid ASL for asl-validator once its placeholders are filled', () => {
+    // Prepare
+    const definition = render();
+
+    // Act
+    const result = aslValidator(definition, { checkArn: true, checkPaths: true });
+
+    // Assess
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+    expect(JSON.stringify(definition)).not.toContain('${');
+  });
+
+  it('uses a placeholder for every state machine function and nothing else', () => {
+    // Prepare
+    const template = loadDefinitionTemplate();
+
+    // Act
+    const placeholders = listPlaceholders(template);
+
+    // Assess
+    const expected = [
+      ...STATE_MACHINE_HANDLERS.map((h) => h.stateMachinePlaceholder),
+      ...NUMERIC_PLACEHOLDERS,
+    ];
+    expect(placeholders).toEqual([...expected].sort());
+  });
+
+  it('keeps numeric settings as whole-string placeholders and renders them as JSON numbers', () => {
+    // Prepare
+    const template = JSON.parse(loadDefinitionTemplate()) as Json;
+
+    // Act
+    const rendered = render();
+
+    // Assess
+    expect(template.States.RequestApproval.TimeoutSeconds).toBe(placeholder('ApprovalTimeoutSeconds'));
+    expect(rendered.States.RequestApproval.TimeoutSeconds).toBe(APPROVAL_TIMEOUT_SECONDS);
+    expect(rendered.States.DeleteImages.MaxConcurrency).toBe(MAX_CONCURRENCY);
+    expect(rendered.States.DeleteOrphans.MaxConcurrency).toBe(MAX_CONCURRENCY);
+  });
+
+  it('stays on what the local runner executes: JSONPath, no Assign, inline Maps only', () => {
+    // Prepare
+    const text = loadDefinitionTemplate();
+    const states = allStates(render());
+
+    // Act
+    const maps = [...states.values()].filter((s) => s.Type === 'Map');
+
+    // Assess
+    expect(text).not.toContain('"QueryLanguage"');
+    expect(text).not.toContain('"Assign"');
+    expect(text).not.toContain('ItemReader');
+    expect(maps).toHaveLength(2);
+    for (const map of maps) expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'INLINE' });
+  });
+
+  it('never lets a raw Lambda response into the state: every invoke selects its result or drops it', () => {
+    // Prepare
+    const states = allStates(render());
+
+    // Act
+    const invokes = [...states].filter(([, s]) => s.Resource === 'arn:aws:states:::lambda:invoke');
+
+    // Assess
+    expect(invokes.length).toBeGreaterThan(10);
+    for (const [name, state] of invokes) {
+      expect(state.ResultSelector !== undefined || state.ResultPath === null, name).toBe(true);
+    }
+  });
+});
+
+describe('deletion safety', () => {
+  const states = allStates(render());
+
+  it('has exactly three deletion tasks, each with its own retry with backoff and full jitter', () => {
+    // Act
+    const deletions = deletionStates(states);
+
+    // Assess
+    expect(deletions.sort()).toEqual(['DeleteOrphan', 'DeleteSnapshots', 'Deregister']);
+    for (const name of deletions) {
+      expect(states.get(name)?.Retry, name).toEqual([DELETION_RETRY]);
+    }
+  });
+
+  it('records a failed deletion on its item and ends that iteration successfully, so the Map goes on', () => {
+    for (const name of deletionStates(states)) {
+      // Prepare
+      const catchers = states.get(name)?.Catch as Json[];
+
+      // Act
+      const recorder = states.get(catchers[0]?.Next);
+      const afterRecording = reachable(states, catchers[0]?.Next);
+
+      // Assess
+      expect(catchers, name).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: expect.any(String) },
+      ]);
+      expect(functionOf(recorder ?? {}), name).toBe(functionArns.RecordFailureFunctionArn);
+      expect(recorder?.Parameters.Payload['error.$']).toBe('$.error');
+      const kinds = [...afterRecording].map((s) => states.get(s)?.Type);
+      expect(kinds, name).not.toContain('Fail');
+      expect(
+        [...afterRecording].every((s) => states.get(s)?.End === true || states.get(s)?.Next),
+        name,
+      ).toBe(true);
+    }
+  });
+
+  it('reaches no deletion without passing RequestApproval and then the decision Choice', () => {
+    // Prepare
+    const deletions = deletionStates(states);
+
+    // Act
+    const withoutApproval = reachable(states, 'AcquireLock', new Set(['RequestApproval']));
+    const withoutDecision = reachable(states, 'AcquireLock', new Set(['ApprovedThisPlan?']));
+    const everything = reachable(states, 'AcquireLock');
+
+    // Assess
+    for (const name of [...deletions, 'LoadApproved']) {
+      expect(everything.has(name), name).toBe(true);
+      expect(withoutApproval.has(name), name).toBe(false);
+      expect(withoutDecision.has(name), name).toBe(false);
+    }
+  });
+
+  it('enters LoadApproved only on an APPROVED decision for the exact recorded plan hash', () => {
+    // Prepare
+    const decision = states.get('ApprovedThisPlan?') as Json;
+
+    // Act
+    const predecessors = [...states]
+      .filter(([, s]) => successors(s).includes('LoadApproved'))
+      .map(([n]) => n);
+    const toLoad = (decision.Choices as Json[]).filter((c) => c.Next === 'LoadApproved');
+
+    // Assess
+    expect(predecessors).toEqual(['ApprovedThisPlan?']);
+    expect(decision.Default).not.toBe('LoadApproved');
+    expect(toLoad).toEqual([
+      {
+        And: [
+          { Variable: '$.approval.decision', StringEquals: 'APPROVED' },
+          { Variable: '$.approval.planHash', StringEqualsPath: '$.plan.planHash' },
+        ],
+        Next: 'LoadApproved',
+      },
+    ]);
+  });
+
+  it('waits for the approval with the configured timeout, and a timeout reaches Finalize without deleting', () => {
+    // Prepare
+    const request = states.get('RequestApproval') as Json;
+    const timeoutCatch = (request.Catch as Json[])[0] as Json;
+
+    // Act
+    const onTimeout = reachable(states, timeoutCatch.Next, new Set(['Finalize']));
+
+    // Assess
+    expect(request.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(request.TimeoutSeconds).toBe(APPROVAL_TIMEOUT_SECONDS);
+    expect(request.Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
+    expect(timeoutCatch.ErrorEquals).toEqual(['States.Timeout']);
+    expect(states.get(timeoutCatch.Next)?.Parameters.outcome).toBe('EXPIRED');
+    expect(reachable(states, timeoutCatch.Next).has('Finalize')).toBe(true);
+    for (const name of deletionStates(states)) expect(onTimeout.has(name)).toBe(false);
+  });
+
+  it('sends every step failing before or around deletion to FAILED, the lock release and a Fail state', () => {
+    // Prepare
+    const guarded = [
+      'Inventory',
+      'MapGroups',
+      'FilterInUse',
+      'Rotate',
+      'RecordPlan',
+      'LoadApproved',
+      'Finalize',
+    ];
+
+    // Act
+    const failurePath = reachable(states, 'SetOutcomeFailed');
+
+    // Assess
+    for (const name of guarded) {
+      expect(states.get(name)?.Catch, name).toContainEqual({
+        ErrorEquals: ['States.ALL'],
+        ResultPath: '$.error',
+        Next: 'SetOutcomeFailed',
+      });
+    }
+    expect(states.get('SetOutcomeFailed')?.Parameters.outcome).toBe('FAILED');
+    const types = [...failurePath].map((s) => states.get(s)?.Type);
+    expect(types).toContain('Fail');
+    expect(types).not.toContain('Succeed');
+    expect([...failurePath].map((s) => functionOf(states.get(s) ?? {}))).toContain(
+      functionArns.ReleaseLockFunctionArn,
+    );
+    for (const name of deletionStates(states)) expect(failurePath.has(name)).toBe(false);
+  });
+
+  it('passes each deletion Map only the run id, the plan hash and one id, and keeps no iteration output', () => {
+    for (const [mapName, idKey] of [
+      ['DeleteImages', 'imageId'],
+      ['DeleteOrphans', 'snapshotId'],
+    ] as const) {
+      // Prepare
+      const map = states.get(mapName) as Json;
+
+      // Act
+      const terminals = Object.values(map.ItemProcessor.States as Json).filter((s: Json) => s.End === true);
+
+      // Assess
+      expect(map.ItemSelector).toEqual({
+        'runId.$': '$.run.runId',
+        'planHash.$': '$.plan.planHash',
+        [`${idKey}.$`]: `$$.Map.Item.Value.${idKey}`,
+      });
+      expect(map.ResultPath).toBeNull();
+      // Up to 2000 iterations: their outputs must be {} to keep the Map's result far below 256 KiB.
+      for (const terminal of terminals as Json[]) {
+        expect(
+          terminal.OutputPath === null || (terminal.Type === 'Pass' && terminal.Result),
+          mapName,
+        ).toBeTruthy();
+      }
+    }
+  });
+});
+
+/** Runs the rendered definition in-process with stub Lambdas: the wiring, not the handlers. */
+async function execute(options: {
+  dryRun?: boolean;
+  toDelete?: number;
+  approval?: Json | 'timeout';
+  failingState?: string;
+  /** Only fail calls whose payload carries this AMI id. */
+  failingImageId?: string;
+  acquired?: boolean;
+}) {
+  const calls: Json[] = [];
+  const run = { runId: 'run-1', dryRun: options.dryRun ?? false };
+  const lambda =
+    (name: string, result: (payload: Json) => Json) =>
+    async (input: Json): Promise<Json> => {
+      calls.push({ state: name, payload: input.Payload });
+      const imageMatches =
+        options.failingImageId === undefined || input.Payload.imageId === options.failingImageId;
+      if (options.failingState === name && imageMatches) {
+        throw Object.assign(new Error(`${name} broke`), { name: 'PermanentError' });
+      }
+      return { Payload: result(input.Payload) };
+    };
+  const handlers: Record<string, (input: Json) => Promise<Json>> = {
+    AcquireLock: lambda('AcquireLock', () => ({ acquired: options.acquired ?? true, run })),
+    Inventory: lambda('Inventory', () => ({ inventoryKey: 'runs/run-1/inventory.json', counts: {} })),
+    MapGroups: lambda('MapGroups', () => ({ groupsKey: 'runs/run-1/groups.json', groups: 1 })),
+    FilterInUse: lambda('FilterInUse', () => ({ filteredKey: 'runs/run-1/filtered.json', inUse: 0 })),
+    Rotate: lambda('Rotate', () => ({
+      planKey: 'runs/run-1/plan.json',
+      planHash: 'hash-1',
+      candidates: 2,
+      orphanSnapshots: 1,
+      kept: 3,
+    })),
+    RecordPlan: lambda('RecordPlan', () => ({
+      planHash: 'hash-1',
+      toDelete: options.toDelete ?? 3,
+      deferred: 0,
+    })),
+    RequestApproval: async (input: Json) => {
+      calls.push({ state: 'RequestApproval', payload: input.Payload });
+      if (options.approval === 'timeout') return new Promise<Json>(() => {});
+      return options.approval ?? { decision: 'APPROVED', planHash: 'hash-1', approver: 'alice@example.com' };
+    },
+    LoadApproved: lambda('LoadApproved', () => ({
+      images: [{ imageId: 'ami-00000001' }, { imageId: 'ami-00000002' }],
+      orphanSnapshots: [{ snapshotId: 'snap-00000001' }],
+    })),
+    Deregister: lambda('Deregister', (p) => ({ imageId: p.imageId, outcome: 'DEREGISTERED' })),
+    DeleteSnapshots: lambda('DeleteSnapshots', (p) => ({ imageId: p.imageId, deleted: [], skipped: [] })),
+    DeleteOrphan: lambda('DeleteOrphan', (p) => ({ snapshotId: p.snapshotId, outcome: 'DONE' })),
+    RecordImageFailure: lambda('RecordImageFailure', () => ({})),
+    RecordOrphanFailure: lambda('RecordOrphanFailure', () => ({})),
+    Finalize: lambda('Finalize', (p) => ({ runId: p.run.runId, status: p.outcome })),
+    FinalizeFailed: lambda('FinalizeFailed', (p) => ({ runId: p.run.runId, status: p.outcome })),
+    ReleaseLock: lambda('ReleaseLock', () => ({})),
+    ReleaseLockAfterFailure: lambda('ReleaseLockAfterFailure', () => ({})),
+  };
+  const machine = new StateMachine(
+    render(options.approval === 'timeout' ? 1 : APPROVAL_TIMEOUT_SECONDS) as never,
+    {
+      validationOptions: { checkArn: true, checkPaths: true },
+    },
+  );
+  const execution = machine.run(
+    { dryRun: options.dryRun ?? false },
+    {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: {} },
+      context: {
+        Execution: { Id: 'arn:aws:states:eu-west-1:123456789012:execution:sm:run-1', Name: 'run-1' },
+        Task: { Token: 'token-never-in-a-link' },
+      } as never,
+    },
+  );
+  let output: unknown;
+  let error: Error | undefined;
+  try {
+    output = await execution.result;
+  } catch (e) {
+    error = e as Error;
+  }
+  const states = calls.map((c) => c.state);
+  const payloadOf = (state: string) => calls.find((c) => c.state === state)?.payload as Json;
+  return { output, error, states, calls, payloadOf };
+}
+
+describe('the definition executed locally with stub Lambdas', () => {
+  it('deletes the approved plan item by item and ends with the summary', async () => {
+    // Act
+    const { output, states, payloadOf, calls } = await execute({});
+
+    // Assess
+    expect(output).toEqual({ runId: 'run-1', status: 'APPROVED' });
+    expect(calls.filter((c) => c.state === 'Deregister').map((c) => c.payload)).toEqual([
+      { runId: 'run-1', planHash: 'hash-1', imageId: 'ami-00000001' },
+      { runId: 'run-1', planHash: 'hash-1', imageId: 'ami-00000002' },
+    ]);
+    expect(payloadOf('DeleteOrphan')).toEqual({
+      runId: 'run-1',
+      planHash: 'hash-1',
+      snapshotId: 'snap-00000001',
+    });
+    expect(payloadOf('RequestApproval')).toMatchObject({
+      planHash: 'hash-1',
+      taskToken: 'token-never-in-a-link',
+    });
+    expect(payloadOf('Finalize')).toEqual({
+      run: { runId: 'run-1', dryRun: false },
+      outcome: 'APPROVED',
+      planHash: 'hash-1',
+      approval: { decision: 'APPROVED', planHash: 'hash-1', approver: 'alice@example.com' },
+    });
+    expect(states.at(-1)).toBe('ReleaseLock');
+  });
+
+  it.each([
+    ['a rejection', { decision: 'REJECTED', planHash: 'hash-1', approver: 'bob@example.com' }, 'REJECTED'],
+    [
+      'an approval of another plan',
+      { decision: 'APPROVED', planHash: 'hash-2', approver: 'eve' },
+      'REJECTED',
+    ],
+    ['a timeout', 'timeout' as const, 'EXPIRED'],
+  ])('deletes nothing after %s', async (_label, approval, outcome) => {
+    // Act
+    const { output, states, payloadOf } = await execute({ approval });
+
+    // Assess
+    expect(output).toEqual({ runId: 'run-1', status: outcome });
+    expect(payloadOf('Finalize').outcome).toBe(outcome);
+    expect(states).not.toContain('LoadApproved');
+    expect(states).not.toContain('Deregister');
+    expect(states).toContain('ReleaseLock');
+  });
+
+  it.each([
+    [{ dryRun: true }, 'DRY_RUN'],
+    [{ toDelete: 0 }, 'NOTHING_TO_DELETE'],
+  ])('finalizes without asking for approval for %o', async (options, outcome) => {
+    // Act
+    const { output, states } = await execute(options);
+
+    // Assess
+    expect(output).toEqual({ runId: 'run-1', status: outcome });
+    expect(states).not.toContain('RequestApproval');
+  });
+
+  it('ends cleanly as SKIPPED_LOCKED, touching nothing, when another run holds the lock', async () => {
+    // Act
+    const { output, states } = await execute({ acquired: false });
+
+    // Assess
+    expect(output).toEqual({ status: 'SKIPPED_LOCKED' });
+    expect(states).toEqual(['AcquireLock']);
+  });
+
+  it('fails the execution, records FAILED and releases the lock when a planning step fails', async () => {
+    // Act
+    const { error, states, payloadOf } = await execute({ failingState: 'Rotate' });
+
+    // Assess
+    expect(error?.message).toContain('Rotate broke');
+    expect(payloadOf('FinalizeFailed')).toEqual({
+      run: { runId: 'run-1', dryRun: false },
+      outcome: 'FAILED',
+      error: { Error: 'PermanentError', Cause: expect.stringContaining('Rotate broke') },
+    });
+    expect(states).toContain('ReleaseLockAfterFailure');
+    expect(states).not.toContain('RequestApproval');
+  });
+
+  it('records a permanent deregistration failure on that AMI and still handles the others', async () => {
+    // Act
+    const { output, calls } = await execute({ failingState: 'Deregister', failingImageId: 'ami-00000002' });
+
+    // Assess
+    expect(output).toEqual({ runId: 'run-1', status: 'APPROVED' });
+    const failures = calls.filter((c) => c.state === 'RecordImageFailure').map((c) => c.payload);
+    expect(failures).toEqual([
+      {
+        runId: 'run-1',
+        planHash: 'hash-1',
+        imageId: 'ami-00000002',
+        error: { Error: 'PermanentError', Cause: expect.stringContaining('Deregister broke') },
+      },
+    ]);
+    const snapshotDeletes = calls.filter((c) => c.state === 'DeleteSnapshots').map((c) => c.payload.imageId);
+    expect(snapshotDeletes).toEqual(['ami-00000001']);
+    expect(calls.some((c) => c.state === 'DeleteOrphan')).toBe(true);
+  });
+});
