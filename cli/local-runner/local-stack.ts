@@ -1,0 +1,125 @@
+/**
+ * Everything the workflow's handlers need, wired for one machine: the account (simulated, or the
+ * real one the SDK configuration names), a ledger (dynalite, or a DynamoDB table), an in-memory
+ * run workspace, and a "control plane" for what a laptop has no AWS for: Step Functions task
+ * tokens, the approval email (SNS) and the link-signing secret. The control plane is a simulated
+ * account too, so the real handlers call the real SDK clients unchanged.
+ */
+import { randomBytes } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { createAcquireLockHandler } from '../../functions/acquire-lock.ts';
+import { cachedSecretString } from '../../functions/adapters/approval-link.ts';
+import type { AwsClients } from '../../functions/adapters/clients.ts';
+import type { Ledger } from '../../functions/adapters/ledger.ts';
+import { MemoryWorkspace } from '../../functions/adapters/workspace.ts';
+import { createApprovalPageHandler } from '../../functions/approval-page.ts';
+import type { PlanSettings } from '../../functions/core/settings.ts';
+import { DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH } from '../../functions/core/summary.ts';
+import { createDeleteImageSnapshotsHandler } from '../../functions/delete-image-snapshots.ts';
+import { createDeleteOrphanSnapshotHandler } from '../../functions/delete-orphan-snapshot.ts';
+import { createDeregisterImageHandler } from '../../functions/deregister-image.ts';
+import { createFilterInUseHandler } from '../../functions/filter-in-use.ts';
+import { createFinalizeHandler } from '../../functions/finalize.ts';
+import { createInventoryHandler } from '../../functions/inventory.ts';
+import { createLoadApprovedHandler } from '../../functions/load-approved.ts';
+import { createMapGroupsHandler } from '../../functions/map-groups.ts';
+import { createRecordFailureHandler } from '../../functions/record-failure.ts';
+import { createRecordPlanHandler } from '../../functions/record-plan.ts';
+import { createReleaseLockHandler } from '../../functions/release-lock.ts';
+import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
+import { createRotateHandler } from '../../functions/rotate.ts';
+import type { StateMachineHandlerId } from '../../infra/lib/handlers.ts';
+import { SimulatedAccount } from '../simulated-account/account.ts';
+
+const SIGNING_SECRET_ID = 'ami-cleaner/approval-signing-key';
+const TOPIC_ARN_SUFFIX = 'ami-cleaner-approvals';
+
+export interface LocalStackOptions {
+  readonly clients: AwsClients;
+  readonly region: string;
+  readonly ledger: Ledger;
+  /** Reused as the control plane when the account itself is simulated. */
+  readonly simulated?: SimulatedAccount;
+  readonly defaultSettings: PlanSettings;
+  readonly maxDeletionsPerRun?: number;
+  readonly approvalTimeoutSeconds: number;
+  /** Where the approval page is served; the emailed link points here. */
+  readonly approvalBaseUrl: string;
+  readonly now?: () => Date;
+}
+
+/** Lambda handlers by the construct's handler id, as the state machine invokes them. */
+export type StepHandlers = Readonly<Record<StateMachineHandlerId, (event: never) => Promise<unknown>>>;
+
+export interface LocalStack {
+  readonly handlers: StepHandlers;
+  readonly approvalPage: ReturnType<typeof createApprovalPageHandler>;
+  readonly control: SimulatedAccount;
+  readonly ledger: Ledger;
+  readonly workspace: MemoryWorkspace;
+  readonly region: string;
+  readonly approvalTimeoutSeconds: number;
+}
+
+export function createLocalStack(options: LocalStackOptions): LocalStack {
+  const now = options.now ?? (() => new Date());
+  const control = options.simulated ?? new SimulatedAccount({ region: options.region });
+  // A fresh key per process: links from an earlier run cannot be replayed against this one.
+  control.putSecret(SIGNING_SECRET_ID, randomBytes(32).toString('base64url'));
+  const local = {
+    region: control.region,
+    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' },
+  };
+  const sfn = control.attach(new SFNClient(local));
+  const sns = control.attach(new SNSClient(local));
+  const secrets = control.attach(new SecretsManagerClient(local));
+  const signingKey = cachedSecretString(secrets, SIGNING_SECRET_ID);
+  const topicArn = `arn:aws:sns:${control.region}:${control.accountId}:${TOPIC_ARN_SUFFIX}`;
+
+  const { ledger, clients, region } = options;
+  const workspace = new MemoryWorkspace();
+  const handlers = {
+    AcquireLock: createAcquireLockHandler({
+      ledger,
+      region,
+      defaultSettings: options.defaultSettings,
+      maxDeletionsPerRun: options.maxDeletionsPerRun ?? 500,
+      lockTtlSeconds: options.approvalTimeoutSeconds + 3 * 3600,
+      now,
+    }),
+    Inventory: createInventoryHandler({ clients, workspace, region, now }),
+    MapGroups: createMapGroupsHandler({ workspace }),
+    FilterInUse: createFilterInUseHandler({ workspace }),
+    Rotate: createRotateHandler({ clients, workspace }),
+    RecordPlan: createRecordPlanHandler({ ledger, workspace }),
+    RequestApproval: createRequestApprovalHandler({
+      ledger,
+      workspace,
+      sns,
+      topicArn,
+      baseUrl: options.approvalBaseUrl,
+      signingKey,
+      timeoutSeconds: options.approvalTimeoutSeconds,
+      now,
+    }),
+    LoadApproved: createLoadApprovedHandler({ ledger }),
+    DeregisterImage: createDeregisterImageHandler({ ledger, clients, now }),
+    DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, now }),
+    DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, clients, now }),
+    RecordFailure: createRecordFailureHandler({ ledger }),
+    Finalize: createFinalizeHandler({ ledger, pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH, now }),
+    ReleaseLock: createReleaseLockHandler({ ledger, region }),
+  } as StepHandlers;
+  const approvalPage = createApprovalPageHandler({ ledger, workspace, sfn, signingKey, now });
+  return {
+    handlers,
+    approvalPage,
+    control,
+    ledger,
+    workspace,
+    region,
+    approvalTimeoutSeconds: options.approvalTimeoutSeconds,
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * Executes the very ASL file CDK deploys (statemachine/ami-cleaner.asl.json) in-process with
+ * aws-local-stepfunctions, every Task running its real handler from functions/.
+ *
+ * What the local runner cannot do by itself is filled in here, and only here:
+ * - `lambda:invoke` tasks get `{ FunctionName, Payload }` and must answer `{ Payload }`;
+ *   payloads are JSON round-tripped, as Lambda would serialise them.
+ * - `.waitForTaskToken` has no token service: the token comes from the control plane's
+ *   simulated Step Functions, and the task waits until the approval page's SendTaskSuccess
+ *   settles it, or until TimeoutSeconds, which fails the task with States.Timeout.
+ * - The Context object (`$$.Execution`, `$$.Task.Token`) is passed explicitly.
+ */
+import './polyfills.ts';
+import { randomBytes } from 'node:crypto';
+import { type EventLog, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { RunSummary } from '../../functions/core/workflow.ts';
+import { renderDefinition } from '../../infra/lib/definition.ts';
+import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from '../../infra/lib/handlers.ts';
+import type { LocalStack } from './local-stack.ts';
+
+/** The construct's default; see infra for why (EC2 delete buckets refill 5 per second). */
+export const LOCAL_DELETION_MAX_CONCURRENCY = 5;
+const LOCAL_ACCOUNT_ID = '000000000000';
+
+export interface LocalRunOptions {
+  /** The execution input, as a manual start would give it. */
+  readonly input: Record<string, unknown>;
+  /** Default `manual-<UTC time>-<random>`; it is also the run id in the ledger. */
+  readonly executionName?: string;
+  readonly deletionMaxConcurrency?: number;
+  /** Replaces every Retry interval (ms); tests use 0 so retries do not wait. */
+  readonly retryIntervalMs?: number;
+  /** Every execution event, as it happens (progress display, tests). */
+  readonly onEvent?: (event: EventLog) => void;
+  /** Called with the link the approval email carries, once the approval is requested. */
+  readonly onApprovalRequested?: (request: ApprovalRequest) => void;
+}
+
+export interface ApprovalRequest {
+  readonly link: string;
+  readonly subject: string;
+  readonly message: string;
+}
+
+export interface LocalRunResult {
+  readonly executionName: string;
+  readonly executionArn: string;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  /** The execution's output: the run summary (or `{ status: 'SKIPPED_LOCKED' }`). */
+  readonly output?: RunSummary | { readonly status: 'SKIPPED_LOCKED' };
+  readonly error?: { readonly error: string; readonly cause: string };
+}
+
+/** Raised into the runner when an approval wait passes TimeoutSeconds, as Step Functions would. */
+class StatesTimeoutError extends Error {
+  override readonly name = 'States.Timeout';
+}
+
+export function defaultExecutionName(trigger = 'manual', now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${trigger}-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function runWorkflowLocally(
+  stack: LocalStack,
+  options: LocalRunOptions,
+): Promise<LocalRunResult> {
+  const functionArn = (id: string) =>
+    `arn:aws:lambda:${stack.region}:${LOCAL_ACCOUNT_ID}:function:ami-cleaner-${id}`;
+  const handlerByArn = new Map<string, StateMachineHandlerId>(
+    STATE_MACHINE_HANDLERS.map((h) => [functionArn(h.id), h.id]),
+  );
+  const definition = JSON.parse(
+    renderDefinition({
+      approvalTimeoutSeconds: stack.approvalTimeoutSeconds,
+      deletionMaxConcurrency: options.deletionMaxConcurrency ?? LOCAL_DELETION_MAX_CONCURRENCY,
+      functionArns: Object.fromEntries(
+        STATE_MACHINE_HANDLERS.map((h) => [h.stateMachinePlaceholder, functionArn(h.id)]),
+      ),
+    }),
+  ) as AslDefinition;
+
+  const executionName = options.executionName ?? defaultExecutionName();
+  const stateMachineArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:stateMachine:ami-cleaner`;
+  const executionArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:execution:ami-cleaner:${executionName}`;
+  const taskToken = stack.control.taskTokens.issue();
+
+  const taskHandlers: Record<string, (input: unknown) => Promise<never>> = {};
+  const retryIntervalOverrides: Record<string, number> = {};
+  for (const [stateName, state] of taskStates(definition)) {
+    const id = handlerByArn.get(String(state.Parameters?.FunctionName));
+    if (!id) throw new Error(`state ${stateName} invokes no known handler`);
+    const handler = stack.handlers[id] as (event: unknown) => Promise<unknown>;
+    const waitsForToken = String(state.Resource).endsWith('.waitForTaskToken');
+    taskHandlers[stateName] = async (input) => {
+      const payload = roundTrip((input as { Payload?: unknown }).Payload);
+      if (!waitsForToken) return roundTrip({ Payload: await handler(payload) }) as never;
+      await handler(payload);
+      announceApproval(stack, options);
+      return (await waitForDecision(stack, taskToken, state.TimeoutSeconds)) as never;
+    };
+    if (options.retryIntervalMs !== undefined && state.Retry)
+      retryIntervalOverrides[stateName] = options.retryIntervalMs;
+  }
+
+  const machine = new StateMachine(definition as never, {
+    validationOptions: { checkArn: true, checkPaths: true },
+  });
+  const startTime = new Date().toISOString();
+  const execution = machine.run(options.input as never, {
+    overrides: { taskResourceLocalHandlers: taskHandlers as never, retryIntervalOverrides },
+    context: {
+      Execution: { Id: executionArn, Name: executionName, StartTime: startTime, Input: options.input },
+      StateMachine: { Id: stateMachineArn, Name: 'ami-cleaner' },
+      Task: { Token: taskToken },
+    } as never,
+  });
+  const events = (async () => {
+    for await (const event of execution.eventLogs) options.onEvent?.(event);
+  })();
+
+  try {
+    const output = (await execution.result) as LocalRunResult['output'];
+    await events;
+    return { executionName, executionArn, status: 'SUCCEEDED', ...(output ? { output } : {}) };
+  } catch (error) {
+    await events.catch(() => {});
+    if (!(error instanceof ExecutionError)) throw error;
+    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+    return {
+      executionName,
+      executionArn,
+      status: 'FAILED',
+      error: { error: cause?.name ?? error.name, cause: cause?.message ?? error.message },
+    };
+  }
+}
+
+/** The last email the request-approval handler sent, and the link in it, for the person at the terminal. */
+function announceApproval(stack: LocalStack, options: LocalRunOptions): void {
+  const email = stack.control.published.at(-1);
+  if (!email) throw new Error('the approval request sent no email');
+  const link = /https?:\/\/\S+/.exec(email.message)?.[0];
+  if (!link) throw new Error('the approval email carries no link');
+  options.onApprovalRequested?.({ link, subject: email.subject ?? '', message: email.message });
+}
+
+async function waitForDecision(
+  stack: LocalStack,
+  token: string,
+  timeoutSeconds: number | undefined,
+): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_, reject) => {
+    if (timeoutSeconds === undefined) return;
+    timer = setTimeout(() => {
+      // Expire the token first, so a late click on the page is refused as Step Functions would.
+      stack.control.taskTokens.expire(token);
+      reject(new StatesTimeoutError('the approval was not given in time'));
+    }, timeoutSeconds * 1000);
+  });
+  try {
+    return await Promise.race([stack.control.taskTokens.wait(token), expiry]);
+  } catch (error) {
+    if (error instanceof Error && error.name === 'States.Timeout')
+      throw new StatesTimeoutError(error.message);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function roundTrip(value: unknown): unknown {
+  return value === undefined ? {} : JSON.parse(JSON.stringify(value));
+}
+
+interface AslState {
+  readonly Type: string;
+  readonly Resource?: string;
+  readonly Parameters?: Record<string, unknown>;
+  readonly TimeoutSeconds?: number;
+  readonly Retry?: unknown[];
+  readonly ItemProcessor?: { readonly States: Record<string, AslState> };
+  readonly Iterator?: { readonly States: Record<string, AslState> };
+}
+interface AslDefinition {
+  readonly States: Record<string, AslState>;
+}
+
+/** Every Task state, Map iterations included (state names are unique across the file). */
+function* taskStates(definition: {
+  readonly States: Record<string, AslState>;
+}): Generator<[string, AslState]> {
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (state.Type === 'Task') yield [name, state];
+    const inner = state.ItemProcessor ?? state.Iterator;
+    if (inner) yield* taskStates(inner);
+  }
+}
