@@ -16,6 +16,16 @@ export class AccountUnreachableError extends Error {
   override readonly name = 'AccountUnreachableError';
 }
 
+/** The ledger (local store or DynamoDB table) could not be opened or read; nothing was changed. */
+export class LedgerUnavailableError extends Error {
+  override readonly name = 'LedgerUnavailableError';
+}
+
+/** `history --run ID` named a run the ledger does not hold. */
+export class UnknownRunError extends Error {
+  override readonly name = 'UnknownRunError';
+}
+
 export function describeError(error: unknown): string {
   if (error instanceof CommanderError)
     return error.message.replace(/^error: /, '').split('\n')[0] ?? error.message;
@@ -26,6 +36,7 @@ export function describeError(error: unknown): string {
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError || error instanceof InvalidSettingsError) return 2;
   if (error instanceof AccountUnreachableError) return 2;
+  if (error instanceof LedgerUnavailableError || error instanceof UnknownRunError) return 2;
   if (error instanceof Error && error.name === 'InventoryReadError') return 2;
   return 1;
 }

@@ -3,6 +3,7 @@
  * live in functions/ and are shared with the Lambdas.
  */
 import { Command, CommanderError } from 'commander';
+import { registerHistoryCommand } from './commands/history.ts';
 import { registerPlanCommand } from './commands/plan.ts';
 import { describeError, exitCodeFor } from './errors.ts';
 import { type CliIo, processIo } from './io.ts';
@@ -14,6 +15,7 @@ export function buildProgram(io: CliIo, deps: CliDeps = defaultCliDeps): Command
     .version('0.1.0')
     .configureHelp({ showGlobalOptions: true });
   registerPlanCommand(program, io, deps);
+  registerHistoryCommand(program, io, deps);
   // Errors are printed once, as one line, by main(); commander must not print or exit itself.
   for (const command of [program, ...program.commands]) {
     command

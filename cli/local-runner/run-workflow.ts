@@ -12,7 +12,7 @@
  */
 import './polyfills.ts';
 import { randomBytes } from 'node:crypto';
-import { type EventLog, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunSummary } from '../../functions/core/workflow.ts';
 import { renderDefinition } from '../../infra/lib/definition.ts';
 import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from '../../infra/lib/handlers.ts';
@@ -21,6 +21,16 @@ import type { LocalStack } from './local-stack.ts';
 /** The construct's default; see infra for why (EC2 delete buckets refill 5 per second). */
 export const LOCAL_DELETION_MAX_CONCURRENCY = 5;
 const LOCAL_ACCOUNT_ID = '000000000000';
+
+/** The runner's execution events (its EventLog type is not exported): what progress needs. */
+export interface ExecutionEvent {
+  readonly type: string;
+  readonly state?: { readonly name: string; readonly output?: unknown };
+  /** Set for states inside a Map iteration. */
+  readonly index?: number;
+  readonly Error?: string;
+  readonly Cause?: unknown;
+}
 
 export interface LocalRunOptions {
   /** The execution input, as a manual start would give it. */
@@ -31,7 +41,7 @@ export interface LocalRunOptions {
   /** Replaces every Retry interval (ms); tests use 0 so retries do not wait. */
   readonly retryIntervalMs?: number;
   /** Every execution event, as it happens (progress display, tests). */
-  readonly onEvent?: (event: EventLog) => void;
+  readonly onEvent?: (event: ExecutionEvent) => void;
   /** Called with the link the approval email carries, once the approval is requested. */
   readonly onApprovalRequested?: (request: ApprovalRequest) => void;
 }
@@ -119,7 +129,7 @@ export async function runWorkflowLocally(
     } as never,
   });
   const events = (async () => {
-    for await (const event of execution.eventLogs) options.onEvent?.(event);
+    for await (const event of execution.eventLogs) options.onEvent?.(event as ExecutionEvent);
   })();
 
   try {
