@@ -1,0 +1,71 @@
+/**
+ * Configuration from the Lambda environment, read once when a handler is first built. A missing
+ * or malformed variable throws a named error, so a misconfigured function fails on its first
+ * invocation instead of acting on a default nobody chose.
+ */
+import { type PlanSettings, resolvePlanSettings } from '../core/settings.ts';
+
+export class MissingEnvironmentVariableError extends Error {
+  override readonly name = 'MissingEnvironmentVariableError';
+  constructor(readonly variable: string) {
+    super(`environment variable ${variable} is not set`);
+  }
+}
+
+export class InvalidEnvironmentVariableError extends Error {
+  override readonly name = 'InvalidEnvironmentVariableError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    // The value itself is left out: environment values are not meant to end up in logs.
+    super(`environment variable ${variable} ${problem}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function getStringFromEnv(name: string, env: Env = process.env): string {
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') throw new MissingEnvironmentVariableError(name);
+  return value;
+}
+
+export interface NumberConstraints {
+  readonly integer?: boolean;
+  /** Inclusive. */
+  readonly min?: number;
+}
+
+export function getNumberFromEnv(
+  name: string,
+  constraints: NumberConstraints = {},
+  env: Env = process.env,
+): number {
+  const text = getStringFromEnv(name, env);
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new InvalidEnvironmentVariableError(name, 'must be a number');
+  if (constraints.integer === true && !Number.isInteger(value)) {
+    throw new InvalidEnvironmentVariableError(name, 'must be a whole number');
+  }
+  if (constraints.min !== undefined && value < constraints.min) {
+    throw new InvalidEnvironmentVariableError(name, `must be >= ${constraints.min}`);
+  }
+  return value;
+}
+
+/** `DEFAULT_PLAN_SETTINGS`: JSON overrides of the core defaults, validated like execution input. */
+export function getPlanSettingsFromEnv(name = 'DEFAULT_PLAN_SETTINGS', env: Env = process.env): PlanSettings {
+  const text = getStringFromEnv(name, env);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new InvalidEnvironmentVariableError(name, 'is not valid JSON');
+  }
+  try {
+    return resolvePlanSettings(parsed);
+  } catch (error) {
+    throw new InvalidEnvironmentVariableError(name, `holds invalid settings: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Checks of the payloads the state machine passes between states. The ASL builds them, but a
+ * handler that deletes must not trust a malformed or hand-crafted event: every check fails with
+ * `InvalidEventError` before anything is read or changed.
+ */
+import { validatePlanSettings } from '../core/settings.ts';
+import type { RunContext } from '../core/workflow.ts';
+import { InvalidEventError } from './errors.ts';
+
+export const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
+export const SNAPSHOT_ID = /^snap-[0-9a-f]{8,17}$/;
+export const PLAN_HASH = /^[0-9a-f]{64}$/;
+/** Execution names as start-execution makes them; also what the workspace accepts in a key. */
+export const RUN_ID = /^[A-Za-z0-9_-]{1,80}$/;
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function requireRecord(value: unknown, what: string): Record<string, unknown> {
+  if (!isRecord(value)) throw new InvalidEventError(`${what} must be an object`);
+  return value;
+}
+
+/** A string field; with a pattern, it must match it. The message names the field, never the value. */
+export function requireString(
+  record: Readonly<Record<string, unknown>>,
+  field: string,
+  pattern?: RegExp,
+): string {
+  const value = record[field];
+  if (typeof value !== 'string' || value === '' || (pattern !== undefined && !pattern.test(value))) {
+    throw new InvalidEventError(
+      `${field} must be ${pattern ? `a string matching ${pattern}` : 'a non-empty string'}`,
+    );
+  }
+  return value;
+}
+
+/** `$.run` as acquire-lock built it; its settings are validated again (a state input can be edited on redrive). */
+export function requireRun(value: unknown): RunContext {
+  const run = requireRecord(value, 'run');
+  requireString(run, 'runId', RUN_ID);
+  requireString(run, 'startedAt');
+  if (typeof run.dryRun !== 'boolean') throw new InvalidEventError('run.dryRun must be true or false');
+  const cap = run.maxDeletionsPerRun;
+  if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0) {
+    throw new InvalidEventError('run.maxDeletionsPerRun must be a whole number >= 0');
+  }
+  if (run.triggerImageId !== undefined) requireString(run, 'triggerImageId', AMI_ID);
+  try {
+    validatePlanSettings(requireRecord(run.settings, 'run.settings') as unknown as RunContext['settings']);
+  } catch (error) {
+    throw new InvalidEventError(`run.settings: ${(error as Error).message}`);
+  }
+  return run as unknown as RunContext;
+}

@@ -1,0 +1,159 @@
+/**
+ * DeleteSnapshots (one Map iteration, after Deregister): deletes the deregistered AMI's
+ * snapshots, skipping every snapshot another existing AMI still maps (invariant 4), then
+ * records DONE with what happened to each snapshot. Safe to repeat: a snapshot already gone
+ * counts as done, and an item already DONE (or kept as in use) is a no-op.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { deleteSnapshot, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
+import type { Ledger } from './adapters/ledger.ts';
+import { awsClients, lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import { classifyFailures, ItemStateChangedError } from './commons/errors.ts';
+import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString } from './commons/events.ts';
+import { loadItem } from './commons/items.ts';
+import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import type { PlannedSnapshot } from './core/model.ts';
+
+export interface DeleteImageSnapshotsEvent {
+  readonly runId: string;
+  readonly planHash: string;
+  readonly imageId: string;
+}
+
+/**
+ * - `deleted`: this call deleted it (counted in GiB freed);
+ * - `already-gone`: it no longer existed (done, but not counted: this run may not have freed it);
+ * - `shared`: another existing AMI maps it, so it is kept;
+ * - `in-use`: DeleteSnapshot refused it as in use, so it is kept.
+ */
+export type SnapshotOutcome = 'deleted' | 'already-gone' | 'shared' | 'in-use';
+
+export interface SnapshotResult {
+  readonly snapshotId: string;
+  readonly sizeGiB: number;
+  readonly outcome: SnapshotOutcome;
+  /** Why a snapshot was kept, e.g. `shared with ami-…`. */
+  readonly detail?: string;
+}
+
+export interface DeleteImageSnapshotsResult {
+  readonly imageId: string;
+  /** `done`: this call processed the snapshots; `nothing-to-do`: the item was already DONE or SKIPPED_IN_USE. */
+  readonly outcome: 'done' | 'nothing-to-do';
+  /** Snapshots gone now (deleted by this call or already gone). */
+  readonly deleted: readonly string[];
+  readonly skipped: readonly { readonly snapshotId: string; readonly reason: string }[];
+  readonly gibFreed: number;
+}
+
+export interface DeleteImageSnapshotsDeps {
+  readonly ledger: Ledger;
+  readonly clients: { readonly ec2: EC2Client };
+  readonly now: () => Date;
+  readonly logger?: HandlerLogger;
+}
+
+/** DeleteSnapshots ran for an AMI that was not deregistered (Deregister did not happen). */
+export class ImageNotDeregisteredError extends Error {
+  override readonly name = 'ImageNotDeregisteredError';
+}
+
+export function createDeleteImageSnapshotsHandler(
+  deps: DeleteImageSnapshotsDeps,
+): (event: DeleteImageSnapshotsEvent) => Promise<DeleteImageSnapshotsResult> {
+  const logger = deps.logger ?? silentLogger;
+  return classifyFailures('DeleteImageSnapshots', async (event) => {
+    const record = requireRecord(event, 'event');
+    const runId = requireString(record, 'runId', RUN_ID);
+    const planHash = requireString(record, 'planHash', PLAN_HASH);
+    const imageId = requireString(record, 'imageId', AMI_ID);
+
+    const check = await loadItem(
+      deps.ledger,
+      { runId, planHash, kind: 'IMAGE', id: imageId },
+      // APPROVED is accepted here only to fail with a clearer error below.
+      { actOn: ['DEREGISTERED', 'APPROVED'], done: ['DONE', 'SKIPPED_IN_USE'] },
+    );
+    if (!check.act) {
+      logger.info('delete snapshots: nothing to do', { runId, imageId, status: check.item.status });
+      return { imageId, outcome: 'nothing-to-do', deleted: [], skipped: [], gibFreed: 0 };
+    }
+    if (check.item.status !== 'DEREGISTERED') {
+      throw new ImageNotDeregisteredError(
+        `AMI ${imageId} of run ${runId} is ${check.item.status}, not DEREGISTERED`,
+      );
+    }
+    const moved = await deps.ledger.transition(runId, 'IMAGE', imageId, {
+      from: ['DEREGISTERED'],
+      to: 'DEREGISTERED',
+      planHash,
+      countAttempt: true,
+    });
+    if (!moved)
+      throw new ItemStateChangedError(`AMI ${imageId} of run ${runId} changed while deleting snapshots`);
+
+    const results: SnapshotResult[] = [];
+    // One AMI has a handful of snapshots: in sequence, each re-checked right before its deletion.
+    for (const snapshot of check.item.snapshots ?? []) {
+      results.push(await deleteOne(deps.clients.ec2, snapshot));
+    }
+    const summary = summarise(results);
+    const done = await deps.ledger.transition(runId, 'IMAGE', imageId, {
+      from: ['DEREGISTERED'],
+      to: 'DONE',
+      planHash,
+      set: {
+        snapshotResults: results,
+        snapshotsDeleted: results.filter((r) => r.outcome === 'deleted').length,
+        gibFreed: summary.gibFreed,
+        completedAt: deps.now().toISOString(),
+      },
+    });
+    if (!done)
+      throw new ItemStateChangedError(`AMI ${imageId} of run ${runId} changed while deleting snapshots`);
+    logger.info('AMI snapshots processed', {
+      runId,
+      imageId,
+      deleted: summary.deleted.join(','),
+      skipped: summary.skipped.map((s) => s.snapshotId).join(','),
+      gibFreed: summary.gibFreed,
+    });
+    return { imageId, outcome: 'done', ...summary };
+  });
+}
+
+async function deleteOne(ec2: EC2Client, snapshot: PlannedSnapshot): Promise<SnapshotResult> {
+  const { snapshotId, sizeGiB } = snapshot;
+  const users = await snapshotUsedByOtherImage(ec2, snapshotId);
+  if (users.length > 0) {
+    return { snapshotId, sizeGiB, outcome: 'shared', detail: `shared with ${users.join(', ')}` };
+  }
+  const outcome = await deleteSnapshot(ec2, snapshotId);
+  if (outcome === 'in-use') {
+    return { snapshotId, sizeGiB, outcome, detail: 'DeleteSnapshot refused it as in use' };
+  }
+  return { snapshotId, sizeGiB, outcome };
+}
+
+export function summarise(
+  results: readonly SnapshotResult[],
+): Pick<DeleteImageSnapshotsResult, 'deleted' | 'skipped' | 'gibFreed'> {
+  return {
+    deleted: results
+      .filter((r) => r.outcome === 'deleted' || r.outcome === 'already-gone')
+      .map((r) => r.snapshotId),
+    skipped: results
+      .filter((r) => r.outcome === 'shared' || r.outcome === 'in-use')
+      .map((r) => ({ snapshotId: r.snapshotId, reason: r.detail ?? r.outcome })),
+    gibFreed: results.filter((r) => r.outcome === 'deleted').reduce((sum, r) => sum + r.sizeGiB, 0),
+  };
+}
+
+export const handler = lazyHandler(() =>
+  createDeleteImageSnapshotsHandler({
+    ledger: ledgerFromEnv(),
+    clients: awsClients(),
+    now: () => new Date(),
+    logger: createLogger('delete-image-snapshots'),
+  }),
+);

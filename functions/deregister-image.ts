@@ -1,0 +1,114 @@
+/**
+ * Deregister (one Map iteration): deregisters one approved AMI, after checking right now that
+ * nothing references it (invariant 3). Safe to repeat: an AMI already handled is a no-op, and
+ * one already gone counts as deregistered.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { deregisterImage, findCurrentReferences } from './adapters/image-actions.ts';
+import type { Ledger } from './adapters/ledger.ts';
+import { awsClients, lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import { classifyFailures, ItemStateChangedError } from './commons/errors.ts';
+import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString } from './commons/events.ts';
+import { loadItem } from './commons/items.ts';
+import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+
+export interface DeregisterImageEvent {
+  readonly runId: string;
+  readonly planHash: string;
+  readonly imageId: string;
+}
+
+export type DeregisterImageOutcome =
+  | 'deregistered'
+  /** DeregisterImage said the AMI no longer exists: the goal is reached all the same. */
+  | 'already-gone'
+  /** Referenced right now: kept, recorded SKIPPED_IN_USE with the references. */
+  | 'skipped-in-use'
+  /** A previous attempt already handled it (DEREGISTERED, DONE or SKIPPED_IN_USE). */
+  | 'already-done';
+
+export interface DeregisterImageResult {
+  readonly imageId: string;
+  readonly outcome: DeregisterImageOutcome;
+}
+
+export interface DeregisterImageDeps {
+  readonly ledger: Ledger;
+  readonly clients: { readonly ec2: EC2Client };
+  readonly now: () => Date;
+  readonly logger?: HandlerLogger;
+}
+
+export function createDeregisterImageHandler(
+  deps: DeregisterImageDeps,
+): (event: DeregisterImageEvent) => Promise<DeregisterImageResult> {
+  const logger = deps.logger ?? silentLogger;
+  return classifyFailures('DeregisterImage', async (event) => {
+    const record = requireRecord(event, 'event');
+    const runId = requireString(record, 'runId', RUN_ID);
+    const planHash = requireString(record, 'planHash', PLAN_HASH);
+    const imageId = requireString(record, 'imageId', AMI_ID);
+
+    const check = await loadItem(
+      deps.ledger,
+      { runId, planHash, kind: 'IMAGE', id: imageId },
+      { actOn: ['APPROVED'], done: ['DEREGISTERED', 'DONE', 'SKIPPED_IN_USE'] },
+    );
+    if (!check.act) {
+      logger.info('deregister: already handled', { runId, imageId, status: check.item.status });
+      return { imageId, outcome: 'already-done' };
+    }
+    // Counted before touching AWS, so `attempts` also counts tries that failed.
+    await countAttempt(deps.ledger, runId, imageId, planHash);
+
+    const references = await findCurrentReferences(deps.clients, imageId);
+    if (references.length > 0) {
+      const sources = references.map((r) => r.source);
+      await transition(deps.ledger, runId, imageId, planHash, 'SKIPPED_IN_USE', {
+        detail: `in use right before deregistering: ${sources.join('; ')}`,
+        references: sources,
+      });
+      logger.warn('deregister: skipped, AMI in use', { runId, imageId, references: sources.join('; ') });
+      return { imageId, outcome: 'skipped-in-use' };
+    }
+
+    const outcome = await deregisterImage(deps.clients.ec2, imageId);
+    await transition(deps.ledger, runId, imageId, planHash, 'DEREGISTERED', {
+      deregisterOutcome: outcome,
+      deregisteredAt: deps.now().toISOString(),
+    });
+    logger.info('AMI deregistered', { runId, imageId, outcome });
+    return { imageId, outcome };
+  });
+}
+
+async function countAttempt(ledger: Ledger, runId: string, imageId: string, planHash: string): Promise<void> {
+  const ok = await ledger.transition(runId, 'IMAGE', imageId, {
+    from: ['APPROVED'],
+    to: 'APPROVED',
+    planHash,
+    countAttempt: true,
+  });
+  if (!ok) throw new ItemStateChangedError(`AMI ${imageId} of run ${runId} changed while being deregistered`);
+}
+
+async function transition(
+  ledger: Ledger,
+  runId: string,
+  imageId: string,
+  planHash: string,
+  to: 'DEREGISTERED' | 'SKIPPED_IN_USE',
+  set: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  const ok = await ledger.transition(runId, 'IMAGE', imageId, { from: ['APPROVED'], to, planHash, set });
+  if (!ok) throw new ItemStateChangedError(`AMI ${imageId} of run ${runId} changed while being deregistered`);
+}
+
+export const handler = lazyHandler(() =>
+  createDeregisterImageHandler({
+    ledger: ledgerFromEnv(),
+    clients: awsClients(),
+    now: () => new Date(),
+    logger: createLogger('deregister-image'),
+  }),
+);

@@ -1,0 +1,143 @@
+/**
+ * Finalize: gives every ledger item of the run a final status (invariant 5), then summarises the
+ * run (counts, GiB freed, estimated monthly saving) into the run item and the execution output.
+ * Idempotent: a second call moves nothing and writes the same summary.
+ */
+import type { FinalizeOutcome, Ledger, LedgerItem } from './adapters/ledger.ts';
+import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import { getNumberFromEnv } from './commons/env.ts';
+import { classifyFailures, failureMessage, InvalidEventError, type StateError } from './commons/errors.ts';
+import { isRecord, PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
+import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { estimateMonthlySavingUsd } from './core/summary.ts';
+import type { ApprovalResult, RunContext, RunStatus, RunSummary } from './core/workflow.ts';
+
+/** How the workflow ended, as the ASL's SetOutcome* states say. APPROVED means the deletions ran. */
+export type RunOutcome = 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'DRY_RUN' | 'NOTHING_TO_DELETE' | 'FAILED';
+
+export interface FinalizeEvent {
+  readonly run: RunContext;
+  readonly outcome: RunOutcome;
+  readonly planHash?: string;
+  readonly approval?: ApprovalResult;
+  /** The Catch's `{ Error, Cause }` when the outcome is FAILED. */
+  readonly error?: StateError;
+}
+
+export type FinalizeHandlerResult = RunSummary;
+
+export interface FinalizeDeps {
+  readonly ledger: Ledger;
+  /** SNAPSHOT_PRICE_PER_GIB_MONTH. */
+  readonly pricePerGibMonth: number;
+  readonly now: () => Date;
+  readonly logger?: HandlerLogger;
+}
+
+const ITEM_OUTCOME: Readonly<Record<RunOutcome, FinalizeOutcome>> = {
+  APPROVED: 'COMPLETED',
+  // Nothing was PLANNED, so nothing is moved; the mapping only matters for a ledger changed meanwhile.
+  NOTHING_TO_DELETE: 'COMPLETED',
+  REJECTED: 'REJECTED',
+  EXPIRED: 'EXPIRED',
+  DRY_RUN: 'DRY_RUN',
+  FAILED: 'FAILED',
+};
+
+export function createFinalizeHandler(
+  deps: FinalizeDeps,
+): (event: FinalizeEvent) => Promise<FinalizeHandlerResult> {
+  const logger = deps.logger ?? silentLogger;
+  return classifyFailures('Finalize', async (event) => {
+    const record = requireRecord(event, 'event');
+    const run = requireRun(record.run);
+    const outcome = record.outcome as RunOutcome;
+    if (typeof outcome !== 'string' || !(outcome in ITEM_OUTCOME)) {
+      throw new InvalidEventError(`outcome must be one of ${Object.keys(ITEM_OUTCOME).join(', ')}`);
+    }
+    const eventPlanHash =
+      record.planHash === undefined ? undefined : requireString(record, 'planHash', PLAN_HASH);
+    const approval = isRecord(record.approval) ? record.approval : undefined;
+
+    await deps.ledger.finalizeItems(run.runId, ITEM_OUTCOME[outcome]);
+    const items = await deps.ledger.listItems(run.runId);
+    const recorded = await deps.ledger.getRun(run.runId);
+    if (outcome === 'EXPIRED' && recorded?.approvalId) {
+      // The link already refuses an expired approval; this makes the ledger say so too.
+      await deps.ledger.expireApproval(recorded.approvalId);
+    }
+
+    const approver =
+      outcome === 'APPROVED' || outcome === 'REJECTED'
+        ? (recorded?.approver ?? (typeof approval?.approver === 'string' ? approval.approver : undefined))
+        : undefined;
+    const planHash = eventPlanHash ?? recorded?.planHash;
+    const summary = summariseRun({
+      runId: run.runId,
+      outcome,
+      items,
+      pricePerGibMonth: deps.pricePerGibMonth,
+      ...(planHash === undefined ? {} : { planHash }),
+      ...(approver === undefined ? {} : { approver }),
+    });
+    const error =
+      outcome === 'FAILED' ? failureMessage(isRecord(record.error) ? record.error : undefined) : undefined;
+    await deps.ledger.updateRun(run.runId, {
+      status: summary.status,
+      summary,
+      finishedAt: deps.now().toISOString(),
+      ...(error === undefined ? {} : { error }),
+    });
+    logger.info('run finalized', { ...summary, error });
+    return summary;
+  });
+}
+
+/** The run summary from the finalized items. Pure. */
+export function summariseRun(input: {
+  readonly runId: string;
+  readonly outcome: RunOutcome;
+  readonly items: readonly LedgerItem[];
+  readonly pricePerGibMonth: number;
+  readonly planHash?: string;
+  readonly approver?: string;
+}): RunSummary {
+  const { items } = input;
+  const count = (predicate: (item: LedgerItem) => boolean): number => items.filter(predicate).length;
+  const sum = (field: string): number =>
+    items
+      .filter((item) => item.status === 'DONE')
+      .reduce((total, item) => total + (typeof item[field] === 'number' ? (item[field] as number) : 0), 0);
+  const failed = count((item) => item.status === 'FAILED');
+  const gibFreed = sum('gibFreed');
+  return {
+    runId: input.runId,
+    status: runStatus(input.outcome, failed),
+    ...(input.planHash === undefined ? {} : { planHash: input.planHash }),
+    // Every item the plan proposed to delete (AMIs and orphan snapshots), deferred ones included.
+    candidates: count((item) => item.status !== 'KEPT'),
+    // Set by deregister-image: also counts AMIs that failed later, at their snapshots.
+    deregistered: count((item) => item.kind === 'IMAGE' && typeof item.deregisteredAt === 'string'),
+    snapshotsDeleted: sum('snapshotsDeleted'),
+    skippedInUse: count((item) => item.status === 'SKIPPED_IN_USE'),
+    failed,
+    deferred: count((item) => item.status === 'DEFERRED'),
+    gibFreed,
+    estimatedMonthlySavingUsd: estimateMonthlySavingUsd(gibFreed, input.pricePerGibMonth),
+    ...(input.approver === undefined ? {} : { approver: input.approver }),
+  };
+}
+
+function runStatus(outcome: RunOutcome, failed: number): RunStatus {
+  if (outcome === 'APPROVED') return failed > 0 ? 'COMPLETED_WITH_FAILURES' : 'COMPLETED';
+  return outcome;
+}
+
+export const handler = lazyHandler(() =>
+  createFinalizeHandler({
+    ledger: ledgerFromEnv(),
+    pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
+    now: () => new Date(),
+    logger: createLogger('finalize'),
+  }),
+);

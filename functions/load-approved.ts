@@ -1,0 +1,113 @@
+/**
+ * LoadApproved: after an APPROVED decision, checks once more (defence in depth; the ASL's Choice
+ * checks too) that the decision is bound to the exact plan recorded for this run, marks the
+ * plan's items APPROVED and returns only their ids for the deletion Maps.
+ */
+import type { Ledger, LedgerItem } from './adapters/ledger.ts';
+import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import { classifyFailures } from './commons/errors.ts';
+import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
+import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import type { ApprovalResult, RunContext } from './core/workflow.ts';
+
+export interface LoadApprovedEvent {
+  readonly run: RunContext;
+  /** `$.plan.planHash`: the hash Rotate computed. */
+  readonly planHash: string;
+  /** What the approval page sent through SendTaskSuccess. */
+  readonly approval: ApprovalResult;
+}
+
+export interface LoadApprovedResult {
+  readonly images: readonly { readonly imageId: string }[];
+  readonly orphanSnapshots: readonly { readonly snapshotId: string }[];
+}
+
+export interface LoadApprovedDeps {
+  readonly ledger: Ledger;
+  readonly logger?: HandlerLogger;
+}
+
+/** The approval does not cover this run's recorded plan. Nothing was marked approved. */
+export class ApprovalMismatchError extends Error {
+  override readonly name = 'ApprovalMismatchError';
+}
+
+/** Approved items a deletion step still has to process (DEREGISTERED: a retried Map resumes them). */
+const TO_PROCESS = new Set(['APPROVED', 'DEREGISTERED']);
+
+export function createLoadApprovedHandler(
+  deps: LoadApprovedDeps,
+): (event: LoadApprovedEvent) => Promise<LoadApprovedResult> {
+  const logger = deps.logger ?? silentLogger;
+  return classifyFailures('LoadApproved', async (event) => {
+    const record = requireRecord(event, 'event');
+    const run = requireRun(record.run);
+    const planHash = requireString(record, 'planHash', PLAN_HASH);
+    const approval = requireRecord(record.approval, 'approval');
+    const { runId } = run;
+
+    if (run.dryRun) throw new ApprovalMismatchError(`run ${runId} is a dry run; nothing may be deleted`);
+    if (approval.decision !== 'APPROVED') {
+      throw new ApprovalMismatchError(`run ${runId}: the decision is not APPROVED`);
+    }
+    if (approval.planHash !== planHash) {
+      throw new ApprovalMismatchError(`run ${runId}: the approval is for another plan than ${planHash}`);
+    }
+    const recorded = await deps.ledger.getRun(runId);
+    if (recorded?.planHash !== planHash) {
+      throw new ApprovalMismatchError(
+        `run ${runId} recorded plan ${recorded?.planHash ?? 'none'}, not ${planHash}`,
+      );
+    }
+    // The decision must also be the one the ledger recorded when the approval link was used.
+    const stored = recorded.approvalId ? await deps.ledger.getApproval(recorded.approvalId) : undefined;
+    if (stored?.status !== 'APPROVED' || stored.planHash !== planHash || stored.runId !== runId) {
+      throw new ApprovalMismatchError(`run ${runId}: no APPROVED approval of plan ${planHash} in the ledger`);
+    }
+
+    const approver =
+      stored.approver ?? (typeof approval.approver === 'string' ? approval.approver : undefined);
+    const deleting = await deps.ledger.updateRun(
+      runId,
+      { status: 'DELETING', ...(approver === undefined ? {} : { approver }) },
+      { from: ['AWAITING_APPROVAL', 'DELETING'] },
+    );
+    if (!deleting) throw new ApprovalMismatchError(`run ${runId} is not awaiting approval`);
+    const moved = await deps.ledger.markAllApproved(runId, planHash);
+
+    const approved = (await deps.ledger.listItems(runId)).filter(
+      (item) => item.planHash === planHash && TO_PROCESS.has(item.status),
+    );
+    if (approved.length > run.maxDeletionsPerRun) {
+      // recordPlan caps PLANNED items; more here means the ledger was changed behind the workflow.
+      throw new ApprovalMismatchError(
+        `run ${runId}: ${approved.length} approved items exceed maxDeletionsPerRun ${run.maxDeletionsPerRun}`,
+      );
+    }
+    const images = approved
+      .filter((item) => item.kind === 'IMAGE')
+      .sort(oldestFirst)
+      .map((item) => ({ imageId: item.id }));
+    const orphanSnapshots = approved
+      .filter((item) => item.kind === 'SNAPSHOT')
+      .map((item) => ({ snapshotId: item.id }));
+    logger.info('approved plan loaded', {
+      runId,
+      planHash,
+      approver,
+      markedApproved: moved,
+      images: images.length,
+      orphanSnapshots: orphanSnapshots.length,
+    });
+    return { images, orphanSnapshots };
+  });
+}
+
+function oldestFirst(a: LedgerItem, b: LedgerItem): number {
+  return (a.creationDate ?? '').localeCompare(b.creationDate ?? '') || a.id.localeCompare(b.id);
+}
+
+export const handler = lazyHandler(() =>
+  createLoadApprovedHandler({ ledger: ledgerFromEnv(), logger: createLogger('load-approved') }),
+);

@@ -1,0 +1,86 @@
+/**
+ * Rotate: keeps the newest AMIs of each group (and the young, opted-out, protected and shared
+ * ones), adds the orphan sweep, and writes the plan with its hash to the workspace.
+ *
+ * The plan is computed as of the inventory's `readAt`, not the wall clock, so a retried Rotate
+ * builds the identical plan (and plan hash) from the same inventory.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { readLaunchPermissions } from './adapters/inventory.ts';
+import { type RunWorkspace, runKey } from './adapters/workspace.ts';
+import { awsClients, lazyHandler, workspaceFromEnv } from './commons/deps.ts';
+import { classifyFailures } from './commons/errors.ts';
+import { requireRecord, requireRun, requireString } from './commons/events.ts';
+import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import type { Inventory } from './core/model.ts';
+import { assemblePlan, type FilteredGroups, orphanStep, rotateStep, sharingCheckStep } from './core/plan.ts';
+import type { RunContext } from './core/workflow.ts';
+
+export interface RotateEvent {
+  readonly run: RunContext;
+  readonly inventoryKey: string;
+  readonly groupsKey: string;
+  readonly filteredKey: string;
+}
+
+export interface RotateResult {
+  readonly planKey: string;
+  readonly planHash: string;
+  /** Candidate AMIs (before the per-run cap, which RecordPlan applies). */
+  readonly candidates: number;
+  readonly orphanSnapshots: number;
+  readonly kept: number;
+}
+
+export interface RotateDeps {
+  /** DescribeImageAttribute, for the launch permissions of would-be candidates. */
+  readonly clients: { readonly ec2: EC2Client };
+  readonly workspace: RunWorkspace;
+  readonly logger?: HandlerLogger;
+}
+
+export function createRotateHandler(deps: RotateDeps): (event: RotateEvent) => Promise<RotateResult> {
+  const logger = deps.logger ?? silentLogger;
+  return classifyFailures('Rotate', async (event) => {
+    const record = requireRecord(event, 'event');
+    const run = requireRun(record.run);
+    requireString(record, 'groupsKey');
+    const [inventory, filtered] = await Promise.all([
+      deps.workspace.getJson<Inventory>(requireString(record, 'inventoryKey')),
+      deps.workspace.getJson<FilteredGroups>(requireString(record, 'filteredKey')),
+    ]);
+    const { settings } = run;
+    const now = inventory.readAt;
+    // One DescribeImageAttribute per AMI, so only would-be candidates are looked up.
+    const sharedImageIds = await readLaunchPermissions(
+      deps.clients.ec2,
+      sharingCheckStep({ filtered, settings, now }),
+    );
+    const groups = rotateStep({ filtered, settings, now, sharedImageIds });
+    const orphanSnapshots = orphanStep({
+      inventory,
+      settings,
+      ...(run.triggerImageId === undefined ? {} : { triggerImageId: run.triggerImageId }),
+    });
+    const plan = assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
+    const planKey = runKey(run.runId, 'plan');
+    await deps.workspace.putJson(planKey, plan);
+    const result: RotateResult = {
+      planKey,
+      planHash: plan.planHash,
+      candidates: plan.totals.candidates,
+      orphanSnapshots: plan.totals.orphanSnapshots,
+      kept: plan.totals.kept,
+    };
+    logger.info('plan built', { runId: run.runId, ...result });
+    return result;
+  });
+}
+
+export const handler = lazyHandler(() =>
+  createRotateHandler({
+    clients: awsClients(),
+    workspace: workspaceFromEnv(),
+    logger: createLogger('rotate'),
+  }),
+);

@@ -1,0 +1,148 @@
+/**
+ * The EventBridge target of both triggers: the schedule rule and the `EC2 AMI State Change`
+ * (available) rule. Validates the event and starts one execution with a readable, unique name
+ * derived from the event, so EventBridge's retries of the same event start nothing twice.
+ * An event of unknown shape throws: the target's retries and dead-letter queue keep it.
+ */
+import { createHash } from 'node:crypto';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { RunInput } from './acquire-lock.ts';
+import { errorCode } from './adapters/errors.ts';
+import { lazyHandler, sfnClient } from './commons/deps.ts';
+import { getStringFromEnv } from './commons/env.ts';
+import { AMI_ID, isRecord } from './commons/events.ts';
+import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+
+interface EventEnvelope<DetailType extends string, Detail> {
+  readonly version?: string;
+  readonly id: string;
+  readonly 'detail-type': DetailType;
+  readonly source: string;
+  readonly account?: string;
+  /** ISO-8601, second precision. */
+  readonly time: string;
+  readonly region?: string;
+  readonly resources?: readonly string[];
+  readonly detail: Detail;
+}
+
+export type ScheduledEvent = EventEnvelope<'Scheduled Event', Readonly<Record<string, unknown>>>;
+
+export type AmiStateChangeEvent = EventEnvelope<
+  'EC2 AMI State Change',
+  {
+    readonly RequestId?: string;
+    readonly ImageId: string;
+    readonly State: string;
+    readonly ErrorMessage?: string;
+  }
+>;
+
+export type StartExecutionEvent = ScheduledEvent | AmiStateChangeEvent;
+
+export interface StartExecutionResult {
+  readonly executionName: string;
+  /** Absent when the execution already existed (a repeated delivery of the same event). */
+  readonly executionArn?: string;
+  readonly alreadyStarted: boolean;
+  readonly input: RunInput;
+}
+
+export interface StartExecutionDeps {
+  readonly sfn: SFNClient;
+  readonly stateMachineArn: string;
+  readonly logger?: HandlerLogger;
+}
+
+/** Not an event this function is the target of. The run is not started; EventBridge keeps the event. */
+export class InvalidTriggerEventError extends Error {
+  override readonly name = 'InvalidTriggerEventError';
+}
+
+/** Step Functions' limit on execution names. */
+export const MAX_EXECUTION_NAME_LENGTH = 80;
+
+export function createStartExecutionHandler(
+  deps: StartExecutionDeps,
+): (event: StartExecutionEvent) => Promise<StartExecutionResult> {
+  const logger = deps.logger ?? silentLogger;
+  return async (event) => {
+    const { name, input } = describeTrigger(event);
+    try {
+      const out = await deps.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: deps.stateMachineArn,
+          name,
+          input: JSON.stringify(input),
+        }),
+      );
+      logger.info('execution started', {
+        executionName: name,
+        trigger: input.trigger,
+        imageId: input.imageId,
+      });
+      return {
+        executionName: name,
+        alreadyStarted: false,
+        input,
+        ...(out.executionArn === undefined ? {} : { executionArn: out.executionArn }),
+      };
+    } catch (error) {
+      // The name is derived from the event id: it exists because this event was delivered before.
+      if (errorCode(error) !== 'ExecutionAlreadyExists') throw error;
+      logger.info('execution already started for this event', { executionName: name });
+      return { executionName: name, alreadyStarted: true, input };
+    }
+  };
+}
+
+/** The execution name and input for a trigger event; throws InvalidTriggerEventError. Pure. */
+export function describeTrigger(event: unknown): { name: string; input: RunInput } {
+  if (!isRecord(event)) throw new InvalidTriggerEventError('the event must be an object');
+  const id = event.id;
+  if (typeof id !== 'string' || id === '') throw new InvalidTriggerEventError('the event has no id');
+  const time = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  if (Number.isNaN(time)) throw new InvalidTriggerEventError('the event has no valid time');
+  const stamp = compactTimestamp(new Date(time));
+  const suffix = eventSuffix(id);
+  const detailType = event['detail-type'];
+
+  if (detailType === 'Scheduled Event' && event.source === 'aws.events') {
+    return { name: `schedule-${stamp}-${suffix}`, input: { trigger: 'schedule' } };
+  }
+  if (detailType === 'EC2 AMI State Change' && event.source === 'aws.ec2') {
+    const detail = isRecord(event.detail) ? event.detail : {};
+    const imageId = detail.ImageId;
+    if (typeof imageId !== 'string' || !AMI_ID.test(imageId)) {
+      throw new InvalidTriggerEventError('the AMI state change event has no valid detail.ImageId');
+    }
+    if (detail.State !== 'available') {
+      throw new InvalidTriggerEventError('only AMI state changes to "available" start a run');
+    }
+    return {
+      name: `ami-available-${imageId}-${stamp}-${suffix}`,
+      input: { trigger: 'ami-available', imageId },
+    };
+  }
+  throw new InvalidTriggerEventError(
+    'expected a "Scheduled Event" from aws.events or an "EC2 AMI State Change" from aws.ec2',
+  );
+}
+
+/** `2026-11-25T21:00:00.000Z` → `20261125T210000Z`. */
+function compactTimestamp(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
+}
+
+/** 12 hex characters from the event id: the same event always gets the same name. */
+function eventSuffix(id: string): string {
+  return createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 12);
+}
+
+export const handler = lazyHandler(() =>
+  createStartExecutionHandler({
+    sfn: sfnClient(),
+    stateMachineArn: getStringFromEnv('STATE_MACHINE_ARN'),
+    logger: createLogger('start-execution'),
+  }),
+);

@@ -1,0 +1,372 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TransientAwsError } from '../../functions/adapters/errors.ts';
+import { NotApprovedError } from '../../functions/commons/errors.ts';
+import { ImageNotDeregisteredError } from '../../functions/delete-image-snapshots.ts';
+import { approvedRun, type Harness, planRun, type Scenario, seedScenario, startHarness } from './harness.ts';
+
+describe('deletion handlers', () => {
+  let h: Harness;
+  let scenario: Scenario;
+
+  beforeEach(async () => {
+    h = await startHarness();
+    scenario = seedScenario(h.account);
+  });
+
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  const item = async (id: string, kind: 'IMAGE' | 'SNAPSHOT' = 'IMAGE') =>
+    h.ledger.getItem('run-1', kind, id);
+
+  describe('deregister-image', () => {
+    it('deregisters an approved, unused AMI and records DEREGISTERED with one attempt', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+
+      // Act
+      const result = await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+
+      // Assess
+      expect(result).toEqual({ imageId, outcome: 'deregistered' });
+      expect(h.account.images.has(imageId)).toBe(false);
+      expect(await item(imageId)).toMatchObject({
+        status: 'DEREGISTERED',
+        attempts: 1,
+        deregisterOutcome: 'deregistered',
+      });
+    });
+
+    it('skips an AMI that became in use after planning and records SKIPPED_IN_USE with the reference', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      const instance = h.account.addInstance({ imageId, launchTime: '2026-05-01T11:00:00.000Z' });
+
+      // Act
+      const result = await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+
+      // Assess
+      expect(result).toEqual({ imageId, outcome: 'skipped-in-use' });
+      expect(h.account.images.has(imageId)).toBe(true);
+      expect(h.account.callsTo('DeregisterImage')).toHaveLength(0);
+      const recorded = await item(imageId);
+      expect(recorded?.status).toBe('SKIPPED_IN_USE');
+      expect(recorded?.references).toEqual([`instance ${instance.instanceId} (running)`]);
+    });
+
+    it('skips an AMI a launch template $Latest started using after planning', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.backCandidate;
+      h.account.addLaunchTemplate({
+        name: 'web',
+        versions: [{ imageId }],
+        createTime: '2026-05-01T11:00:00.000Z',
+      });
+
+      // Act
+      const result = await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+
+      // Assess
+      expect(result.outcome).toBe('skipped-in-use');
+      expect(h.account.images.has(imageId)).toBe(true);
+    });
+
+    it('refuses an item that is not APPROVED (invariant 1) and touches no AMI', async () => {
+      // Prepare: planned, but never approved
+      const { plan } = await planRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+
+      // Act
+      const attempt = h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(NotApprovedError);
+      await expect(attempt).rejects.toThrow(/is PLANNED, not APPROVED/);
+      expect(h.account.mutatingCalls()).toEqual([]);
+      expect(await item(imageId)).toMatchObject({ status: 'PLANNED', attempts: 0 });
+    });
+
+    it.each([
+      ['a kept AMI', (s: Scenario) => s.frontInUse, undefined],
+      [
+        'an AMI not in the ledger',
+        (s: Scenario) => s.untagged.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+        undefined,
+      ],
+      ['another plan hash', (s: Scenario) => s.frontCandidates[0] as string, 'd'.repeat(64)],
+    ])('refuses %s', async (_what, pick, hash) => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+
+      // Act
+      const attempt = h.handlers.deregister({
+        runId: 'run-1',
+        planHash: hash ?? plan.planHash,
+        imageId: pick(scenario),
+      });
+
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(NotApprovedError);
+      expect(h.account.mutatingCalls()).toEqual([]);
+    });
+
+    it('is a no-op the second time', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      await h.handlers.deregister(event);
+
+      // Act
+      const second = await h.handlers.deregister(event);
+
+      // Assess
+      expect(second).toEqual({ imageId, outcome: 'already-done' });
+      expect(h.account.callsTo('DeregisterImage')).toHaveLength(1);
+      expect(await item(imageId)).toMatchObject({ status: 'DEREGISTERED', attempts: 1 });
+    });
+
+    it('counts an AMI already gone (a crash after DeregisterImage) as deregistered', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      h.account.removeImage(imageId);
+
+      // Act
+      const result = await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+
+      // Assess
+      expect(result.outcome).toBe('already-gone');
+      expect(await item(imageId)).toMatchObject({ status: 'DEREGISTERED' });
+    });
+
+    it('surfaces throttling as TransientAwsError after the SDK retries, leaving the item APPROVED', async () => {
+      // Prepare
+      const patient = await startHarness({ maxAttempts: 2 });
+      try {
+        const s = seedScenario(patient.account);
+        const { plan } = await approvedRun(patient);
+        const imageId = s.frontCandidates[0] as string;
+        patient.account.failNext('DeregisterImage', 'RequestLimitExceeded', 2);
+
+        // Act
+        const attempt = patient.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(TransientAwsError);
+        await expect(attempt).rejects.toMatchObject({
+          name: 'TransientAwsError',
+          operation: 'DeregisterImage',
+        });
+        expect(patient.account.callsTo('DeregisterImage')).toHaveLength(2);
+        expect(patient.account.images.has(imageId)).toBe(true);
+        expect(await patient.ledger.getItem('run-1', 'IMAGE', imageId)).toMatchObject({
+          status: 'APPROVED',
+          attempts: 1,
+        });
+      } finally {
+        await patient.stop();
+      }
+    });
+
+    it('lets a non-retryable AWS error propagate by its own name, for the Map Catch', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      h.account.failNext('DeregisterImage', 'UnauthorizedOperation');
+
+      // Act
+      const attempt = h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+
+      // Assess
+      await expect(attempt).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
+      await expect(attempt).rejects.not.toBeInstanceOf(TransientAwsError);
+    });
+  });
+
+  describe('delete-image-snapshots', () => {
+    it('deletes the snapshots of a deregistered AMI and records DONE with GiB freed', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      const snapshotId = h.account.images.get(imageId)?.blockDeviceMappings[0]?.snapshotId as string;
+      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      await h.handlers.deregister(event);
+
+      // Act
+      const result = await h.handlers.deleteSnapshots(event);
+
+      // Assess
+      expect(result).toEqual({ imageId, outcome: 'done', deleted: [snapshotId], skipped: [], gibFreed: 8 });
+      expect(h.account.snapshots.has(snapshotId)).toBe(false);
+      expect(await item(imageId)).toMatchObject({ status: 'DONE', gibFreed: 8, snapshotsDeleted: 1 });
+    });
+
+    it('keeps a snapshot another AMI still maps (invariant 4)', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const event = { runId: 'run-1', planHash: plan.planHash, imageId: scenario.backCandidate };
+      await h.handlers.deregister(event);
+
+      // Act
+      const result = await h.handlers.deleteSnapshots(event);
+
+      // Assess
+      expect(result).toMatchObject({
+        deleted: [],
+        skipped: [{ snapshotId: scenario.sharedSnapshot, reason: `shared with ${scenario.backSharing}` }],
+        gibFreed: 0,
+      });
+      expect(h.account.snapshots.has(scenario.sharedSnapshot)).toBe(true);
+      expect(h.account.callsTo('DeleteSnapshot')).toHaveLength(0);
+      expect(await item(scenario.backCandidate)).toMatchObject({ status: 'DONE', gibFreed: 0 });
+    });
+
+    it('counts a snapshot already deleted as done, but not as freed by this run', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      const snapshotId = h.account.images.get(imageId)?.blockDeviceMappings[0]?.snapshotId as string;
+      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      await h.handlers.deregister(event);
+      h.account.removeSnapshot(snapshotId);
+
+      // Act
+      const result = await h.handlers.deleteSnapshots(event);
+
+      // Assess
+      expect(result).toMatchObject({ outcome: 'done', deleted: [snapshotId], skipped: [], gibFreed: 0 });
+      expect(await item(imageId)).toMatchObject({ status: 'DONE' });
+    });
+
+    it('finishes without harm when re-run after a crash between deregister and delete', async () => {
+      // Prepare: the first Deregister attempt deregistered, then its Lambda died before recording it
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[1] as string;
+      const snapshotId = h.account.images.get(imageId)?.blockDeviceMappings[0]?.snapshotId as string;
+      h.account.removeImage(imageId);
+      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+
+      // Act: the Map retries Deregister, then DeleteSnapshots runs (twice, as after a second crash)
+      const deregistered = await h.handlers.deregister(event);
+      const first = await h.handlers.deleteSnapshots(event);
+      const second = await h.handlers.deleteSnapshots(event);
+
+      // Assess
+      expect(deregistered.outcome).toBe('already-gone');
+      expect(first).toMatchObject({ outcome: 'done', deleted: [snapshotId], gibFreed: 8 });
+      expect(second).toMatchObject({ outcome: 'nothing-to-do', deleted: [] });
+      expect(h.account.snapshots.has(snapshotId)).toBe(false);
+      expect(h.account.callsTo('DeleteSnapshot')).toHaveLength(1);
+      expect(await item(imageId)).toMatchObject({ status: 'DONE', gibFreed: 8 });
+    });
+
+    it('does nothing for an AMI kept as in use', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      h.account.addInstance({ imageId, launchTime: '2026-05-01T11:00:00.000Z' });
+      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      await h.handlers.deregister(event);
+
+      // Act
+      const result = await h.handlers.deleteSnapshots(event);
+
+      // Assess
+      expect(result.outcome).toBe('nothing-to-do');
+      expect(h.account.mutatingCalls()).toEqual([]);
+      expect(await item(imageId)).toMatchObject({ status: 'SKIPPED_IN_USE' });
+    });
+
+    it('refuses an AMI that was approved but not deregistered', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+
+      // Act
+      const attempt = h.handlers.deleteSnapshots({ runId: 'run-1', planHash: plan.planHash, imageId });
+
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(ImageNotDeregisteredError);
+      expect(h.account.mutatingCalls()).toEqual([]);
+    });
+
+    it('surfaces a throttled snapshot re-check as TransientAwsError and stays DEREGISTERED', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      await h.handlers.deregister(event);
+      h.account.failNext('DescribeImages', 'RequestLimitExceeded');
+
+      // Act
+      const attempt = h.handlers.deleteSnapshots(event);
+
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(TransientAwsError);
+      expect(h.account.callsTo('DeleteSnapshot')).toHaveLength(0);
+      expect(await item(imageId)).toMatchObject({ status: 'DEREGISTERED' });
+    });
+  });
+
+  describe('delete-orphan-snapshot', () => {
+    it('deletes an approved orphan snapshot that is still an orphan', async () => {
+      // Prepare
+      const { plan, work } = await approvedRun(h);
+      const snapshotId = scenario.orphanSnapshot;
+
+      // Act
+      const result = await h.handlers.deleteOrphan({ runId: 'run-1', planHash: plan.planHash, snapshotId });
+
+      // Assess
+      expect(work.orphanSnapshots).toEqual([{ snapshotId }]);
+      expect(result).toEqual({ snapshotId, outcome: 'deleted' });
+      expect(h.account.snapshots.has(snapshotId)).toBe(false);
+      expect(await item(snapshotId, 'SNAPSHOT')).toMatchObject({ status: 'DONE', gibFreed: 30, attempts: 1 });
+    });
+
+    it('keeps it when an AMI started mapping it after planning', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const snapshotId = scenario.orphanSnapshot;
+      const user = h.account.addImage({
+        name: 'restored',
+        creationDate: '2026-05-01T11:00:00.000Z',
+        volumes: [],
+        existingSnapshots: [{ snapshotId }],
+      });
+
+      // Act
+      const result = await h.handlers.deleteOrphan({ runId: 'run-1', planHash: plan.planHash, snapshotId });
+
+      // Assess
+      expect(result.outcome).toBe('skipped-in-use');
+      expect(h.account.snapshots.has(snapshotId)).toBe(true);
+      expect(await item(snapshotId, 'SNAPSHOT')).toMatchObject({
+        status: 'SKIPPED_IN_USE',
+        skipReason: `no longer an orphan: used by ${user.imageId}`,
+      });
+    });
+
+    it('is a no-op once done, and refuses a snapshot that was never approved', async () => {
+      // Prepare
+      const { plan } = await approvedRun(h);
+      const event = { runId: 'run-1', planHash: plan.planHash, snapshotId: scenario.orphanSnapshot };
+      await h.handlers.deleteOrphan(event);
+
+      // Act
+      const again = await h.handlers.deleteOrphan(event);
+      const stranger = h.handlers.deleteOrphan({ ...event, snapshotId: scenario.sharedSnapshot });
+
+      // Assess
+      expect(again.outcome).toBe('already-done');
+      expect(h.account.callsTo('DeleteSnapshot')).toHaveLength(1);
+      await expect(stranger).rejects.toBeInstanceOf(NotApprovedError);
+      expect(h.account.snapshots.has(scenario.sharedSnapshot)).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,143 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TransientAwsError } from '../../functions/adapters/errors.ts';
+import { readInventory } from '../../functions/adapters/inventory.ts';
+import type { Inventory, Plan } from '../../functions/core/model.ts';
+import { buildPlan } from '../../functions/core/plan.ts';
+import {
+  type Harness,
+  NOW,
+  planRun,
+  REGION,
+  type Scenario,
+  SETTINGS,
+  seedScenario,
+  startHarness,
+} from './harness.ts';
+
+describe('planning handlers (Inventory → MapGroups → FilterInUse → Rotate)', () => {
+  let h: Harness;
+  let scenario: Scenario;
+
+  beforeEach(async () => {
+    h = await startHarness();
+    scenario = seedScenario(h.account);
+  });
+
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('chained one state at a time, produce exactly the plan core buildPlan builds', async () => {
+    // Prepare
+    const inventory = await readInventory(h.clients, {
+      region: REGION,
+      ssmParameterPaths: [],
+      includeSnapshots: true,
+      now: () => NOW,
+    });
+    const expected = buildPlan({ inventory, settings: SETTINGS, now: NOW, sharedImageIds: new Set() });
+
+    // Act
+    const { plan, inventory: read, groups, filtered } = await planRun(h);
+
+    // Assess
+    const stored = await h.workspace.getJson<Plan>(plan.planKey);
+    expect(stored).toEqual(expected);
+    expect(plan).toEqual({
+      planKey: 'runs/run-1/plan.json',
+      planHash: expected.planHash,
+      candidates: 3,
+      orphanSnapshots: 1,
+      kept: expected.totals.kept,
+    });
+    expect(stored.groups.flatMap((g) => g.candidates.map((c) => c.imageId)).sort()).toEqual(
+      [...scenario.frontCandidates, scenario.backCandidate].sort(),
+    );
+    expect(stored.orphanSnapshots.map((o) => o.snapshotId)).toEqual([scenario.orphanSnapshot]);
+    expect(read.counts).toMatchObject({ images: 9, instances: 1 });
+    expect(groups).toEqual({ groupsKey: 'runs/run-1/groups.json', groups: 2, excluded: 1 });
+    expect(filtered).toEqual({ filteredKey: 'runs/run-1/filtered.json', inUse: 1 });
+  });
+
+  it('scopes an ami-available run to the new AMI group, without the orphan sweep', async () => {
+    // Act
+    const { plan } = await planRun(h, { trigger: 'ami-available', imageId: scenario.backSharing });
+
+    // Assess
+    const stored = await h.workspace.getJson<Plan>(plan.planKey);
+    expect(stored.groups.map((g) => g.name)).toEqual(['back.dev']);
+    expect(stored.groups[0]?.candidates.map((c) => c.imageId)).toEqual([scenario.backCandidate]);
+    expect(stored.orphanSnapshots).toEqual([]);
+    const inventory = await h.workspace.getJson<Inventory>('runs/run-1/inventory.json');
+    expect(inventory.snapshots).toEqual([]);
+    expect(h.account.callsTo('DescribeSnapshots')).toHaveLength(0);
+  });
+
+  it('surfaces a throttled inventory read as TransientAwsError and stores nothing', async () => {
+    // Prepare
+    const { run } = await h.handlers.acquireLock({
+      input: {},
+      execution: { id: 'arn:x', name: 'run-1', startTime: NOW.toISOString() },
+    });
+    h.account.failNext('DescribeImages', 'RequestLimitExceeded');
+
+    // Act
+    const attempt = h.handlers.inventory({ run });
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(TransientAwsError);
+    await expect(attempt).rejects.toMatchObject({ name: 'TransientAwsError', code: 'RequestLimitExceeded' });
+    expect(h.workspace.keys()).toEqual([]);
+  });
+
+  it('fails closed, without retry, on a non-retryable read error', async () => {
+    // Prepare
+    const { run } = await h.handlers.acquireLock({
+      input: {},
+      execution: { id: 'arn:x', name: 'run-1', startTime: NOW.toISOString() },
+    });
+    h.account.failNext('DescribeLaunchTemplates', 'UnauthorizedOperation');
+
+    // Act
+    const attempt = h.handlers.inventory({ run });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: 'InventoryReadError' });
+    expect(h.workspace.keys()).toEqual([]);
+  });
+
+  it('surfaces a throttled launch-permission read in Rotate as TransientAwsError', async () => {
+    // Prepare
+    const { run } = await h.handlers.acquireLock({
+      input: {},
+      execution: { id: 'arn:x', name: 'run-1', startTime: NOW.toISOString() },
+    });
+    const { inventoryKey } = await h.handlers.inventory({ run });
+    const { groupsKey } = await h.handlers.mapGroups({ run, inventoryKey });
+    const { filteredKey } = await h.handlers.filterInUse({ run, inventoryKey, groupsKey });
+    h.account.failNext('DescribeImageAttribute', 'RequestLimitExceeded');
+
+    // Act
+    const attempt = h.handlers.rotate({ run, inventoryKey, groupsKey, filteredKey });
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(TransientAwsError);
+    expect(h.workspace.keys()).not.toContain('runs/run-1/plan.json');
+  });
+
+  it('rotates the same plan hash again on a retry', async () => {
+    // Prepare
+    const first = await planRun(h);
+
+    // Act
+    const again = await h.handlers.rotate({
+      run: first.run,
+      inventoryKey: first.inventory.inventoryKey,
+      groupsKey: first.groups.groupsKey,
+      filteredKey: first.filtered.filteredKey,
+    });
+
+    // Assess
+    expect(again.planHash).toBe(first.plan.planHash);
+  });
+});
