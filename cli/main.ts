@@ -5,9 +5,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerHistoryCommand } from './commands/history.ts';
 import { registerPlanCommand } from './commands/plan.ts';
+import { registerRunCommands } from './commands/run.ts';
+import { type CliDeps, defaultCliDeps } from './deps.ts';
 import { describeError, exitCodeFor } from './errors.ts';
 import { type CliIo, processIo } from './io.ts';
-import { type CliDeps, defaultCliDeps } from './deps.ts';
 
 export function buildProgram(io: CliIo, deps: CliDeps = defaultCliDeps): Command {
   const program = new Command('amicleaner')
@@ -15,6 +16,7 @@ export function buildProgram(io: CliIo, deps: CliDeps = defaultCliDeps): Command
     .version('0.1.0')
     .configureHelp({ showGlobalOptions: true });
   registerPlanCommand(program, io, deps);
+  registerRunCommands(program, io, deps);
   registerHistoryCommand(program, io, deps);
   // Errors are printed once, as one line, by main(); commander must not print or exit itself.
   for (const command of [program, ...program.commands]) {
@@ -26,7 +28,11 @@ export function buildProgram(io: CliIo, deps: CliDeps = defaultCliDeps): Command
 }
 
 /** Runs the CLI and returns the exit code: 0 done, 1 refused or failed, 2 bad input or unreachable. */
-export async function main(argv: string[], io: CliIo = processIo(), deps: CliDeps = defaultCliDeps): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIo = processIo(),
+  deps: CliDeps = defaultCliDeps,
+): Promise<number> {
   try {
     await buildProgram(io, deps).parseAsync(argv, { from: 'user' });
     return 0;

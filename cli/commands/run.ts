@@ -1,0 +1,149 @@
+/**
+ * `amicleaner run` (the workflow against the account the SDK configuration names) and
+ * `amicleaner demo` (the same workflow on the built-in simulated account; `npm start`).
+ * Both execute the deployed ASL file locally, every step on its real handler.
+ */
+import { userInfo } from 'node:os';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_PLAN_SETTINGS } from '../../functions/core/settings.ts';
+import type { CliDeps } from '../deps.ts';
+import type { CliIo } from '../io.ts';
+import { ledgerUnavailable, openLedger } from '../ledger-location.ts';
+import { type ApprovalMode, runLocalSession } from '../local-runner/session.ts';
+import { addPlanningOptions, type PlanningFlags, settingsFromFlags, wholeNumber } from '../options.ts';
+
+interface SessionFlags {
+  json: boolean;
+  fullReport: boolean;
+  port: number;
+  approvalTimeout: number;
+  maxDeletions?: number;
+  dryRun: boolean;
+  ledgerTable?: string;
+  region?: string;
+}
+
+/** The demo's account keeps an SSM-referenced AMI under this path; see the rich scenario. */
+const DEMO_SSM_PATH = '/amicleaner';
+
+export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps): void {
+  addSessionOptions(
+    addPlanningOptions(
+      program
+        .command('run')
+        .description('plan, ask for approval, then delete: the whole workflow, run from this machine'),
+    ),
+  )
+    .option(
+      '-f, --force-delete',
+      'approve without asking (automation); still goes through the approval page',
+      false,
+    )
+    .option('--approval-link', 'serve the approval page and wait for a click instead of asking y/N', false)
+    .action(async (flags: PlanningFlags & SessionFlags & { forceDelete: boolean; approvalLink: boolean }) => {
+      const settings = settingsFromFlags(flags);
+      const env = await deps.awsEnvironment(flags.region);
+      const mode: ApprovalMode = flags.forceDelete ? 'yes' : flags.approvalLink ? 'link' : 'prompt';
+      await session(io, deps, flags, { env, settings, mode, fullReport: flags.fullReport });
+    });
+
+  addSessionOptions(
+    program
+      .command('demo')
+      .description('run the whole workflow on the built-in simulated account (what `npm start` runs)'),
+  )
+    .addOption(
+      new Option('--scenario <name>', 'simulated account to seed').choices(['rich', 'blog']).default('rich'),
+    )
+    .option('--yes', 'approve through the approval page without waiting for a person', false)
+    .option('--json', 'print the run result and ledger items as JSON only', false)
+    .option('--check-orphans', 'include orphan snapshots', true)
+    .option('--no-check-orphans', 'leave orphan snapshots out of the plan')
+    .action(
+      async (flags: SessionFlags & { scenario: 'rich' | 'blog'; yes: boolean; checkOrphans: boolean }) => {
+        const env = deps.demoEnvironment(flags.scenario);
+        const settings = {
+          ...DEFAULT_PLAN_SETTINGS,
+          checkOrphans: flags.checkOrphans,
+          ssmParameterPaths: [DEMO_SSM_PATH],
+        };
+        await session(io, deps, flags, { env, settings, mode: flags.yes ? 'yes' : 'link', fullReport: true });
+      },
+    );
+}
+
+function addSessionOptions(command: Command): Command {
+  return command
+    .option('--dry-run', 'plan and record only: no approval, no deletion', false)
+    .option(
+      '--port <port>',
+      'port of the approval page on 127.0.0.1 (0: any free port)',
+      wholeNumber('--port'),
+      0,
+    )
+    .option(
+      '--approval-timeout <minutes>',
+      'minutes the approval link stays valid; then nothing is deleted',
+      positive('--approval-timeout'),
+      60,
+    )
+    .option(
+      '--max-deletions <n>',
+      'cap per run (AMIs + orphan snapshots); the rest is deferred',
+      positive('--max-deletions'),
+    )
+    .option('--ledger-table <name>', 'DynamoDB table for the ledger (default: local store in .amicleaner/)');
+}
+
+function positive(flag: string) {
+  const whole = wholeNumber(flag);
+  return (value: string): number => {
+    const n = whole(value);
+    if (n < 1) throw new InvalidArgumentError(`${flag} must be at least 1`);
+    return n;
+  };
+}
+
+async function session(
+  io: CliIo,
+  deps: CliDeps,
+  flags: SessionFlags,
+  what: {
+    env: Awaited<ReturnType<CliDeps['awsEnvironment']>>;
+    settings: ReturnType<typeof settingsFromFlags>;
+    mode: ApprovalMode;
+    fullReport: boolean;
+  },
+): Promise<void> {
+  const opened = await (deps.openLedger ?? openLedger)({
+    tableName: flags.ledgerTable,
+    region: flags.region,
+    create: true,
+  });
+  try {
+    await runLocalSession(io, {
+      env: what.env,
+      ledger: opened.ledger,
+      settings: what.settings,
+      approval: what.mode,
+      dryRun: flags.dryRun,
+      approvalTimeoutSeconds: flags.approvalTimeout * 60,
+      ...(flags.maxDeletions ? { maxDeletionsPerRun: flags.maxDeletions } : {}),
+      port: flags.port,
+      approver: `${userInfo().username} (CLI)`,
+      json: flags.json,
+      fullReport: what.fullReport,
+      ...(deps.readAnswer ? { readAnswer: deps.readAnswer } : {}),
+    });
+  } catch (error) {
+    if (
+      error instanceof Error &&
+      /ECONNREFUSED|ResourceNotFoundException/.test(`${error.name} ${error.message}`)
+    ) {
+      throw ledgerUnavailable(error, opened.where);
+    }
+    throw error;
+  } finally {
+    await opened.close();
+  }
+}

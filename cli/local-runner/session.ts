@@ -1,0 +1,218 @@
+/**
+ * One local execution of the workflow as a person sees it: the approval page served on
+ * 127.0.0.1, progress on stderr, the approval taken by link, by terminal prompt or scripted
+ * (always through the page's own GET and POST), and the final report on stdout.
+ */
+import { createInterface } from 'node:readline';
+import type { Ledger } from '../../functions/adapters/ledger.ts';
+import type { Plan } from '../../functions/core/model.ts';
+import type { PlanSettings } from '../../functions/core/settings.ts';
+import type { AccountEnvironment } from '../environment.ts';
+import { RunNotCompletedError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import { renderPlanReport } from '../report.ts';
+import { startApprovalServer } from './approval-server.ts';
+import { createLocalStack, type LocalStack } from './local-stack.ts';
+import { renderRunReport } from './run-report.ts';
+import { type ExecutionEvent, type LocalRunResult, runWorkflowLocally } from './run-workflow.ts';
+import { answerApprovalLink } from './scripted-approver.ts';
+
+/**
+ * How the plan gets approved: `link` serves the page and waits for a click; `prompt` asks
+ * `[y/N]` on the terminal; `yes` approves at once. `prompt` and `yes` POST the page's form,
+ * so they pass the same signature, plan-hash and single-use checks as a click.
+ */
+export type ApprovalMode = 'link' | 'prompt' | 'yes';
+
+export interface SessionOptions {
+  readonly env: AccountEnvironment;
+  readonly ledger: Ledger;
+  readonly settings: PlanSettings;
+  readonly approval: ApprovalMode;
+  readonly dryRun?: boolean;
+  readonly approvalTimeoutSeconds: number;
+  readonly maxDeletionsPerRun?: number;
+  /** Port for the approval page; 0 picks a free one. */
+  readonly port?: number;
+  /** Who approves in `yes` and `prompt` modes (recorded in the ledger). */
+  readonly approver: string;
+  /** Reads one answer for `prompt` mode; undefined when stdin closes (which counts as no). */
+  readonly readAnswer?: (question: string) => Promise<string | undefined>;
+  readonly json?: boolean;
+  readonly fullReport?: boolean;
+  readonly retryIntervalMs?: number;
+}
+
+export async function runLocalSession(io: CliIo, options: SessionOptions): Promise<LocalRunResult> {
+  const progress = new Progress(io, !options.json && io.stderrIsTty);
+  let stack: LocalStack | undefined;
+  const server = await startApprovalServer(
+    () => {
+      if (!stack) throw new Error('the approval page was asked before the run started');
+      return stack.approvalPage;
+    },
+    options.port === undefined ? {} : { port: options.port },
+  );
+  try {
+    stack = createLocalStack({
+      clients: options.env.clients,
+      region: options.env.region,
+      ledger: options.ledger,
+      ...(options.env.simulated ? { simulated: options.env.simulated } : {}),
+      defaultSettings: options.settings,
+      ...(options.maxDeletionsPerRun ? { maxDeletionsPerRun: options.maxDeletionsPerRun } : {}),
+      approvalTimeoutSeconds: options.approvalTimeoutSeconds,
+      approvalBaseUrl: server.baseUrl,
+    });
+    const local = stack;
+    let decided: Promise<void> = Promise.resolve();
+    const result = await runWorkflowLocally(local, {
+      input: { trigger: 'manual', ...(options.dryRun ? { dryRun: true } : {}) },
+      ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
+      onEvent: (event) => progress.onEvent(event),
+      onApprovalRequested: ({ link }) => {
+        decided = decide(io, local, options, link).catch((error: unknown) => {
+          // The run keeps waiting until its timeout; say why nothing happens.
+          io.err(`amicleaner: ${error instanceof Error ? error.message : String(error)}\n`);
+        });
+      },
+    });
+    await decided;
+    progress.done();
+    const items = await local.ledger.listItems(result.executionName);
+    if (options.json) io.out(`${JSON.stringify({ ...result, items }, null, 2)}\n`);
+    else io.out(renderRunReport(result, items, { fullReport: options.fullReport ?? true }));
+    assertCompleted(result);
+    return result;
+  } finally {
+    await server.close();
+  }
+}
+
+async function decide(io: CliIo, stack: LocalStack, options: SessionOptions, link: string): Promise<void> {
+  if (options.approval === 'yes') {
+    io.err(`Approving through the approval page as ${options.approver} (--yes)\n`);
+    return answerApprovalLink(link, 'APPROVE', options.approver);
+  }
+  if (options.approval === 'link') {
+    io.err(
+      `\nApproval requested. Open this link to review the plan and approve or reject it\n` +
+        `(it is the link the email carries; it expires in ${formatDuration(options.approvalTimeoutSeconds)}):\n\n  ${link}\n\n`,
+    );
+    return;
+  }
+  const plan = await currentPlan(stack);
+  io.err(
+    renderPlanReport(plan, {
+      fullReport: options.fullReport ?? false,
+      checkOrphans: options.settings.checkOrphans,
+    }),
+  );
+  const orphans = plan.totals.orphanSnapshots ? ` and ${plan.totals.orphanSnapshots} orphan snapshots` : '';
+  const answer = await (options.readAnswer ?? readLine)(
+    `Do you want to continue and remove ${plan.totals.candidates} AMIs${orphans} [y/N] ? : `,
+  );
+  const yes = /^y(es)?$/i.test(answer?.trim() ?? '');
+  if (answer === undefined) io.err('\nno answer (stdin closed): nothing will be deleted\n');
+  return answerApprovalLink(link, yes ? 'APPROVE' : 'REJECT', options.approver);
+}
+
+async function currentPlan(stack: LocalStack): Promise<Plan> {
+  const runs = await stack.ledger.listRuns({ limit: 5 });
+  const run = runs.find((r) => r.status === 'AWAITING_APPROVAL' && r.planKey);
+  if (!run?.planKey) throw new Error('the run awaiting approval has no recorded plan');
+  return stack.workspace.getJson<Plan>(run.planKey);
+}
+
+/** One line from stdin; undefined if stdin is closed or ends first. */
+function readLine(question: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    process.stderr.write(question);
+    if (process.stdin.readableEnded || process.stdin.destroyed) return resolve(undefined);
+    const rl = createInterface({ input: process.stdin, terminal: false });
+    let answered = false;
+    rl.once('line', (line) => {
+      answered = true;
+      rl.close();
+      resolve(line);
+    });
+    rl.once('close', () => {
+      if (!answered) resolve(undefined);
+    });
+  });
+}
+
+/** A run that did not end in deletion exits non-zero, with the reason. */
+function assertCompleted(result: LocalRunResult): void {
+  if (result.status === 'FAILED') {
+    throw new RunNotCompletedError(
+      `run ${result.executionName} failed: ${result.error?.error}: ${result.error?.cause}`,
+    );
+  }
+  const status = result.output?.status;
+  if (status === 'REJECTED')
+    throw new RunNotCompletedError(`run ${result.executionName} was rejected: nothing was deleted`);
+  if (status === 'EXPIRED') {
+    throw new RunNotCompletedError(
+      `run ${result.executionName} expired before approval: nothing was deleted`,
+    );
+  }
+  if (status === 'SKIPPED_LOCKED') {
+    throw new RunNotCompletedError('another run holds the lock for this region: nothing was done');
+  }
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+/** State-by-state progress on an interactive stderr, with live deletion counts. */
+class Progress {
+  private readonly counts = { Deregister: 0, DeleteSnapshots: 0, DeleteOrphan: 0 };
+  private readonly started = new Map<string, number>();
+  private live = false;
+
+  constructor(
+    private readonly io: CliIo,
+    private readonly enabled: boolean,
+  ) {}
+
+  onEvent(event: ExecutionEvent): void {
+    if (!this.enabled || !event.state) return;
+    const name = event.state.name;
+    if (event.index !== undefined) {
+      if (event.type === 'StateExited' && name in this.counts) {
+        this.counts[name as keyof typeof this.counts] += 1;
+        this.io.err(
+          `\r  deregistered ${this.counts.Deregister} AMIs, cleaned snapshots of ${this.counts.DeleteSnapshots}, ` +
+            `deleted ${this.counts.DeleteOrphan} orphan snapshots`,
+        );
+        this.live = true;
+      }
+      if (event.type === 'StateRetried') this.line(`  retrying ${name} (${event.Error ?? 'error'})`);
+      return;
+    }
+    if (event.type === 'StateEntered') {
+      this.started.set(name, Date.now());
+      if (name === 'RequestApproval') this.line('… RequestApproval: waiting for a decision');
+    }
+    if (event.type === 'StateExited' && !name.endsWith('?')) {
+      const ms = Date.now() - (this.started.get(name) ?? Date.now());
+      this.line(`✓ ${name} (${ms} ms)`);
+    }
+    if (event.type === 'StateFailed') this.line(`✗ ${name}: ${event.Error ?? 'failed'}`);
+  }
+
+  done(): void {
+    if (this.live) this.io.err('\n');
+    this.live = false;
+  }
+
+  private line(text: string): void {
+    if (this.live) this.io.err('\n');
+    this.live = false;
+    this.io.err(`${text}\n`);
+  }
+}

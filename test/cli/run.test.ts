@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { type DemoScenario, demoEnvironment } from '../../cli/environment.ts';
+import { bufferIo } from '../../cli/io.ts';
+import { describeLocation } from '../../cli/ledger-location.ts';
+import { type LocalLedger, startLocalLedger } from '../../cli/local-ledger.ts';
+import { main } from '../../cli/main.ts';
+import type { SimulatedAccount } from '../../cli/simulated-account/account.ts';
+
+/**
+ * Runs `amicleaner run` / `demo` in-process: the "real account" is a simulated one, the ledger
+ * an in-memory dynalite, and the y/N answer is scripted (undefined = stdin closed).
+ */
+async function runCli(args: string[], answer?: string) {
+  const io = bufferIo();
+  let account: SimulatedAccount | undefined;
+  let local: LocalLedger | undefined;
+  const questions: string[] = [];
+  const environment = (scenario: DemoScenario) => {
+    const env = demoEnvironment(scenario);
+    account = env.simulated;
+    return env;
+  };
+  const code = await main(args, io, {
+    awsEnvironment: async () => environment('rich'),
+    demoEnvironment: environment,
+    openLedger: async () => {
+      local = await startLocalLedger();
+      const location = { type: 'local' as const, path: 'memory' };
+      return { ledger: local.ledger, location, where: describeLocation(location), close: async () => {} };
+    },
+    readAnswer: async (question) => {
+      questions.push(question);
+      return answer;
+    },
+  });
+  const runs = local ? await local.ledger.listRuns() : [];
+  const items = runs[0] && local ? await local.ledger.listItems(runs[0].runId) : [];
+  await local?.stop();
+  if (!account) throw new Error('no account was created');
+  return { code, stdout: io.stdout(), stderr: io.stderr(), account, runs, items, questions };
+}
+
+const deletions = (account: SimulatedAccount) =>
+  account.mutatingCalls().filter((c) => c.command === 'DeregisterImage' || c.command === 'DeleteSnapshot');
+
+describe('amicleaner demo (npm start)', () => {
+  it('--yes approves through the page and prints what was removed and the summary', async () => {
+    // Act
+    const { code, stdout, stderr, runs, items } = await runCli(['demo', '--yes']);
+
+    // Assess
+    expect(stderr).toContain('Approving through the approval page');
+    expect(code).toBe(0);
+    expect(stdout).toContain('AMIs removed:');
+    expect(stdout).toMatch(/\| Group name\s+\| removed\s+\|/);
+    expect(stdout).toContain('Orphan snapshots removed:');
+    expect(stdout).toMatch(/COMPLETED, approved by .+ \(CLI\)/);
+    expect(stdout).toMatch(/AMIs deregistered: 6 {3}snapshots deleted: \d+/);
+    expect(stdout).toMatch(/GiB freed: \d+ {3}estimated monthly saving: \$\d+\.\d\d/);
+    expect(runs[0]?.status).toBe('COMPLETED');
+    expect(items.filter((i) => i.status === 'DONE').length).toBeGreaterThan(0);
+    expect(items.every((i) => ['DONE', 'KEPT'].includes(i.status))).toBe(true);
+  });
+});
+
+describe('amicleaner run', () => {
+  it('asks the original question and deletes nothing when the answer is no', async () => {
+    // Act
+    const { code, stderr, account, runs, questions } = await runCli(['run', '--check-orphans'], 'n');
+
+    // Assess
+    expect(questions).toEqual([
+      expect.stringMatching(
+        /^Do you want to continue and remove \d+ AMIs and \d+ orphan snapshots \[y\/N\] \? : $/,
+      ),
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/was rejected: nothing was deleted/);
+    expect(deletions(account)).toEqual([]);
+    expect(runs[0]?.status).toBe('REJECTED');
+  });
+
+  it('treats a closed stdin as no', async () => {
+    // Act
+    const { code, stderr, account, runs } = await runCli(['run'], undefined);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toContain('stdin closed');
+    expect(deletions(account)).toEqual([]);
+    expect(runs[0]?.status).toBe('REJECTED');
+  });
+
+  it('deletes after y, and records the approver', async () => {
+    // Act
+    const { code, account, runs } = await runCli(['run', '--keep-previous', '2'], 'y');
+
+    // Assess
+    expect(code).toBe(0);
+    expect(runs[0]?.status).toBe('COMPLETED');
+    expect(runs[0]?.approver).toMatch(/\(CLI\)$/);
+    expect(deletions(account).some((c) => c.command === 'DeregisterImage')).toBe(true);
+  });
+
+  it('-f skips the question and deletes', async () => {
+    // Act
+    const { code, account, questions } = await runCli(['run', '-f']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(questions).toEqual([]);
+    expect(deletions(account).length).toBeGreaterThan(0);
+  });
+
+  it('--dry-run records the plan and never asks or deletes', async () => {
+    // Act
+    const { code, account, runs, items, questions } = await runCli(['run', '--dry-run', '-f']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(questions).toEqual([]);
+    expect(account.published).toEqual([]);
+    expect(deletions(account)).toEqual([]);
+    expect(runs[0]?.status).toBe('DRY_RUN');
+    expect(items.some((i) => i.status === 'DRY_RUN')).toBe(true);
+  });
+
+  it.each([
+    [['run', '--approval-timeout', '0'], /--approval-timeout must be at least 1/],
+    [['run', '--port', 'http'], /--port must be a whole number/],
+    [['demo', '--scenario', 'huge'], /Allowed choices are rich, blog/],
+  ])('%j exits 2 with one line', async (args, message) => {
+    // Act
+    const io = bufferIo();
+    const code = await main(args, io);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(io.stderr()).toMatch(message);
+    expect(io.stderr().trim().split('\n')).toHaveLength(1);
+  });
+});
