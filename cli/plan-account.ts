@@ -2,8 +2,9 @@
  * One-shot planning for the CLI: the same core steps the workflow's Lambdas run one by one
  * (map, filter in-use, sharing check, rotate, orphans), here in a single process.
  */
-import { readInventory, readLaunchPermissions } from '../functions/adapters/inventory.ts';
+
 import type { AwsClients } from '../functions/adapters/clients.ts';
+import { readInventory, readLaunchPermissions } from '../functions/adapters/inventory.ts';
 import type { Plan } from '../functions/core/model.ts';
 import {
   assemblePlan,
@@ -30,7 +31,10 @@ export async function planAccount(
   const mapped = mapStep({ images: inventory.images, settings });
   const filtered = filterInUseStep({ inventory, mapped });
   // Launch permissions cost one call per AMI, so only would-be candidates are looked up.
-  const sharedImageIds = await readLaunchPermissions(clients.ec2, sharingCheckStep({ filtered, settings, now }));
+  const sharedImageIds = await readLaunchPermissions(
+    clients.ec2,
+    sharingCheckStep({ filtered, settings, now }),
+  );
   const groups = rotateStep({ filtered, settings, now, sharedImageIds });
   const orphanSnapshots = orphanStep({ inventory, settings });
   return assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });

@@ -3,6 +3,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.ts';
@@ -37,6 +38,15 @@ export class Triggers extends Construct {
       'This queue is itself the dead-letter queue of the EventBridge targets.',
       'AwsSolutions-SQS3',
     );
+
+    // EventBridge invokes the function asynchronously: its target DLQ only keeps events it could
+    // not deliver. An event the function rejects (or a StartExecution that keeps failing) goes
+    // through Lambda's async retries, then to this on-failure destination: the same queue.
+    props.startExecution.configureAsyncInvoke({
+      onFailure: new SqsDestination(this.deadLetterQueue),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+    });
 
     const target = new targets.LambdaFunction(props.startExecution, {
       deadLetterQueue: this.deadLetterQueue,

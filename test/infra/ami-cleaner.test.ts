@@ -431,6 +431,18 @@ describe('triggers', () => {
     ]);
   });
 
+  it('keeps events the start function rejects in the same dead-letter queue', () => {
+    // Act
+    const { stack, cleaner, template } = synth();
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: stack.resolve(cleaner.startExecutionFunction.functionName),
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: stack.resolve(cleaner.triggers.deadLetterQueue.queueArn) } },
+    });
+  });
+
   it('runs weekly by default, on a custom schedule, or not at all', () => {
     // Act
     const byDefault = synth().template;
