@@ -25,7 +25,7 @@ const LOCAL_ACCOUNT_ID = '000000000000';
 /** The runner's execution events (its EventLog type is not exported): what progress needs. */
 export interface ExecutionEvent {
   readonly type: string;
-  readonly state?: { readonly name: string; readonly output?: unknown };
+  readonly state?: { readonly name: string; readonly type?: string; readonly output?: unknown };
   /** Set for states inside a Map iteration. */
   readonly index?: number;
   readonly Error?: string;

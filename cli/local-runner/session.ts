@@ -185,9 +185,10 @@ class Progress {
     if (event.index !== undefined) {
       if (event.type === 'StateExited' && name in this.counts) {
         this.counts[name as keyof typeof this.counts] += 1;
+        // One line rewritten in place: the counts as they happen.
         this.io.err(
-          `\r  deregistered ${this.counts.Deregister} AMIs, cleaned snapshots of ${this.counts.DeleteSnapshots}, ` +
-            `deleted ${this.counts.DeleteOrphan} orphan snapshots`,
+          `\r  deleting: ${this.counts.Deregister} AMIs deregistered, snapshots of ${this.counts.DeleteSnapshots} AMIs ` +
+            `deleted, ${this.counts.DeleteOrphan} orphan snapshots deleted`,
         );
         this.live = true;
       }
@@ -198,7 +199,8 @@ class Progress {
       this.started.set(name, Date.now());
       if (name === 'RequestApproval') this.line('… RequestApproval: waiting for a decision');
     }
-    if (event.type === 'StateExited' && !name.endsWith('?')) {
+    // Tasks and Maps are the steps a person follows; Choice and Pass states are bookkeeping.
+    if (event.type === 'StateExited' && (event.state.type === 'Task' || event.state.type === 'Map')) {
       const ms = Date.now() - (this.started.get(name) ?? Date.now());
       this.line(`✓ ${name} (${ms} ms)`);
     }
