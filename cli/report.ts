@@ -27,8 +27,16 @@ const ASCII = {
   style: { head: [] as string[], border: [] as string[] },
 };
 
-export function table(head: string[], rows: (string | number)[][]): string {
-  const t = new Table({ head, ...ASCII });
+/** Widest a free-text column may grow before its words wrap (reasons can name many references). */
+export const WRAP_WIDTH = 64;
+
+export function table(
+  head: string[],
+  rows: (string | number)[][],
+  options: { wrapLast?: boolean } = {},
+): string {
+  const widths = options.wrapLast ? [...head.slice(0, -1).map(() => null), WRAP_WIDTH] : [];
+  const t = new Table({ head, ...ASCII, ...(options.wrapLast ? { colWidths: widths, wordWrap: true } : {}) });
   // Only the header and body are separated, as in the original.
   t.push(...rows.map((row) => row.map(String)));
   return stripRowSeparators(t.toString());
@@ -42,16 +50,16 @@ function stripRowSeparators(rendered: string): string {
 }
 
 const REASON_TEXT: Record<KeepReason, string> = {
-  NO_MAPPING: 'lacks the mapping',
+  NO_MAPPING: 'no mapping',
   EXCLUDED_MAPPING_VALUE: 'excluded mapping value',
   IN_USE: 'in use',
-  KEEP_PREVIOUS: 'among the newest kept (keep-previous)',
-  MIN_AGE: 'younger than ami-min-days',
+  KEEP_PREVIOUS: 'keep-previous',
+  MIN_AGE: 'ami-min-days',
   OPT_OUT_TAG: 'opt-out tag',
   DEREGISTRATION_PROTECTION: 'deregistration protection',
-  SHARED: 'public or shared with other accounts',
-  NOT_AVAILABLE: 'not in the available state',
-  NOT_REQUESTED: 'not named by --from-ids',
+  SHARED: 'shared',
+  NOT_AVAILABLE: 'not available',
+  NOT_REQUESTED: 'not in --from-ids',
 };
 
 export function describeReason(reason: KeepReason, detail?: string): string {
@@ -134,6 +142,7 @@ function renderKeptSection(plan: Plan, full: boolean): string {
   return `${line}\n${table(
     ['Group name', 'AMI ID', 'AMI Name', 'Kept because'],
     kept.map((k) => [k.group, k.imageId, k.name, describeReason(k.reason, k.detail)]),
+    { wrapLast: true },
   )}`;
 }
 

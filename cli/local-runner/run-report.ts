@@ -60,6 +60,7 @@ export function renderRunReport(
       table(
         ['Group name', 'ID', 'Name', 'Status', 'Why'],
         notRemoved.map((i) => [i.group ?? '(orphan snapshot)', i.id, i.name ?? '', i.status, why(i)]),
+        { wrapLast: true },
       ),
     );
   }
