@@ -83,15 +83,14 @@ export async function runWorkflowLocally(
   const handlerByArn = new Map<string, StateMachineHandlerId>(
     STATE_MACHINE_HANDLERS.map((h) => [functionArn(h.id), h.id]),
   );
-  const definition = JSON.parse(
-    renderDefinition({
-      approvalTimeoutSeconds: stack.approvalTimeoutSeconds,
-      deletionMaxConcurrency: options.deletionMaxConcurrency ?? LOCAL_DELETION_MAX_CONCURRENCY,
-      functionArns: Object.fromEntries(
-        STATE_MACHINE_HANDLERS.map((h) => [h.stateMachinePlaceholder, functionArn(h.id)]),
-      ),
-    }),
-  ) as AslDefinition;
+  const rendered = renderDefinition({
+    approvalTimeoutSeconds: stack.approvalTimeoutSeconds,
+    deletionMaxConcurrency: options.deletionMaxConcurrency ?? LOCAL_DELETION_MAX_CONCURRENCY,
+    functionArns: Object.fromEntries(
+      STATE_MACHINE_HANDLERS.map((h) => [h.stateMachinePlaceholder, functionArn(h.id)]),
+    ),
+  });
+  const definition = JSON.parse(rendered) as AslDefinition;
 
   const executionName = options.executionName ?? defaultExecutionName();
   const stateMachineArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:stateMachine:ami-cleaner`;
@@ -116,9 +115,7 @@ export async function runWorkflowLocally(
       retryIntervalOverrides[stateName] = options.retryIntervalMs;
   }
 
-  const machine = new StateMachine(definition as never, {
-    validationOptions: { checkArn: true, checkPaths: true },
-  });
+  const machine = stateMachineFor(rendered, definition);
   const startTime = new Date().toISOString();
   const execution = machine.run(options.input as never, {
     overrides: { taskResourceLocalHandlers: taskHandlers as never, retryIntervalOverrides },
@@ -181,6 +178,20 @@ async function waitForDecision(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Validating a definition takes about a second; each rendered definition is validated once. */
+const machines = new Map<string, StateMachine>();
+
+function stateMachineFor(rendered: string, definition: AslDefinition): StateMachine {
+  let machine = machines.get(rendered);
+  if (!machine) {
+    machine = new StateMachine(definition as never, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
+    machines.set(rendered, machine);
+  }
+  return machine;
 }
 
 function roundTrip(value: unknown): unknown {
