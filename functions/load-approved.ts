@@ -2,12 +2,20 @@
  * LoadApproved: after an APPROVED decision, checks once more (defence in depth; the ASL's Choice
  * checks too) that the decision is bound to the exact plan recorded for this run, marks the
  * plan's items APPROVED and returns only their ids for the deletion Maps.
+ *
+ * A plan can be a day old when it is approved. So every reference source (instances, launch
+ * templates, launch configurations, Auto Scaling groups, SSM parameters) is read again here,
+ * every page, failing closed, and AMIs referenced since planning are set aside as
+ * SKIPPED_IN_USE. Each deregistration then re-checks instances and launch templates once more,
+ * right before it (the sources that can change within minutes).
  */
+import { type InventoryClients, readInventory } from './adapters/inventory.ts';
 import type { Ledger, LedgerItem } from './adapters/ledger.ts';
-import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { findReferences } from './core/in-use.ts';
 import type { ApprovalResult, RunContext } from './core/workflow.ts';
 
 export interface LoadApprovedEvent {
@@ -25,6 +33,10 @@ export interface LoadApprovedResult {
 
 export interface LoadApprovedDeps {
   readonly ledger: Ledger;
+  /** For the approval-time re-read of every reference source. */
+  readonly clients: InventoryClients;
+  readonly region: string;
+  readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
 
@@ -85,8 +97,9 @@ export function createLoadApprovedHandler(
         `run ${runId}: ${approved.length} approved items exceed maxDeletionsPerRun ${run.maxDeletionsPerRun}`,
       );
     }
+    const skipped = await setAsideReferenced(deps, run, planHash, approved);
     const images = approved
-      .filter((item) => item.kind === 'IMAGE')
+      .filter((item) => item.kind === 'IMAGE' && !skipped.has(item.id))
       .sort(oldestFirst)
       .map((item) => ({ imageId: item.id }));
     const orphanSnapshots = approved
@@ -97,6 +110,7 @@ export function createLoadApprovedHandler(
       planHash,
       approver,
       markedApproved: moved,
+      skippedInUse: skipped.size,
       images: images.length,
       orphanSnapshots: orphanSnapshots.length,
     });
@@ -104,10 +118,49 @@ export function createLoadApprovedHandler(
   });
 }
 
+/** Re-reads every reference source and moves newly referenced approved AMIs to SKIPPED_IN_USE. */
+async function setAsideReferenced(
+  deps: LoadApprovedDeps,
+  run: RunContext,
+  planHash: string,
+  approved: readonly LedgerItem[],
+): Promise<Set<string>> {
+  const inventory = await readInventory(deps.clients, {
+    region: deps.region,
+    ssmParameterPaths: run.settings.ssmParameterPaths,
+    includeSnapshots: false,
+    includeImages: false,
+    now: deps.now,
+  });
+  const references = findReferences(inventory);
+  const skipped = new Set<string>();
+  for (const item of approved) {
+    const sources = (references.get(item.id) ?? []).map((r) => r.source);
+    // DEREGISTERED items (a resumed run) are past the point where a reference could stop them.
+    if (item.kind !== 'IMAGE' || item.status !== 'APPROVED' || sources.length === 0) continue;
+    const moved = await deps.ledger.transition(run.runId, 'IMAGE', item.id, {
+      from: ['APPROVED'],
+      to: 'SKIPPED_IN_USE',
+      planHash,
+      set: { detail: `in use when the plan was approved: ${sources.join('; ')}`, references: sources },
+    });
+    if (!moved)
+      throw new ApprovalMismatchError(`AMI ${item.id} of run ${run.runId} changed while being approved`);
+    skipped.add(item.id);
+  }
+  return skipped;
+}
+
 function oldestFirst(a: LedgerItem, b: LedgerItem): number {
   return (a.creationDate ?? '').localeCompare(b.creationDate ?? '') || a.id.localeCompare(b.id);
 }
 
 export const handler = lazyHandler(() =>
-  createLoadApprovedHandler({ ledger: ledgerFromEnv(), logger: createLogger('load-approved') }),
+  createLoadApprovedHandler({
+    ledger: ledgerFromEnv(),
+    clients: awsClients(),
+    region: regionFromEnv(),
+    now: () => new Date(),
+    logger: createLogger('load-approved'),
+  }),
 );

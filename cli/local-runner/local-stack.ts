@@ -104,7 +104,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       timeoutSeconds: options.approvalTimeoutSeconds,
       now,
     }),
-    LoadApproved: createLoadApprovedHandler({ ledger }),
+    LoadApproved: createLoadApprovedHandler({ ledger, clients, region, now }),
     DeregisterImage: createDeregisterImageHandler({ ledger, clients, now }),
     DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, now }),
     DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, clients, now }),

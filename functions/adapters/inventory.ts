@@ -87,6 +87,8 @@ export interface ReadInventoryOptions {
   readonly ssmParameterPaths: readonly string[];
   /** Read owned CreateImage/CopyImage snapshots (needed for the orphan sweep). */
   readonly includeSnapshots: boolean;
+  /** Read the owned AMIs. Off only for a re-read of the reference sources. Default true. */
+  readonly includeImages?: boolean;
   /** Clock for `readAt`, taken when the reads finished. Defaults to the system clock. */
   readonly now?: () => Date;
   /** Per-read page bound; defaults to {@link DEFAULT_MAX_PAGES}. */
@@ -576,7 +578,7 @@ export async function readInventory(
     autoScalingGroups,
     ssmParameters,
   ] = await Promise.all([
-    readImages(ec2, maxPages),
+    options.includeImages === false ? Promise.resolve([]) : readImages(ec2, maxPages),
     options.includeSnapshots ? readSnapshots(ec2, maxPages) : Promise.resolve([]),
     readInstances(ec2, maxPages),
     readLaunchTemplates(ec2, maxPages),

@@ -66,7 +66,15 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     ledger: true,
     requestApproval: true,
   },
-  LoadApproved: { timeout: PLANNING, memorySize: 512, workspace: 'read', ledger: true },
+  // Re-reads every reference source at approval time (the plan may be a day old by then).
+  LoadApproved: {
+    timeout: PLANNING,
+    memorySize: 1024,
+    workspace: 'read',
+    ledger: true,
+    describe: 'ec2AndAutoScaling',
+    ssm: true,
+  },
   // Re-checks instances, launch templates, launch configurations and groups right before deregistering.
   DeregisterImage: {
     timeout: DELETION,

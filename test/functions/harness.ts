@@ -81,7 +81,7 @@ function createHandlers(deps: { clients: AwsClients; ledger: Ledger; workspace: 
     filterInUse: createFilterInUseHandler({ workspace }),
     rotate: createRotateHandler({ clients, workspace }),
     recordPlan: createRecordPlanHandler({ ledger, workspace }),
-    loadApproved: createLoadApprovedHandler({ ledger }),
+    loadApproved: createLoadApprovedHandler({ ledger, clients, region: REGION, now }),
     deregister: createDeregisterImageHandler({ ledger, clients, now }),
     deleteSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, now }),
     deleteOrphan: createDeleteOrphanSnapshotHandler({ ledger, clients, now }),

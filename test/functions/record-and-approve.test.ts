@@ -81,6 +81,46 @@ describe('record-plan and load-approved', () => {
     expect(await h.ledger.getRun('run-1')).toMatchObject({ status: 'DELETING', approver: 'alice' });
   });
 
+  it('sets aside an AMI that a launch configuration started using after planning', async () => {
+    // Prepare: a source the per-AMI re-check before deregistering does not read.
+    const { run, plan } = await planRun(h);
+    const approval = await approve(h, run, plan.planHash, plan.planKey);
+    const [referenced, ...others] = scenario.frontCandidates;
+    h.account.addLaunchConfiguration({
+      name: 'late-lc',
+      imageId: referenced as string,
+      createdTime: new Date(),
+    });
+
+    // Act
+    const work = await h.handlers.loadApproved({ run, planHash: plan.planHash, approval });
+
+    // Assess
+    expect(work.images.map((i) => i.imageId)).not.toContain(referenced);
+    expect(work.images.map((i) => i.imageId)).toEqual(expect.arrayContaining(others));
+    const item = await h.ledger.getItem('run-1', 'IMAGE', referenced as string);
+    expect(item?.status).toBe('SKIPPED_IN_USE');
+    expect(item?.detail).toContain('launch-configuration late-lc');
+    expect(h.account.callsTo('DescribeImages')).toHaveLength(1); // planning only: the re-read skips AMIs
+  });
+
+  it('fails closed when a reference source cannot be read again at approval time', async () => {
+    // Prepare
+    const { run, plan } = await planRun(h);
+    const approval = await approve(h, run, plan.planHash, plan.planKey);
+    h.account.failNext('DescribeLaunchConfigurations', 'AccessDenied');
+
+    // Act
+    const attempt = h.handlers.loadApproved({ run, planHash: plan.planHash, approval });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: 'InventoryReadError' });
+    const items = await h.ledger.listItems('run-1');
+    expect(items.some((item) => item.status === 'SKIPPED_IN_USE' || item.status === 'DEREGISTERED')).toBe(
+      false,
+    );
+  });
+
   type Change = { approvalHash?: string; decision?: string; eventHash?: string };
   it.each<[string, Change]>([
     ['an approval of another plan hash', { approvalHash: 'c'.repeat(64) }],
