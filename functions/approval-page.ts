@@ -312,7 +312,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
 th,td{border:1px solid #8a8a8a;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#eef0f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
-code{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
+code{font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}td code{overflow-wrap:normal;white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}
 .notice{border-left:4px solid #8a5a00;background:#fff8e5;padding:.5rem 1rem}
 form{margin-top:2rem;padding:1rem;border:2px solid #1b1b1b;max-width:32rem}
