@@ -50,6 +50,11 @@ export interface ApprovalRequest {
   readonly link: string;
   readonly subject: string;
   readonly message: string;
+  /**
+   * Ends the wait as a timeout would (EXPIRED, nothing deleted; a later click is refused).
+   * Returns false when a decision already arrived and there was nothing left to withdraw.
+   */
+  readonly withdraw: () => boolean;
 }
 
 export interface LocalRunResult {
@@ -108,7 +113,7 @@ export async function runWorkflowLocally(
       const payload = roundTrip((input as { Payload?: unknown }).Payload);
       if (!waitsForToken) return roundTrip({ Payload: await handler(payload) }) as never;
       await handler(payload);
-      announceApproval(stack, options);
+      announceApproval(stack, options, taskToken);
       return (await waitForDecision(stack, taskToken, state.TimeoutSeconds)) as never;
     };
     if (options.retryIntervalMs !== undefined && state.Retry)
@@ -147,12 +152,21 @@ export async function runWorkflowLocally(
 }
 
 /** The last email the request-approval handler sent, and the link in it, for the person at the terminal. */
-function announceApproval(stack: LocalStack, options: LocalRunOptions): void {
+function announceApproval(stack: LocalStack, options: LocalRunOptions, token: string): void {
   const email = stack.control.published.at(-1);
   if (!email) throw new Error('the approval request sent no email');
   const link = /https?:\/\/\S+/.exec(email.message)?.[0];
   if (!link) throw new Error('the approval email carries no link');
-  options.onApprovalRequested?.({ link, subject: email.subject ?? '', message: email.message });
+  options.onApprovalRequested?.({
+    link,
+    subject: email.subject ?? '',
+    message: email.message,
+    withdraw: () => {
+      if (stack.control.taskTokens.status(token) !== 'PENDING') return false;
+      stack.control.taskTokens.expire(token);
+      return true;
+    },
+  });
 }
 
 async function waitForDecision(

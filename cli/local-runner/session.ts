@@ -66,17 +66,35 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
     });
     const local = stack;
     let decided: Promise<void> = Promise.resolve();
+    let withdraw: (() => boolean) | undefined;
+    // Ctrl-C while waiting for approval withdraws it: the run ends EXPIRED, records every item
+    // and releases the lock. During deletions it asks for a second Ctrl-C, since stopping then
+    // leaves items for the next run to finish.
+    let interrupts = 0;
+    const onInterrupt = () => {
+      interrupts += 1;
+      if (withdraw?.()) {
+        io.err('\ninterrupted: the approval is withdrawn; nothing will be deleted\n');
+      } else if (interrupts === 1) {
+        io.err('\ninterrupted: finishing the steps in progress; press Ctrl-C again to stop at once\n');
+      } else {
+        process.exit(130);
+      }
+    };
+    process.on('SIGINT', onInterrupt);
     const result = await runWorkflowLocally(local, {
       input: { trigger: 'manual', ...(options.dryRun ? { dryRun: true } : {}) },
       ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
       onEvent: (event) => progress.onEvent(event),
-      onApprovalRequested: ({ link }) => {
-        decided = decide(io, local, options, link).catch((error: unknown) => {
+      onApprovalRequested: (request) => {
+        withdraw = request.withdraw;
+        decided = decide(io, local, options, request.link).catch((error: unknown) => {
           // The run keeps waiting until its timeout; say why nothing happens.
           io.err(`amicleaner: ${error instanceof Error ? error.message : String(error)}\n`);
         });
       },
-    });
+    }).finally(() => process.off('SIGINT', onInterrupt));
+    withdraw = undefined;
     await decided;
     progress.done();
     const items = await local.ledger.listItems(result.executionName);
