@@ -8,12 +8,8 @@
  * refusal is a 4xx page and the workflow is not resumed. The task token never leaves the ledger
  * except as the argument of SendTaskSuccess.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   cachedSecretString,
@@ -22,17 +18,14 @@ import {
   verifyApprovalLink,
   verifyFormToken,
 } from './adapters/approval-link.ts';
-import { type ApprovalRecord, Ledger, type LedgerItem } from './adapters/ledger.ts';
-import { type RunWorkspace, S3Workspace, WorkspaceKeyNotFoundError } from './adapters/workspace.ts';
+import { clientConfig } from './adapters/clients.ts';
+import type { ApprovalRecord, Ledger, LedgerItem } from './adapters/ledger.ts';
+import { type RunWorkspace, WorkspaceKeyNotFoundError } from './adapters/workspace.ts';
+import { lazyHandler, ledgerFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
+import { getStringFromEnv } from './commons/env.ts';
+import { createLogger, type HandlerLogger } from './commons/logger.ts';
 import type { KeepReason, Plan, PlanGroup } from './core/model.ts';
 import type { ApprovalDecision, ApprovalResult } from './core/workflow.ts';
-
-/** What the handler logs through; Powertools' Logger fits, and so does a test recorder. */
-export interface HandlerLogger {
-  info(message: string, attributes: Readonly<Record<string, string>>): void;
-  warn(message: string, attributes: Readonly<Record<string, string>>): void;
-  error(message: string, attributes: Readonly<Record<string, string>>): void;
-}
 
 export interface ApprovalPageDeps {
   readonly ledger: Ledger;
@@ -493,32 +486,16 @@ function refuse(refusal: Refusal): ApprovalPageResponse {
 // Lambda entry point
 // ---------------------------------------------------------------------------------------------
 
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
-
-let cachedHandler: ((event: APIGatewayProxyEventV2) => Promise<ApprovalPageResponse>) | undefined;
-
-function buildHandler(): (event: APIGatewayProxyEventV2) => Promise<ApprovalPageResponse> {
-  const tableName = requireEnv('LEDGER_TABLE_NAME');
-  const bucket = requireEnv('WORKSPACE_BUCKET_NAME');
-  const secretArn = requireEnv('APPROVAL_SIGNING_SECRET_ARN');
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return createApprovalPageHandler({
-    ledger: new Ledger({ doc, tableName }),
-    workspace: new S3Workspace({ s3: new S3Client({}), bucket }),
-    sfn: new SFNClient({}),
-    signingKey: cachedSecretString(new SecretsManagerClient({}), secretArn),
+export const handler = lazyHandler(() =>
+  createApprovalPageHandler({
+    ledger: ledgerFromEnv(),
+    workspace: workspaceFromEnv(),
+    sfn: sfnClient(),
+    signingKey: cachedSecretString(
+      new SecretsManagerClient(clientConfig()),
+      getStringFromEnv('APPROVAL_SIGNING_SECRET_ARN'),
+    ),
     now: () => new Date(),
-    logger: new Logger({ serviceName: 'ami-cleaner-approval-page' }),
-  });
-}
-
-export const handler = async (event: APIGatewayProxyEventV2): Promise<ApprovalPageResponse> => {
-  cachedHandler ??= buildHandler();
-  return cachedHandler(event);
-};
+    logger: createLogger('approval-page'),
+  }),
+);

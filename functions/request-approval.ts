@@ -5,15 +5,15 @@
  * neither the link, the email, the logs nor this function's result.
  */
 import { randomUUID } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { cachedSecretString, signApprovalLink } from './adapters/approval-link.ts';
-import { Ledger } from './adapters/ledger.ts';
-import { type RunWorkspace, S3Workspace } from './adapters/workspace.ts';
+import { clientConfig } from './adapters/clients.ts';
+import type { Ledger } from './adapters/ledger.ts';
+import type { RunWorkspace } from './adapters/workspace.ts';
+import { lazyHandler, ledgerFromEnv, workspaceFromEnv } from './commons/deps.ts';
+import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
+import { createLogger, type HandlerLogger } from './commons/logger.ts';
 import type { Plan } from './core/model.ts';
 import type { RunContext } from './core/workflow.ts';
 
@@ -29,13 +29,6 @@ export interface RequestApprovalResult {
   readonly approvalId: string;
   /** ISO-8601. */
   readonly expiresAt: string;
-}
-
-/** What the handler logs through; Powertools' Logger fits, and so does a test recorder. */
-export interface HandlerLogger {
-  info(message: string, attributes: Readonly<Record<string, string>>): void;
-  warn(message: string, attributes: Readonly<Record<string, string>>): void;
-  error(message: string, attributes: Readonly<Record<string, string>>): void;
 }
 
 export interface RequestApprovalDeps {
@@ -223,36 +216,19 @@ function oneLine(text: string, max: number): string {
 // Lambda entry point
 // ---------------------------------------------------------------------------------------------
 
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
-
-let cachedHandler: ((event: RequestApprovalEvent) => Promise<RequestApprovalResult>) | undefined;
-
-function buildHandler(): (event: RequestApprovalEvent) => Promise<RequestApprovalResult> {
-  const timeoutSeconds = Number(requireEnv('APPROVAL_TIMEOUT_SECONDS'));
-  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
-    throw new Error('APPROVAL_TIMEOUT_SECONDS must be a whole number of seconds > 0');
-  }
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return createRequestApprovalHandler({
-    ledger: new Ledger({ doc, tableName: requireEnv('LEDGER_TABLE_NAME') }),
-    workspace: new S3Workspace({ s3: new S3Client({}), bucket: requireEnv('WORKSPACE_BUCKET_NAME') }),
-    sns: new SNSClient({}),
-    topicArn: requireEnv('APPROVAL_TOPIC_ARN'),
-    baseUrl: requireEnv('APPROVAL_BASE_URL'),
-    signingKey: cachedSecretString(new SecretsManagerClient({}), requireEnv('APPROVAL_SIGNING_SECRET_ARN')),
-    timeoutSeconds,
+export const handler = lazyHandler(() =>
+  createRequestApprovalHandler({
+    ledger: ledgerFromEnv(),
+    workspace: workspaceFromEnv(),
+    sns: new SNSClient(clientConfig()),
+    topicArn: getStringFromEnv('APPROVAL_TOPIC_ARN'),
+    baseUrl: getStringFromEnv('APPROVAL_BASE_URL'),
+    signingKey: cachedSecretString(
+      new SecretsManagerClient(clientConfig()),
+      getStringFromEnv('APPROVAL_SIGNING_SECRET_ARN'),
+    ),
+    timeoutSeconds: getNumberFromEnv('APPROVAL_TIMEOUT_SECONDS', { integer: true, min: 1 }),
     now: () => new Date(),
-    logger: new Logger({ serviceName: 'ami-cleaner-request-approval' }),
-  });
-}
-
-export const handler = async (event: RequestApprovalEvent): Promise<RequestApprovalResult> => {
-  cachedHandler ??= buildHandler();
-  return cachedHandler(event);
-};
+    logger: createLogger('request-approval'),
+  }),
+);

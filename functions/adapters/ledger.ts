@@ -77,15 +77,8 @@ export function ledgerTableDefinition(tableName: string): CreateTableCommandInpu
 // Records
 // ---------------------------------------------------------------------------------------------
 
-export interface RunRecord {
-  readonly runId: string;
-  readonly executionArn: string;
-  readonly trigger: Trigger;
-  readonly dryRun: boolean;
-  readonly settings: PlanSettings;
-  readonly startedAt: string;
-  readonly triggerImageId?: string;
-  readonly maxDeletionsPerRun: number;
+/** A run as the ledger keeps it: its context, written once, plus what later steps set. */
+export interface RunRecord extends RunContext {
   readonly status: RunStatus;
   readonly updatedAt: string;
   readonly planHash?: string;
