@@ -1,0 +1,147 @@
+/**
+ * Step Functions limits: the largest state payload of a full local dry run at 100k AMIs (vs
+ * 256 KiB), and the history events of an approved run at maxDeletionsPerRun 500 (vs 25,000),
+ * extrapolated from two small approved runs.
+ */
+import {
+  int,
+  jsonBytes,
+  kib,
+  ms,
+  pct,
+  printTable,
+  type SummaryRow,
+  seededAccount,
+  type TimedEvent,
+  withLocalRig,
+} from './harness.ts';
+
+const PAYLOAD_LIMIT = 256 * 1024;
+const HISTORY_LIMIT = 25_000;
+const MAX_DELETIONS = 500;
+const DRY_RUN_IMAGES = 100_000;
+
+/** The largest input or output seen, and where. */
+class PayloadWatch {
+  bytes = 0;
+  where = '';
+
+  observe(event: TimedEvent): void {
+    const { state } = event;
+    if (state === undefined) return;
+    for (const [side, value] of [
+      ['input', state.input],
+      ['output', state.output],
+    ] as const) {
+      if (value === undefined) continue;
+      const bytes = jsonBytes(value);
+      if (bytes > this.bytes) {
+        this.bytes = bytes;
+        this.where = `${state.name} ${side}${event.index === undefined ? '' : ' (Map item)'}`;
+      }
+    }
+  }
+}
+
+/** The three slowest handler calls, e.g. `RecordPlan 38,000 ms`. */
+const slowest = (calls: readonly { handler: string; ms: number }[]): string =>
+  [...calls]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 3)
+    .map((call) => `${call.handler} ${ms(call.ms)}`)
+    .join(', ');
+
+/**
+ * History events AWS would record for the runner's events: a Lambda task state is
+ * Entered + Scheduled + Started + Succeeded + Exited (5), a Map state Entered + Started +
+ * Succeeded + Exited (4), a retry Failed + Scheduled + Started (3); every other event is one.
+ */
+function awsHistoryEvents(events: readonly TimedEvent[]): number {
+  let total = 0;
+  for (const event of events) {
+    const type = event.state?.type;
+    if (event.type === 'StateEntered') total += type === 'Task' ? 3 : type === 'Map' ? 2 : 1;
+    else if (event.type === 'StateExited') total += type === 'Task' || type === 'Map' ? 2 : 1;
+    else if (event.type === 'StateRetried') total += 3;
+    else total += 1;
+  }
+  return total;
+}
+
+export async function runPayloads(): Promise<SummaryRow[]> {
+  return withLocalRig(async (rig) => {
+    // 1. The largest payload of a dry run at 100k AMIs.
+    const largest = new PayloadWatch();
+    const started = performance.now();
+    const dry = await rig.run({
+      bench: seededAccount({ images: DRY_RUN_IMAGES, groups: DRY_RUN_IMAGES / 20 }),
+      input: { dryRun: true },
+      onEvent: (event) => largest.observe(event),
+    });
+    const dryMs = performance.now() - started;
+
+    // 2. History events per candidate, from two small approved runs.
+    const approved = async (groups: number, perGroup: number) => {
+      const sizes = new PayloadWatch();
+      const outcome = await rig.run({
+        bench: seededAccount({ images: groups * perGroup, groups, seed: `history-${perGroup}` }),
+        approve: true,
+        onEvent: (event) => sizes.observe(event),
+      });
+      const candidates = outcome.items.filter((item) => item.status === 'DONE').length;
+      return { candidates, runner: outcome.events.length, aws: awsHistoryEvents(outcome.events), sizes };
+    };
+    const small = await approved(2, 10);
+    const large = await approved(2, 25);
+    const slope = (a: number, b: number) => (b - a) / (large.candidates - small.candidates);
+    const runnerPer = slope(small.runner, large.runner);
+    const awsPer = slope(small.aws, large.aws);
+    const awsFixed = small.aws - awsPer * small.candidates;
+    const awsAt500 = awsFixed + awsPer * MAX_DELETIONS;
+    const bytesPer = slope(small.sizes.bytes, large.sizes.bytes);
+    const bytesAt500 = small.sizes.bytes + bytesPer * (MAX_DELETIONS - small.candidates);
+
+    printTable(`Payloads: dry run at ${int(DRY_RUN_IMAGES)} AMIs (1 run, ${Math.round(dryMs / 1000)} s)`, [
+      {
+        status: dry.result.error ? `${dry.result.status}: ${dry.result.error.error}` : dry.result.status,
+        'runner events': int(dry.events.length),
+        'largest payload': kib(largest.bytes),
+        'of 256 KiB': pct(largest.bytes / PAYLOAD_LIMIT),
+        state: largest.where,
+        'slowest handlers (local runner times a task out at 60 s)': slowest(dry.handlerCalls),
+      },
+    ]);
+    printTable('History: approved runs (no rate limits), events counted per run', [
+      ...[small, large].map((run) => ({
+        'items DONE': run.candidates,
+        'runner events': run.runner,
+        'AWS-equivalent events': run.aws,
+        'largest payload': `${kib(run.sizes.bytes)} (${run.sizes.where})`,
+      })),
+      {
+        'items DONE': `per item`,
+        'runner events': runnerPer.toFixed(1),
+        'AWS-equivalent events': awsPer.toFixed(1),
+        'largest payload': `${int(bytesPer)} B`,
+      },
+      {
+        'items DONE': `at ${MAX_DELETIONS} (est.)`,
+        'runner events': int(small.runner + runnerPer * (MAX_DELETIONS - small.candidates)),
+        'AWS-equivalent events': `${int(awsAt500)} = ${pct(awsAt500 / HISTORY_LIMIT)} of 25,000`,
+        'largest payload': `${kib(bytesAt500)} = ${pct(bytesAt500 / PAYLOAD_LIMIT)} of 256 KiB`,
+      },
+    ]);
+    return [
+      {
+        bench: 'payloads',
+        case: `dry run ${int(DRY_RUN_IMAGES)} AMIs`,
+        figure: `largest ${kib(largest.bytes)} (${pct(largest.bytes / PAYLOAD_LIMIT)} of 256 KiB) at ${largest.where}`,
+      },
+      {
+        bench: 'payloads',
+        case: `approved, ${MAX_DELETIONS} items (est.)`,
+        figure: `${int(awsAt500)} history events (${pct(awsAt500 / HISTORY_LIMIT)} of 25,000); largest payload ${kib(bytesAt500)}`,
+      },
+    ];
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * `npm run bench` runs every benchmark in sequence and prints a summary table;
+ * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput).
+ */
+import { runDeletionThroughput } from './deletion-throughput.ts';
+import { printTable, type SummaryRow } from './harness.ts';
+import { runPayloads } from './payloads.ts';
+import { runPlanning } from './planning.ts';
+
+const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
+  planning: runPlanning,
+  payloads: runPayloads,
+  'deletion-throughput': runDeletionThroughput,
+};
+
+const names = process.argv.slice(2);
+const unknown = names.filter((name) => BENCHMARKS[name] === undefined);
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+  process.exit(2);
+}
+
+const started = performance.now();
+const summary: SummaryRow[] = [];
+for (const name of names.length > 0 ? names : Object.keys(BENCHMARKS)) {
+  const benchStart = performance.now();
+  console.log(`\n=== ${name}`);
+  summary.push(...(await (BENCHMARKS[name] as () => Promise<SummaryRow[]>)()));
+  console.log(`  (${name}: ${((performance.now() - benchStart) / 1000).toFixed(1)} s)`);
+}
+printTable(
+  `Summary (${((performance.now() - started) / 1000).toFixed(0)} s, node ${process.version})`,
+  summary.map((row) => ({ ...row })),
+);
