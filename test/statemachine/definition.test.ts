@@ -175,6 +175,17 @@ describe('the ASL file', () => {
       expect(state.ResultSelector !== undefined || state.ResultPath === null, name).toBe(true);
     }
   });
+
+  it('bounds every invoke by Lambda\'s 15-minute maximum, as AWS does and the local runner would not', () => {
+    // Prepare: without TimeoutSeconds, aws-local-stepfunctions times a Task out after 60 s.
+    const states = allStates(render());
+
+    // Act
+    const invokes = [...states].filter(([, s]) => s.Resource === 'arn:aws:states:::lambda:invoke');
+
+    // Assess
+    for (const [name, state] of invokes) expect(state.TimeoutSeconds, name).toBe(900);
+  });
 });
 
 describe('deletion safety', () => {
