@@ -43,6 +43,7 @@ import type {
   Snapshot,
   SsmParameterRecord,
 } from '../core/model.ts';
+import { mapWithConcurrency } from './concurrency.ts';
 import { InventoryReadError } from './errors.ts';
 
 // Largest page size each API accepts.
@@ -127,30 +128,6 @@ export async function readAllPages<Page extends { NextToken?: string | undefined
     throw err instanceof InventoryReadError ? err : new InventoryReadError(source, err);
   }
   return read;
-}
-
-/** Maps with at most `limit` calls in flight; rejects on the first failure. */
-export async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const index = next++;
-      try {
-        results[index] = await fn(items[index] as T);
-      } catch (err) {
-        failed = true; // stop the other workers from starting new calls
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function required<T>(source: string, value: T | null | undefined, field: string, of?: string): T {

@@ -17,7 +17,6 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { KeepReason, Plan, PlannedSnapshot } from '../core/model.ts';
-import type { PlanSettings } from '../core/settings.ts';
 import {
   type ApprovalDecision,
   FINAL_ITEM_STATUSES,
@@ -25,8 +24,8 @@ import {
   type RunContext,
   type RunStatus,
   type RunSummary,
-  type Trigger,
 } from '../core/workflow.ts';
+import { mapWithConcurrency } from './concurrency.ts';
 
 export const RUNS_BY_START_INDEX = 'runs-by-start';
 export const BY_IMAGE_INDEX = 'by-image';
@@ -256,6 +255,8 @@ const approvalPk = (approvalId: string): string => `APPROVAL#${approvalId}`;
 const lockPk = (region: string): string => `LOCK#${region}`;
 
 const BATCH_SIZE = 25;
+/** Batches in flight at once; on-demand tables take this easily, and unprocessed items are retried. */
+const BATCH_CONCURRENCY = 8;
 const RESERVED_ITEM_ATTRIBUTES = new Set([
   'pk',
   'sk',
@@ -853,23 +854,27 @@ export class Ledger {
   }
 
   async #batchPut(items: readonly DocItem[]): Promise<void> {
-    for (let start = 0; start < items.length; start += BATCH_SIZE) {
-      let pending: WriteRequest[] = items
-        .slice(start, start + BATCH_SIZE)
-        .map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; pending.length > 0; attempt += 1) {
-        if (attempt > 0) {
-          if (attempt > this.#batchRetries.attempts) {
-            throw new LedgerWriteError(
-              `${pending.length} ledger item(s) still unprocessed after ${this.#batchRetries.attempts} retries`,
-            );
-          }
-          const cap = this.#batchRetries.baseDelayMs * 2 ** (attempt - 1);
-          await sleep(Math.random() * cap);
+    const batches: DocItem[][] = [];
+    for (let start = 0; start < items.length; start += BATCH_SIZE)
+      batches.push(items.slice(start, start + BATCH_SIZE));
+    // Batches are independent: a 100,000-item plan is 4,000 of them, too slow one at a time.
+    await mapWithConcurrency(batches, BATCH_CONCURRENCY, (batch) => this.#writeBatch(batch));
+  }
+
+  async #writeBatch(batch: readonly DocItem[]): Promise<void> {
+    let pending: WriteRequest[] = batch.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      if (attempt > 0) {
+        if (attempt > this.#batchRetries.attempts) {
+          throw new LedgerWriteError(
+            `${pending.length} ledger item(s) still unprocessed after ${this.#batchRetries.attempts} retries`,
+          );
         }
-        const out = await this.#doc.send(new BatchWriteCommand({ RequestItems: { [this.#table]: pending } }));
-        pending = (out.UnprocessedItems?.[this.#table] ?? []) as WriteRequest[];
+        const cap = this.#batchRetries.baseDelayMs * 2 ** (attempt - 1);
+        await sleep(Math.random() * cap);
       }
+      const out = await this.#doc.send(new BatchWriteCommand({ RequestItems: { [this.#table]: pending } }));
+      pending = (out.UnprocessedItems?.[this.#table] ?? []) as WriteRequest[];
     }
   }
 }

@@ -1,0 +1,25 @@
+/** Bounded parallelism for AWS calls: fast, but never more in flight than a service's bucket wants. */
+
+/** Maps with at most `limit` calls in flight; rejects on the first failure. */
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index] as T);
+      } catch (err) {
+        failed = true; // stop the other workers from starting new calls
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
