@@ -439,7 +439,9 @@ describe('triggers', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: stack.resolve(cleaner.startExecutionFunction.functionName),
       MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: stack.resolve(cleaner.triggers.deadLetterQueue.queueArn) } },
+      DestinationConfig: {
+        OnFailure: { Destination: stack.resolve(cleaner.triggers.deadLetterQueue.queueArn) },
+      },
     });
   });
 

@@ -176,7 +176,7 @@ describe('the ASL file', () => {
     }
   });
 
-  it('bounds every invoke by Lambda\'s 15-minute maximum, as AWS does and the local runner would not', () => {
+  it("bounds every invoke by Lambda's 15-minute maximum, as AWS does and the local runner would not", () => {
     // Prepare: without TimeoutSeconds, aws-local-stepfunctions times a Task out after 60 s.
     const states = allStates(render());
 
