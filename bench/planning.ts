@@ -4,6 +4,7 @@
  * limits: this measures our code and the SDK, not EC2's buckets (their cost is computed).
  */
 
+import { DEFAULT_MAX_DELETIONS } from '../cli/options.ts';
 import { EC2_RATE_LIMITS } from '../cli/simulated-account/account.ts';
 import { readInventory, readLaunchPermissions } from '../functions/adapters/inventory.ts';
 import {
@@ -59,11 +60,18 @@ async function planOnce({ account, clients }: BenchAccount): Promise<Timings> {
   const now = new Date();
   const mapped = mapStep({ images: inventory.images, settings });
   const filtered = filterInUseStep({ inventory, mapped });
-  const toCheck = sharingCheckStep({ filtered, settings, now });
+  const toCheck = sharingCheckStep({ filtered, settings, now, limit: DEFAULT_MAX_DELETIONS });
   const t2 = performance.now();
   const sharedImageIds = await readLaunchPermissions(clients.ec2, toCheck);
   const t3 = performance.now();
-  const groups = rotateStep({ filtered, settings, now, sharedImageIds });
+  const groups = rotateStep({
+    filtered,
+    settings,
+    now,
+    sharedImageIds,
+    sharingCheckedIds: toCheck,
+    limit: DEFAULT_MAX_DELETIONS,
+  });
   const orphanSnapshots = orphanStep({ inventory, settings });
   const plan = assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
   const t4 = performance.now();

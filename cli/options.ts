@@ -25,6 +25,7 @@ export interface PlanningFlags {
   ssmPath: string[];
   region?: string;
   json: boolean;
+  maxDeletions: number;
 }
 
 export function wholeNumber(flag: string) {
@@ -35,13 +36,39 @@ export function wholeNumber(flag: string) {
   };
 }
 
+/** Like `wholeNumber`, and at least 1. */
+export function positive(flag: string) {
+  const whole = wholeNumber(flag);
+  return (value: string): number => {
+    const n = whole(value);
+    if (n < 1) throw new InvalidArgumentError(`${flag} must be at least 1`);
+    return n;
+  };
+}
+
+/** The per-run deletion cap's default, as the construct's `maxDeletionsPerRun` and the local runner's. */
+export const DEFAULT_MAX_DELETIONS = 500;
+
+/**
+ * `--max-deletions`: the per-run cap. `run` and `demo` defer what is over it; `plan` shows the
+ * same deferral (only that many AMIs are checked for sharing, one DescribeImageAttribute each).
+ */
+export function addMaxDeletionsOption(command: Command): Command {
+  return command.option(
+    '--max-deletions <n>',
+    'cap per run (AMIs + orphan snapshots); the rest is deferred to a later run',
+    positive('--max-deletions'),
+    DEFAULT_MAX_DELETIONS,
+  );
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
 /** Adds the planning flags, with the original's defaults, to a command. */
 export function addPlanningOptions(command: Command): Command {
-  return command
+  const planning = command
     .addOption(
       new Option('--mapping-key <key>', 'group AMIs by "tags" or by "name"')
         .choices(['tags', 'name'])
@@ -78,6 +105,7 @@ export function addPlanningOptions(command: Command): Command {
     .option('--ssm-path <path>', 'SSM parameter path whose AMI ids count as in use (repeatable)', collect, [])
     .option('--region <region>', 'AWS region (default: the SDK configuration)')
     .option('--json', 'print JSON only', false);
+  return addMaxDeletionsOption(planning);
 }
 
 /** Translates parsed flags into validated settings; a bad combination becomes a one-line error. */

@@ -19,7 +19,12 @@ import type { PlanSettings } from '../functions/core/settings.ts';
 export async function planAccount(
   clients: AwsClients,
   settings: PlanSettings,
-  options: { region: string; now: () => Date },
+  options: {
+    region: string;
+    now: () => Date;
+    /** The run's cap (`--max-deletions`): at most this many AMIs are checked for sharing. */
+    maxDeletionsPerRun: number;
+  },
 ): Promise<Plan> {
   const inventory = await readInventory(clients, {
     region: options.region,
@@ -30,12 +35,12 @@ export async function planAccount(
   const now = options.now();
   const mapped = mapStep({ images: inventory.images, settings });
   const filtered = filterInUseStep({ inventory, mapped });
-  // Launch permissions cost one call per AMI, so only would-be candidates are looked up.
-  const sharedImageIds = await readLaunchPermissions(
-    clients.ec2,
-    sharingCheckStep({ filtered, settings, now }),
-  );
-  const groups = rotateStep({ filtered, settings, now, sharedImageIds });
+  // Launch permissions cost one call per AMI, so only would-be candidates are looked up, and no
+  // more than a run may delete (oldest first); the others are kept MAX_DELETIONS_PER_RUN.
+  const limit = options.maxDeletionsPerRun;
+  const sharingCheckedIds = sharingCheckStep({ filtered, settings, now, limit });
+  const sharedImageIds = await readLaunchPermissions(clients.ec2, sharingCheckedIds);
+  const groups = rotateStep({ filtered, settings, now, sharedImageIds, sharingCheckedIds, limit });
   const orphanSnapshots = orphanStep({ inventory, settings });
   return assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
 }

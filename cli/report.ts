@@ -60,6 +60,7 @@ const REASON_TEXT: Record<KeepReason, string> = {
   SHARED: 'shared',
   NOT_AVAILABLE: 'not available',
   NOT_REQUESTED: 'not in --from-ids',
+  MAX_DELETIONS_PER_RUN: 'deferred (over --max-deletions)',
 };
 
 export function describeReason(reason: KeepReason, detail?: string): string {
@@ -108,6 +109,17 @@ export function renderPlanReport(plan: Plan, options: ReportOptions): string {
         ]),
     ),
   );
+
+  const deferred = plan.groups.reduce(
+    (n, g) => n + g.kept.filter((k) => k.reason === 'MAX_DELETIONS_PER_RUN').length,
+    0,
+  );
+  if (deferred > 0) {
+    // Not candidates: their sharing was not checked. A later run plans them again.
+    out.push(
+      `${deferred} more ${deferred === 1 ? 'AMI' : 'AMIs'} deferred to a later run (over --max-deletions); listed as kept below.`,
+    );
+  }
 
   if (options.checkOrphans) {
     out.push('Orphan snapshots to be removed:');

@@ -351,6 +351,7 @@ const REASONS: Readonly<Record<KeepReason, string>> = {
   SHARED: 'Public or shared with other accounts',
   NOT_AVAILABLE: 'Not available',
   NOT_REQUESTED: 'Not among the requested AMI IDs',
+  MAX_DELETIONS_PER_RUN: 'Deferred to a later run',
 };
 
 function renderGroup(group: PlanGroup, deferred: ReadonlySet<string>): string {

@@ -1,6 +1,7 @@
 /**
  * RecordPlan: writes every candidate (PLANNED, or DEFERRED beyond the per-run cap), every kept
- * AMI (KEPT, with its reason) and every orphan snapshot to the ledger, bound to the plan hash.
+ * AMI (KEPT, with its reason; DEFERRED for MAX_DELETIONS_PER_RUN, which Rotate left for a later
+ * run) and every orphan snapshot to the ledger, bound to the plan hash.
  */
 import type { Ledger } from './adapters/ledger.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
@@ -21,7 +22,10 @@ export interface RecordPlanHandlerResult {
   readonly planHash: string;
   /** Candidates (AMIs + orphan snapshots) recorded PLANNED: what the approval covers. */
   readonly toDelete: number;
-  /** Candidates beyond maxDeletionsPerRun, recorded DEFERRED and left for a later run. */
+  /**
+   * Items beyond maxDeletionsPerRun, recorded DEFERRED and left for a later run: candidates over
+   * the cap, and AMIs Rotate kept as MAX_DELETIONS_PER_RUN.
+   */
   readonly deferred: number;
   readonly kept: number;
 }

@@ -26,7 +26,11 @@ export interface RotateEvent {
 export interface RotateResult {
   readonly planKey: string;
   readonly planHash: string;
-  /** Candidate AMIs (before the per-run cap, which RecordPlan applies). */
+  /**
+   * Candidate AMIs: at most maxDeletionsPerRun (only that many are checked for sharing; further
+   * would-be candidates are kept MAX_DELETIONS_PER_RUN). RecordPlan applies the cap to AMIs and
+   * orphan snapshots together.
+   */
   readonly candidates: number;
   readonly orphanSnapshots: number;
   readonly kept: number;
@@ -51,12 +55,12 @@ export function createRotateHandler(deps: RotateDeps): (event: RotateEvent) => P
     ]);
     const { settings } = run;
     const now = inventory.readAt;
-    // One DescribeImageAttribute per AMI, so only would-be candidates are looked up.
-    const sharedImageIds = await readLaunchPermissions(
-      deps.clients.ec2,
-      sharingCheckStep({ filtered, settings, now }),
-    );
-    const groups = rotateStep({ filtered, settings, now, sharedImageIds });
+    // One DescribeImageAttribute per AMI, so only would-be candidates are looked up, and no more
+    // than this run may delete (oldest first); the others are kept MAX_DELETIONS_PER_RUN.
+    const limit = run.maxDeletionsPerRun;
+    const sharingCheckedIds = sharingCheckStep({ filtered, settings, now, limit });
+    const sharedImageIds = await readLaunchPermissions(deps.clients.ec2, sharingCheckedIds);
+    const groups = rotateStep({ filtered, settings, now, sharedImageIds, sharingCheckedIds, limit });
     const orphanSnapshots = orphanStep({
       inventory,
       settings,

@@ -8,14 +8,20 @@ import { planToJson, renderPlanReport } from '../report.ts';
 
 export function registerPlanCommand(program: Command, io: CliIo, deps: CliDeps): void {
   addPlanningOptions(
-    program.command('plan').description('show what would be removed, and why the rest is kept (never deletes)'),
+    program
+      .command('plan')
+      .description('show what would be removed, and why the rest is kept (never deletes)'),
   )
-    .option('--demo', 'plan against the built-in simulated account (the blog post\'s 21 AMIs)', false)
+    .option('--demo', "plan against the built-in simulated account (the blog post's 21 AMIs)", false)
     .action(async (flags: PlanningFlags & { demo: boolean }) => {
       const settings = settingsFromFlags(flags);
       const env = flags.demo ? deps.demoEnvironment('blog') : await deps.awsEnvironment(flags.region);
       if (!flags.json && io.stderrIsTty) io.err(`Retrieving AMIs in ${env.region} ...\n`);
-      const plan = await planAccount(env.clients, settings, { region: env.region, now: () => new Date() });
+      const plan = await planAccount(env.clients, settings, {
+        region: env.region,
+        now: () => new Date(),
+        maxDeletionsPerRun: flags.maxDeletions,
+      });
       io.out(
         flags.json
           ? `${JSON.stringify(planToJson(plan), null, 2)}\n`

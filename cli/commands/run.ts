@@ -4,20 +4,27 @@
  * Both execute the deployed ASL file locally, every step on its real handler.
  */
 import { userInfo } from 'node:os';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { DEFAULT_PLAN_SETTINGS } from '../../functions/core/settings.ts';
 import type { CliDeps } from '../deps.ts';
 import type { CliIo } from '../io.ts';
 import { ledgerUnavailable, openLedger } from '../ledger-location.ts';
 import { type ApprovalMode, runLocalSession } from '../local-runner/session.ts';
-import { addPlanningOptions, type PlanningFlags, settingsFromFlags, wholeNumber } from '../options.ts';
+import {
+  addMaxDeletionsOption,
+  addPlanningOptions,
+  type PlanningFlags,
+  positive,
+  settingsFromFlags,
+  wholeNumber,
+} from '../options.ts';
 
 interface SessionFlags {
   json: boolean;
   fullReport: boolean;
   port: number;
   approvalTimeout: number;
-  maxDeletions?: number;
+  maxDeletions: number;
   dryRun: boolean;
   ledgerTable?: string;
   region?: string;
@@ -47,10 +54,12 @@ export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps):
       await session(io, deps, flags, { env, settings, mode, fullReport: flags.fullReport });
     });
 
-  addSessionOptions(
-    program
-      .command('demo')
-      .description('run the whole workflow on the built-in simulated account (what `npm start` runs)'),
+  addMaxDeletionsOption(
+    addSessionOptions(
+      program
+        .command('demo')
+        .description('run the whole workflow on the built-in simulated account (what `npm start` runs)'),
+    ),
   )
     .addOption(
       new Option('--scenario <name>', 'simulated account to seed').choices(['rich', 'blog']).default('rich'),
@@ -87,21 +96,7 @@ function addSessionOptions(command: Command): Command {
       positive('--approval-timeout'),
       60,
     )
-    .option(
-      '--max-deletions <n>',
-      'cap per run (AMIs + orphan snapshots); the rest is deferred',
-      positive('--max-deletions'),
-    )
     .option('--ledger-table <name>', 'DynamoDB table for the ledger (default: local store in .amicleaner/)');
-}
-
-function positive(flag: string) {
-  const whole = wholeNumber(flag);
-  return (value: string): number => {
-    const n = whole(value);
-    if (n < 1) throw new InvalidArgumentError(`${flag} must be at least 1`);
-    return n;
-  };
 }
 
 async function session(
@@ -128,7 +123,7 @@ async function session(
       approval: what.mode,
       dryRun: flags.dryRun,
       approvalTimeoutSeconds: flags.approvalTimeout * 60,
-      ...(flags.maxDeletions ? { maxDeletionsPerRun: flags.maxDeletions } : {}),
+      maxDeletionsPerRun: flags.maxDeletions,
       port: flags.port,
       approver: `${userInfo().username} (CLI)`,
       json: flags.json,

@@ -103,8 +103,8 @@ export interface RunFields {
 
 export type ItemKind = 'IMAGE' | 'SNAPSHOT';
 
-/** Why an item is not deleted: a keep reason, or the per-run deletion cap (DEFERRED). */
-export type ItemReason = KeepReason | 'MAX_DELETIONS_PER_RUN';
+/** Why an item is not deleted: a keep reason; MAX_DELETIONS_PER_RUN (the per-run cap) is DEFERRED. */
+export type ItemReason = KeepReason;
 
 export interface LedgerItem {
   readonly runId: string;
@@ -463,7 +463,8 @@ export class Ledger {
    *
    * The cap (`maxDeletionsPerRun`, default the run's) counts AMIs and orphan snapshots together:
    * AMIs come first, oldest first (they have waited longest, and the newer ones stay eligible
-   * next run), then orphan snapshots in plan order. Candidates beyond it are recorded DEFERRED.
+   * next run), then orphan snapshots in plan order. Candidates beyond it are recorded DEFERRED,
+   * and so are AMIs the plan kept as MAX_DELETIONS_PER_RUN (Rotate left them for a later run).
    *
    * Idempotent: re-running with the same plan rewrites identical items while none has moved on,
    * and writes nothing once any has (a late retry must not undo an approval). A different plan
@@ -554,7 +555,9 @@ export class Ledger {
     }
     for (const group of plan.groups) {
       for (const image of group.kept) {
-        kept += 1;
+        const status: ItemStatus = image.reason === 'MAX_DELETIONS_PER_RUN' ? 'DEFERRED' : 'KEPT';
+        if (status === 'DEFERRED') deferred += 1;
+        else kept += 1;
         requests.push({
           pk: runPk(run.runId),
           sk: itemSk('IMAGE', image.imageId),
@@ -567,7 +570,7 @@ export class Ledger {
           reason: image.reason,
           ...(image.detail === undefined ? {} : { detail: image.detail }),
           sizeGiB: 0,
-          status: 'KEPT',
+          status,
           recordedAt: now,
           updatedAt: now,
         });

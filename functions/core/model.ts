@@ -139,7 +139,11 @@ export type KeepReason =
   | 'DEREGISTRATION_PROTECTION'
   | 'SHARED' // public or shared with other accounts, and `includeShared` is off
   | 'NOT_AVAILABLE' // state is not `available` (pending, failed, ...)
-  | 'NOT_REQUESTED'; // `--from-ids` was given and this AMI was not named
+  | 'NOT_REQUESTED' // `--from-ids` was given and this AMI was not named
+  // A would-be candidate left for a later run because this run's cap (`maxDeletionsPerRun`) is
+  // reached: its launch permissions were not read, so it cannot be one. The ledger records it
+  // DEFERRED, as it does candidates beyond the cap.
+  | 'MAX_DELETIONS_PER_RUN';
 
 export interface PlannedSnapshot {
   readonly snapshotId: string;

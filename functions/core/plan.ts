@@ -75,27 +75,57 @@ export function filterInUseStep({
   return { groups, excluded: mapped.excluded };
 }
 
+export interface SharingCheckStepInput {
+  readonly filtered: FilteredGroups;
+  readonly settings: PlanSettings;
+  readonly now: Date | string;
+  /** The run's `maxDeletionsPerRun`: at most this many AMIs are looked up. Default: no limit. */
+  readonly limit?: number;
+}
+
+/**
+ * Which AMIs' launch permissions the adapter must read before `rotateStep`: the would-be
+ * candidates that are not public, oldest first across all groups (the order `recordPlan` admits
+ * candidates in), at most `limit` of them.
+ */
+export function sharingCheckStep({ filtered, settings, now, limit }: SharingCheckStepInput): string[] {
+  return sharingCheckImageIds(filtered.groups, { settings, now }, limit);
+}
+
 export interface RotateStepInput {
   readonly filtered: FilteredGroups;
   readonly settings: PlanSettings;
   readonly now: Date | string;
+  /** Of the checked AMIs, those with launch permissions for other accounts. */
   readonly sharedImageIds: ReadonlySet<string> | readonly string[];
-}
-
-/** Which AMIs' launch permissions the adapter must read before `rotateStep` (sorted ids). */
-export function sharingCheckStep({
-  filtered,
-  settings,
-  now,
-}: Omit<RotateStepInput, 'sharedImageIds'>): string[] {
-  return sharingCheckImageIds(filtered.groups, { settings, now });
+  /**
+   * The AMIs whose launch permissions were read (`sharingCheckStep`'s result). A would-be
+   * candidate not among them (and not public) is kept as MAX_DELETIONS_PER_RUN.
+   */
+  readonly sharingCheckedIds: ReadonlySet<string> | readonly string[];
+  /** The limit `sharingCheckStep` was given; only named in the deferred AMIs' detail. */
+  readonly limit?: number;
 }
 
 /** Rotate: every group rotated, sorted by name, the excluded group (if any) last. */
-export function rotateStep({ filtered, settings, now, sharedImageIds }: RotateStepInput): PlanGroup[] {
-  const shared = sharedImageIds instanceof Set ? sharedImageIds : new Set(sharedImageIds);
+export function rotateStep({
+  filtered,
+  settings,
+  now,
+  sharedImageIds,
+  sharingCheckedIds,
+  limit,
+}: RotateStepInput): PlanGroup[] {
+  const asSet = (ids: ReadonlySet<string> | readonly string[]) => (ids instanceof Set ? ids : new Set(ids));
+  const ctx = {
+    settings,
+    now,
+    sharedImageIds: asSet(sharedImageIds),
+    sharingCheckedIds: asSet(sharingCheckedIds),
+    ...(limit === undefined ? {} : { maxDeletionsPerRun: limit }),
+  };
   const groups = filtered.groups
-    .map((g) => rotateGroup(g, { settings, now, sharedImageIds: shared }))
+    .map((g) => rotateGroup(g, ctx))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (filtered.excluded.length > 0) {
     groups.push({
@@ -176,8 +206,11 @@ export interface BuildPlanInput {
   readonly inventory: Inventory;
   readonly settings: PlanSettings;
   readonly now: Date | string;
+  /** AMIs with launch permissions for other accounts (the caller reads them, see `sharingCheckStep`). */
   readonly sharedImageIds: ReadonlySet<string>;
   readonly triggerImageId?: string;
+  /** Limits the sharing check as a run's cap does (see `sharingCheckStep`). Default: no limit. */
+  readonly maxDeletionsPerRun?: number;
 }
 
 /** The whole plan in one call (CLI, local runner); the workflow runs the same steps one by one. */
@@ -187,10 +220,13 @@ export function buildPlan({
   now,
   sharedImageIds,
   triggerImageId,
+  maxDeletionsPerRun,
 }: BuildPlanInput): Plan {
   const mapped = mapStep({ images: inventory.images, settings, triggerImageId });
   const filtered = filterInUseStep({ inventory, mapped });
-  const groups = rotateStep({ filtered, settings, now, sharedImageIds });
+  const limit = maxDeletionsPerRun;
+  const sharingCheckedIds = sharingCheckStep({ filtered, settings, now, limit });
+  const groups = rotateStep({ filtered, settings, now, sharedImageIds, sharingCheckedIds, limit });
   const orphanSnapshots = orphanStep({ inventory, settings, triggerImageId });
   return assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
 }

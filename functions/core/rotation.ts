@@ -2,6 +2,8 @@
  * Rotation: inside one group, decide which AMIs become deletion candidates and why every other
  * one is kept. Order of the rules matters and follows DESIGN.md: in use, not available, the
  * newest `keepPrevious`, then minimum age, opt-out tag, deregistration protection and sharing.
+ * Sharing is only known for the AMIs whose launch permissions were read (at most the run's
+ * deletion cap of them); any other would-be candidate is kept as MAX_DELETIONS_PER_RUN.
  */
 import type { Image, ImageReference, KeepReason, KeptImage, PlanCandidate, PlanGroup } from './model.ts';
 import type { PlanSettings } from './settings.ts';
@@ -25,7 +27,21 @@ export interface RotationContext {
   readonly now: Date | string;
   /** AMIs with launch permissions for other accounts (looked up by the adapter, see `sharingCheckImageIds`). */
   readonly sharedImageIds: ReadonlySet<string>;
+  /**
+   * AMIs whose launch permissions were read (what `sharingCheckImageIds` returned). Unless
+   * `includeShared` is on, a would-be candidate that is not public and not among these is never a
+   * candidate: it is kept as MAX_DELETIONS_PER_RUN and planned again by a later run.
+   */
+  readonly sharingCheckedIds: ReadonlySet<string>;
+  /** The run's deletion cap, only for the words of a MAX_DELETIONS_PER_RUN detail. */
+  readonly maxDeletionsPerRun?: number;
 }
+
+/** The sharing check's input: everything but the results of the lookup. */
+export type SharingCheckContext = Omit<
+  RotationContext,
+  'sharedImageIds' | 'sharingCheckedIds' | 'maxDeletionsPerRun'
+>;
 
 /** A group as rotation sees it: its images not in use, plus those already kept as in use. */
 export interface RotationGroup {
@@ -156,22 +172,50 @@ function evaluate(group: RotationGroup, settings: RotationSettings, nowMs: numbe
 }
 
 /**
+ * Oldest first, ties broken by image id: the order in which the ledger's `recordPlan` admits
+ * candidates under the cap (and defers the rest). Kept identical to it on purpose, so the AMIs
+ * whose sharing is checked are the ones the cap would admit first.
+ */
+export function compareOldestFirst(
+  a: Pick<Image, 'creationDate' | 'imageId'>,
+  b: Pick<Image, 'creationDate' | 'imageId'>,
+): number {
+  return a.creationDate.localeCompare(b.creationDate) || a.imageId.localeCompare(b.imageId);
+}
+
+/**
  * Ids of the images that would be candidates if sharing were not checked, so the adapter fetches
- * launch permissions for those only. Public images are left out (`isPublic` already decides
- * them), and nothing is returned when `includeShared` is on.
+ * launch permissions (one DescribeImageAttribute each) for those only: oldest first across all
+ * groups, at most `limit` of them (the run's `maxDeletionsPerRun`; default: no limit), since a run
+ * can never delete more. Public images are left out and do not count against the limit
+ * (`isPublic` already decides them); nothing is returned when `includeShared` is on.
  */
 export function sharingCheckImageIds(
   groups: readonly RotationGroup[],
-  ctx: Omit<RotationContext, 'sharedImageIds'>,
+  ctx: SharingCheckContext,
+  limit: number = Number.POSITIVE_INFINITY,
 ): string[] {
+  if (!(limit === Number.POSITIVE_INFINITY || (Number.isInteger(limit) && limit >= 0))) {
+    throw new RangeError(`limit must be a whole number >= 0, got ${limit}`);
+  }
   if (ctx.settings.includeShared) return [];
   const nowMs = toEpochMs(ctx.now);
-  const ids = groups.flatMap((g) =>
-    evaluate(g, ctx.settings, nowMs)
-      .filter((v) => !v.kept && !v.image.isPublic)
-      .map((v) => v.image.imageId),
-  );
-  return [...new Set(ids)].sort();
+  const wouldBe = new Map<string, Image>();
+  for (const g of groups) {
+    for (const v of evaluate(g, ctx.settings, nowMs)) {
+      if (!v.kept && !v.image.isPublic) wouldBe.set(v.image.imageId, v.image);
+    }
+  }
+  return [...wouldBe.values()]
+    .sort(compareOldestFirst)
+    .slice(0, limit)
+    .map((i) => i.imageId);
+}
+
+function deferralDetail(limit: number | undefined): string {
+  return limit === undefined || !Number.isFinite(limit)
+    ? "over this run's deletion limit; planned again next run"
+    : `over this run's limit of ${limit}; planned again next run`;
 }
 
 /** Rotates one group. Candidates and kept images come out newest first. */
@@ -182,8 +226,13 @@ export function rotateGroup(group: RotationGroup, ctx: RotationContext): PlanGro
   for (const { image, kept: k } of evaluate(group, ctx.settings, nowMs)) {
     if (k) {
       kept.push(k);
-    } else if (!ctx.settings.includeShared && (image.isPublic || ctx.sharedImageIds.has(image.imageId))) {
+    } else if (ctx.settings.includeShared) {
+      candidates.push(toCandidate(image, group.name));
+    } else if (image.isPublic || ctx.sharedImageIds.has(image.imageId)) {
       kept.push(keep(image, group.name, 'SHARED', image.isPublic ? 'public' : 'shared with other accounts'));
+    } else if (!ctx.sharingCheckedIds.has(image.imageId)) {
+      // Launch permissions not read: fail closed, and let a later run (with room) plan it.
+      kept.push(keep(image, group.name, 'MAX_DELETIONS_PER_RUN', deferralDetail(ctx.maxDeletionsPerRun)));
     } else {
       candidates.push(toCandidate(image, group.name));
     }

@@ -201,6 +201,39 @@ describe('Ledger on dynalite', () => {
       expect((await ledger.getItem('run-1', 'SNAPSHOT', 'snap-00000000000000ff'))?.status).toBe('DEFERRED');
     });
 
+    it('records an AMI the plan kept as MAX_DELETIONS_PER_RUN as DEFERRED, not KEPT', async () => {
+      // Prepare: Rotate left one AMI for a later run (its launch permissions were not read)
+      const run = runContext();
+      await ledger.putRun(run);
+      const base = smallPlan();
+      const deferredByRotate = {
+        imageId: 'ami-0000000000000007',
+        name: 'front.prod-7',
+        creationDate: '2026-03-07T00:00:00.000Z',
+        group: 'front.prod',
+        reason: 'MAX_DELETIONS_PER_RUN' as const,
+        detail: "over this run's limit of 100; planned again next run",
+      };
+      const plan = {
+        ...base,
+        groups: base.groups.map((g) =>
+          g.name === 'front.prod' ? { ...g, kept: [...g.kept, deferredByRotate] } : g,
+        ),
+      };
+
+      // Act
+      const result = await ledger.recordPlan(run, plan);
+
+      // Assess
+      expect(result).toMatchObject({ toDelete: 4, deferred: 1, kept: 2 });
+      expect(await ledger.getItem('run-1', 'IMAGE', 'ami-0000000000000007')).toMatchObject({
+        status: 'DEFERRED',
+        reason: 'MAX_DELETIONS_PER_RUN',
+        detail: "over this run's limit of 100; planned again next run",
+        sizeGiB: 0,
+      });
+    });
+
     it('is harmless to repeat, and does not undo progress made after approval', async () => {
       // Prepare
       const run = runContext();

@@ -21,7 +21,11 @@ async function runCli(args: string[]) {
 
 interface PlanJson {
   planHash: string;
-  groups: { name: string; candidates: { imageId: string; name: string; snapshotIds: string[] }[]; kept: { imageId: string; reason: string }[] }[];
+  groups: {
+    name: string;
+    candidates: { imageId: string; name: string; snapshotIds: string[] }[];
+    kept: { imageId: string; reason: string }[];
+  }[];
   orphanSnapshots: { snapshotId: string; imageId: string }[];
 }
 
@@ -33,7 +37,9 @@ async function planJson(args: string[]): Promise<PlanJson> {
 }
 
 function candidatesByGroup(plan: PlanJson): Record<string, number> {
-  return Object.fromEntries(plan.groups.filter((g) => g.candidates.length > 0).map((g) => [g.name, g.candidates.length]));
+  return Object.fromEntries(
+    plan.groups.filter((g) => g.candidates.length > 0).map((g) => [g.name, g.candidates.length]),
+  );
 }
 
 describe('amicleaner plan on the blog scenario', () => {
@@ -59,7 +65,14 @@ describe('amicleaner plan on the blog scenario', () => {
 
   it('maps by name: front with keep-previous 8 leaves 2 candidates', async () => {
     // Act
-    const plan = await planJson(['--mapping-key', 'name', '--mapping-values', 'front', '--keep-previous', '8']);
+    const plan = await planJson([
+      '--mapping-key',
+      'name',
+      '--mapping-values',
+      'front',
+      '--keep-previous',
+      '8',
+    ]);
 
     // Assess
     expect(candidatesByGroup(plan)).toEqual({ front: 2 });
@@ -115,6 +128,54 @@ describe('amicleaner plan on the blog scenario', () => {
   });
 });
 
+describe('amicleaner plan --max-deletions', () => {
+  it('checks sharing for the oldest n only: n candidates, the rest kept MAX_DELETIONS_PER_RUN', async () => {
+    // Act
+    const { code, stdout, account } = await runCli([
+      'plan',
+      '--demo',
+      '--keep-previous',
+      '0',
+      '--max-deletions',
+      '3',
+      '--json',
+    ]);
+
+    // Assess: the blog account has 20 tagged AMIs, 1 untagged
+    expect(code).toBe(0);
+    const plan = JSON.parse(stdout) as PlanJson;
+    expect(plan.groups.flatMap((g) => g.candidates)).toHaveLength(3);
+    const kept = plan.groups.flatMap((g) => g.kept);
+    expect(kept.filter((k) => k.reason === 'MAX_DELETIONS_PER_RUN')).toHaveLength(17);
+    expect(kept.filter((k) => k.reason !== 'MAX_DELETIONS_PER_RUN').map((k) => k.reason)).toEqual([
+      'NO_MAPPING',
+    ]);
+    expect(account?.callsTo('DescribeImageAttribute')).toHaveLength(3);
+  });
+
+  it('shows the deferred AMIs in the report, not among those to be removed', async () => {
+    // Act
+    const { code, stdout } = await runCli(['plan', '--demo', '--keep-previous', '0', '--max-deletions', '3']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\| dev\.front\s+\| 3\s+\|/);
+    expect(stdout).toContain('17 more AMIs deferred to a later run (over --max-deletions)');
+    expect(stdout).toContain('AMIs kept (18): 17 deferred (over --max-deletions), 1 no mapping');
+    expect(stdout).toContain('Plan ');
+    expect(stdout).toMatch(/: 3 AMIs with 3 snapshots/);
+  });
+
+  it('checks every would-be candidate of the blog account under the default of 500', async () => {
+    // Act
+    const plan = await planJson(['--keep-previous', '0']);
+
+    // Assess
+    expect(plan.groups.flatMap((g) => g.candidates)).toHaveLength(20);
+    expect(plan.groups.flatMap((g) => g.kept).map((k) => k.reason)).not.toContain('MAX_DELETIONS_PER_RUN');
+  });
+});
+
 describe('amicleaner plan with bad flags', () => {
   it.each([
     [['--keep-previous', '-1'], /--keep-previous must be a whole number/],
@@ -123,6 +184,8 @@ describe('amicleaner plan with bad flags', () => {
     [['--bogus'], /unknown option '--bogus'/],
     [['--from-ids', 'not-an-ami'], /fromIds entry "not-an-ami" is not an AMI id/],
     [['--ssm-path', 'no-slash'], /must start with "\/"/],
+    [['--max-deletions', '0'], /--max-deletions must be at least 1/],
+    [['--max-deletions', 'many'], /--max-deletions must be a whole number/],
   ])('%j exits 2 with one line', async (flags, message) => {
     // Act
     const { code, stdout, stderr } = await runCli(['plan', '--demo', ...flags]);

@@ -129,6 +129,8 @@ describe('amicleaner run', () => {
     [['run', '--approval-timeout', '0'], /--approval-timeout must be at least 1/],
     [['run', '--port', 'http'], /--port must be a whole number/],
     [['demo', '--scenario', 'huge'], /Allowed choices are rich, blog/],
+    [['run', '--max-deletions', '0'], /--max-deletions must be at least 1/],
+    [['demo', '--max-deletions', '0'], /--max-deletions must be at least 1/],
   ])('%j exits 2 with one line', async (args, message) => {
     // Act
     const io = bufferIo();

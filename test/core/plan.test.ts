@@ -247,7 +247,9 @@ describe('workflow steps', () => {
     const filtered = json(filterInUseStep({ inventory: json(inv), mapped }));
     const toCheck = sharingCheckStep({ filtered, settings: s, now: NOW });
     const sharedImageIds = toCheck.filter((id) => id === amiId(3));
-    const groups = json(rotateStep({ filtered, settings: s, now: NOW, sharedImageIds }));
+    const groups = json(
+      rotateStep({ filtered, settings: s, now: NOW, sharedImageIds, sharingCheckedIds: toCheck }),
+    );
     const orphanSnapshots = orphanStep({ inventory: json(inv), settings: s });
     const stepped = assemblePlan({ region: inv.region, now: NOW, groups, orphanSnapshots });
     const whole = plan(inv, s, { shared: [amiId(3)] });
@@ -261,5 +263,102 @@ describe('workflow steps', () => {
       'SHARED',
       'IN_USE',
     ]);
+  });
+});
+
+describe('the sharing check under a per-run limit', () => {
+  /** 5 would-be candidates in two groups (keepPrevious 0), dates interleaved across the groups. */
+  const fiveInTwoGroups = () =>
+    inventory({
+      images: [1, 2, 3, 4, 5].map((n) =>
+        image({
+          imageId: amiId(n),
+          creationDate: `2024-01-0${n}T00:00:00.000Z`,
+          tags: { environment: 'dev', role: n % 2 === 0 ? 'even' : 'odd' },
+        }),
+      ),
+    });
+
+  it('checks the 2 oldest, keeps the other 3 as MAX_DELETIONS_PER_RUN, and a checked shared one SHARED', () => {
+    // Prepare
+    const inv = fiveInTwoGroups();
+    const s = settings({ keepPrevious: 0 });
+    const filtered = filterInUseStep({
+      inventory: inv,
+      mapped: mapStep({ images: inv.images, settings: s }),
+    });
+
+    // Act
+    const toCheck = sharingCheckStep({ filtered, settings: s, now: NOW, limit: 2 });
+    const sharedImageIds = [amiId(2)];
+    const groups = rotateStep({
+      filtered,
+      settings: s,
+      now: NOW,
+      sharedImageIds,
+      sharingCheckedIds: toCheck,
+      limit: 2,
+    });
+    const whole = buildPlan({
+      inventory: inv,
+      settings: s,
+      now: NOW,
+      sharedImageIds: new Set(sharedImageIds),
+      maxDeletionsPerRun: 2,
+    });
+
+    // Assess
+    expect(toCheck).toEqual([amiId(1), amiId(2)]);
+    const stepped = assemblePlan({ region: inv.region, now: NOW, groups, orphanSnapshots: [] });
+    expect(planCandidates(stepped).map((c) => c.imageId)).toEqual([amiId(1)]);
+    const kept = stepped.groups.flatMap((g) => g.kept).map((k) => [k.imageId, k.reason]);
+    expect(kept.sort()).toEqual([
+      [amiId(2), 'SHARED'],
+      [amiId(3), 'MAX_DELETIONS_PER_RUN'],
+      [amiId(4), 'MAX_DELETIONS_PER_RUN'],
+      [amiId(5), 'MAX_DELETIONS_PER_RUN'],
+    ]);
+    expect(stepped.groups.flatMap((g) => g.kept).find((k) => k.imageId === amiId(5))?.detail).toBe(
+      "over this run's limit of 2; planned again next run",
+    );
+    expect(whole).toEqual(stepped);
+  });
+
+  it('checks nothing and defers nothing when includeShared is on', () => {
+    // Prepare
+    const inv = fiveInTwoGroups();
+    const s = settings({ keepPrevious: 0, includeShared: true });
+
+    // Act
+    const p = buildPlan({
+      inventory: inv,
+      settings: s,
+      now: NOW,
+      sharedImageIds: new Set(),
+      maxDeletionsPerRun: 2,
+    });
+    const filtered = filterInUseStep({
+      inventory: inv,
+      mapped: mapStep({ images: inv.images, settings: s }),
+    });
+    const toCheck = sharingCheckStep({ filtered, settings: s, now: NOW, limit: 2 });
+
+    // Assess
+    expect(toCheck).toEqual([]);
+    expect(p.totals.candidates).toBe(5);
+    expect(p.groups.flatMap((g) => g.kept)).toEqual([]);
+  });
+
+  it('checks every would-be candidate without a limit, as buildPlan does by default', () => {
+    // Prepare
+    const inv = fiveInTwoGroups();
+    const s = settings({ keepPrevious: 0 });
+
+    // Act
+    const p = buildPlan({ inventory: inv, settings: s, now: NOW, sharedImageIds: new Set() });
+
+    // Assess
+    expect(p.totals.candidates).toBe(5);
+    expect(p.totals.kept).toBe(0);
   });
 });

@@ -8,13 +8,18 @@ import {
 } from '../../functions/core/rotation.ts';
 import { amiId, image, NOW, series, settings } from './fixtures.ts';
 
+/** Every id these tests use: by default, every AMI's launch permissions were read (no limit). */
+const ALL_IDS = Array.from({ length: 32 }, (_, n) => amiId(n));
+
 const ctx = (
   overrides: Partial<Parameters<typeof settings>[0]> = {},
   shared: string[] = [],
+  checked: readonly string[] = ALL_IDS,
 ): RotationContext => ({
   settings: settings({ keepPrevious: 0, ...overrides }),
   now: NOW,
   sharedImageIds: new Set(shared),
+  sharingCheckedIds: new Set(checked),
 });
 
 const reasons = (kept: readonly KeptImage[]) => kept.map((k) => [k.imageId, k.reason]);
@@ -255,5 +260,84 @@ describe('sharingCheckImageIds', () => {
     // Assess
     expect(ids).toEqual([amiId(2)]);
     expect(none).toEqual([]);
+  });
+});
+
+describe('sharingCheckImageIds with a limit', () => {
+  it('lists at most limit would-be candidates, oldest first across groups, public ones not counted', () => {
+    // Prepare: a is 2024-01-20..16 (ids 1..5), b is 2024-01-20..18 (ids 10..12); 1 public in b
+    const groups = [
+      { name: 'a', images: series(5, 1) },
+      { name: 'b', images: series(3, 10, (i) => ({ isPublic: i === 2 })) },
+    ];
+    const base = { now: NOW, settings: settings({ keepPrevious: 1 }) };
+
+    // Act
+    const two = sharingCheckImageIds(groups, base, 2);
+    const none = sharingCheckImageIds(groups, base, 0);
+    const all = sharingCheckImageIds(groups, base);
+
+    // Assess: would-be candidates are 2..5 (a) and 11 (b); 12 is public
+    expect(two).toEqual([amiId(5), amiId(4)]);
+    expect(none).toEqual([]);
+    expect(all).toEqual([amiId(5), amiId(4), amiId(3), amiId(2), amiId(11)]);
+  });
+
+  it('breaks creation-date ties by image id, as the ledger defers', () => {
+    // Prepare
+    const date = '2024-01-01T00:00:00.000Z';
+    const groups = [
+      { name: 'a', images: [image({ imageId: amiId(9), creationDate: date })] },
+      { name: 'b', images: [image({ imageId: amiId(8), creationDate: date })] },
+    ];
+
+    // Act
+    const ids = sharingCheckImageIds(groups, { now: NOW, settings: settings({ keepPrevious: 0 }) }, 1);
+
+    // Assess
+    expect(ids).toEqual([amiId(8)]);
+  });
+
+  it('refuses a limit that is not a whole number >= 0', () => {
+    // Prepare
+    const groups = [{ name: 'a', images: series(2, 1) }];
+
+    // Act
+    const act = () => sharingCheckImageIds(groups, { now: NOW, settings: settings() }, -1);
+
+    // Assess
+    expect(act).toThrow(RangeError);
+  });
+});
+
+describe('rotateGroup with launch permissions not read', () => {
+  it('keeps an unchecked would-be candidate as MAX_DELETIONS_PER_RUN, never a candidate', () => {
+    // Prepare: 1 public (needs no check), 2 checked, 3 checked and shared, 4 and 5 not checked
+    const images = series(5, 1, (i) => ({ isPublic: i === 0 }));
+    const c = { ...ctx({}, [amiId(3)], [amiId(2), amiId(3)]), maxDeletionsPerRun: 2 };
+
+    // Act
+    const result = rotateGroup({ name: 'g', images }, c);
+
+    // Assess
+    expect(result.candidates.map((i) => i.imageId)).toEqual([amiId(2)]);
+    expect(result.kept.map((k) => [k.imageId, k.reason, k.detail])).toEqual([
+      [amiId(1), 'SHARED', 'public'],
+      [amiId(3), 'SHARED', 'shared with other accounts'],
+      [amiId(4), 'MAX_DELETIONS_PER_RUN', "over this run's limit of 2; planned again next run"],
+      [amiId(5), 'MAX_DELETIONS_PER_RUN', "over this run's limit of 2; planned again next run"],
+    ]);
+  });
+
+  it('defers nothing when includeShared is on (no check is needed)', () => {
+    // Prepare
+    const images = series(3, 1);
+
+    // Act
+    const result = rotateGroup({ name: 'g', images }, ctx({ includeShared: true }, [], []));
+
+    // Assess
+    expect(result.candidates).toHaveLength(3);
+    expect(result.kept).toEqual([]);
   });
 });

@@ -196,6 +196,22 @@ describe('record-failure and finalize', () => {
     expect(await allFinal()).toBe(true);
   });
 
+  it('leaves AMIs Rotate deferred over the cap DEFERRED, and counts them as deferred', async () => {
+    // Prepare: cap 2 → back-1's launch permissions are not read; the orphan is over the cap too
+    const { run, plan } = await planRun(h, { maxDeletionsPerRun: 2 });
+
+    // Act
+    const summary = await h.handlers.finalize({ run, outcome: 'REJECTED', planHash: plan.planHash });
+
+    // Assess
+    expect(summary).toMatchObject({ status: 'REJECTED', deferred: 2 });
+    expect(await h.ledger.getItem('run-1', 'IMAGE', scenario.backCandidate)).toMatchObject({
+      status: 'DEFERRED',
+      reason: 'MAX_DELETIONS_PER_RUN',
+    });
+    expect(await allFinal()).toBe(true);
+  });
+
   it('rejects an unknown outcome', async () => {
     // Prepare
     const { run } = await planRun(h);

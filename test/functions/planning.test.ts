@@ -125,6 +125,45 @@ describe('planning handlers (Inventory → MapGroups → FilterInUse → Rotate)
     expect(h.workspace.keys()).not.toContain('runs/run-1/plan.json');
   });
 
+  it('reads launch permissions of at most maxDeletionsPerRun AMIs, oldest first, and defers the rest', async () => {
+    // Act: 3 would-be candidates (front-1, front-3, back-1), a cap of 2
+    const { plan, recorded } = await planRun(h, { maxDeletionsPerRun: 2 });
+
+    // Assess
+    const described = h.account.callsTo('DescribeImageAttribute');
+    expect(described).toHaveLength(2);
+    expect(plan.candidates).toBe(2);
+    const stored = await h.workspace.getJson<Plan>(plan.planKey);
+    expect(stored.groups.flatMap((g) => g.candidates.map((c) => c.imageId)).sort()).toEqual(
+      [...scenario.frontCandidates].sort(),
+    );
+    expect(recorded).toMatchObject({ toDelete: 2, deferred: 2 });
+    const items = await h.ledger.listItems('run-1');
+    expect(items.find((item) => item.id === scenario.backCandidate)).toMatchObject({
+      status: 'DEFERRED',
+      reason: 'MAX_DELETIONS_PER_RUN',
+      detail: "over this run's limit of 2; planned again next run",
+    });
+    expect(items.filter((item) => item.status === 'KEPT').map((item) => item.reason)).not.toContain(
+      'MAX_DELETIONS_PER_RUN',
+    );
+  });
+
+  it('reads no launch permissions and defers every would-be candidate at maxDeletionsPerRun 0', async () => {
+    // Act
+    const { plan, recorded } = await planRun(h, { maxDeletionsPerRun: 0 });
+
+    // Assess
+    expect(h.account.callsTo('DescribeImageAttribute')).toHaveLength(0);
+    expect(plan.candidates).toBe(0);
+    expect(recorded).toMatchObject({ toDelete: 0, deferred: 4 });
+    const items = await h.ledger.listItems('run-1');
+    const deferred = items.filter((item) => item.status === 'DEFERRED').map((item) => item.id);
+    expect(deferred.sort()).toEqual(
+      [...scenario.frontCandidates, scenario.backCandidate, scenario.orphanSnapshot].sort(),
+    );
+  });
+
   it('rotates the same plan hash again on a retry', async () => {
     // Prepare
     const first = await planRun(h);
