@@ -427,6 +427,8 @@ function renderPlanPage(
   const content = [
     `<h1>Approve AMI cleanup in ${escapeHtml(plan.region)}?</h1>`,
     '<p>Review the plan below. Nothing is deleted until you press <strong>Approve</strong>.</p>',
+    // The plan can list hundreds of kept AMIs; the decision is one jump away.
+    '<p><a href="#decision">Go to the decision</a> at the end of the plan.</p>',
     '<dl>',
     `<dt>Region</dt><dd>${escapeHtml(plan.region)}</dd>`,
     `<dt>Plan hash</dt><dd><code>${escapeHtml(plan.planHash)}</code></dd>`,
@@ -456,7 +458,7 @@ function renderPlanPage(
         )
       : '<p>No orphan snapshots in this plan.</p>',
     '</section>',
-    `<form method="post" action="${escapeHtml(action)}">`,
+    `<form id="decision" method="post" action="${escapeHtml(action)}">`,
     '<h2>Your decision</h2>',
     ...Object.entries(hidden).map(
       ([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`,

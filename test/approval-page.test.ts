@@ -178,6 +178,9 @@ describe('approval page', () => {
       expect(html).toMatch(/<input type="text" id="approver" name="approver" required/);
       expect(html).toContain('name="decision" value="APPROVE"');
       expect(html).toContain('name="decision" value="REJECT"');
+      // A long plan still puts the decision one jump away.
+      expect(html).toContain('<a href="#decision">');
+      expect(html).toMatch(/<form id="decision" method="post"/);
       expect(html).not.toMatch(/<script/i);
       expect(hiddenFields(html)).toEqual({
         a: APPROVAL_ID,

@@ -194,7 +194,7 @@ export interface RecordPlanResult {
   readonly planHash: string;
   /** Candidates (AMIs + orphan snapshots) recorded PLANNED. */
   readonly toDelete: number;
-  /** Candidates beyond the cap, recorded DEFERRED. */
+  /** Items recorded DEFERRED: candidates beyond the cap, and AMIs whose sharing Rotate left unread. */
   readonly deferred: number;
   readonly kept: number;
   /** False when the items had already been recorded and had moved on, so nothing was written. */
