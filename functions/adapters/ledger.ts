@@ -108,6 +108,7 @@ export type ItemReason = KeepReason;
 
 export interface LedgerItem {
   readonly runId: string;
+  readonly executionArn: string;
   readonly kind: ItemKind;
   /** The AMI id (IMAGE) or the snapshot id (SNAPSHOT). */
   readonly id: string;
@@ -493,7 +494,14 @@ export class Ledger {
     }
 
     const now = this.#now().toISOString();
-    const base = { runId: run.runId, planHash: plan.planHash, region: plan.region, attempts: 0 };
+    const base = {
+      runId: run.runId,
+      // Executions' history is kept 90 days; the ARN lets an auditor find it while it exists.
+      executionArn: run.executionArn,
+      planHash: plan.planHash,
+      region: plan.region,
+      attempts: 0,
+    };
     const requests: DocItem[] = [];
     let toDelete = 0;
     let deferred = 0;

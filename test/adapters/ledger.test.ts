@@ -148,7 +148,9 @@ describe('Ledger on dynalite', () => {
         group: 'front.prod',
         sizeGiB: 10,
         planHash: 'a'.repeat(64),
+        executionArn: run.executionArn,
       });
+      expect(items.every((i) => i.executionArn === run.executionArn)).toBe(true);
       expect(byId['ami-0000000000000008']).toMatchObject({
         status: 'KEPT',
         reason: 'IN_USE',

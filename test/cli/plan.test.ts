@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultCliDeps } from '../../cli/deps.ts';
 import { type DemoScenario, demoEnvironment } from '../../cli/environment.ts';
 import { bufferIo } from '../../cli/io.ts';
 import { main } from '../../cli/main.ts';
@@ -195,5 +196,28 @@ describe('amicleaner plan with bad flags', () => {
     expect(stdout).toBe('');
     expect(stderr).toMatch(message);
     expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('amicleaner plan against an endpoint that does not answer', () => {
+  const saved = process.env.AWS_ENDPOINT_URL;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
+    else process.env.AWS_ENDPOINT_URL = saved;
+  });
+
+  it('fails closed with one line and exit 2, reaching the endpoint the SDK configuration names', async () => {
+    // Prepare: nothing listens on port 1; the real account wiring is used, not the simulated one.
+    process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:1';
+    const io = bufferIo();
+
+    // Act
+    const code = await main(['plan', '--region', 'eu-west-1'], io, defaultCliDeps);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(io.stdout()).toBe('');
+    expect(io.stderr()).toMatch(/^amicleaner: inventory incomplete: \w+ failed: ECONNREFUSED/);
+    expect(io.stderr().trim().split('\n')).toHaveLength(1);
   });
 });
