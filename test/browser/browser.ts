@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** Debian's chromium by default; CHROMIUM_PATH points elsewhere (another OS, another build). */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Flags that keep Chromium headless, unsandboxed (CI runs as root) and off the network. */
 export const CHROMIUM_ARGS: readonly string[] = [
@@ -25,7 +26,7 @@ export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium is not installed at ${CHROMIUM_PATH}, and the browser tests need it. Install it with ` +
-        '`apt-get install -y --no-install-recommends chromium` (.ci/run does this).',
+        '`apt-get install -y --no-install-recommends chromium` (`npm test` does this as root on Debian), or set CHROMIUM_PATH.',
     );
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] });
