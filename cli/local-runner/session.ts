@@ -119,7 +119,7 @@ async function decide(io: CliIo, stack: LocalStack, options: SessionOptions, lin
     );
     return;
   }
-  const plan = await currentPlan(stack);
+  const plan = await planOfLink(stack, link);
   io.err(
     renderPlanReport(plan, {
       fullReport: options.fullReport ?? false,
@@ -135,11 +135,14 @@ async function decide(io: CliIo, stack: LocalStack, options: SessionOptions, lin
   return answerApprovalLink(link, yes ? 'APPROVE' : 'REJECT', options.approver);
 }
 
-async function currentPlan(stack: LocalStack): Promise<Plan> {
-  const runs = await stack.ledger.listRuns({ limit: 5 });
-  const run = runs.find((r) => r.status === 'AWAITING_APPROVAL' && r.planKey);
-  if (!run?.planKey) throw new Error('the run awaiting approval has no recorded plan');
-  return stack.workspace.getJson<Plan>(run.planKey);
+/** The plan the link's approval is bound to: the one a [y/N] answer approves or rejects. */
+async function planOfLink(stack: LocalStack, link: string): Promise<Plan> {
+  const approvalId = new URL(link).searchParams.get('a');
+  const approval = approvalId ? await stack.ledger.getApproval(approvalId) : undefined;
+  if (!approval) throw new Error('the approval link names no recorded approval');
+  const plan = await stack.workspace.getJson<Plan>(approval.planKey);
+  if (plan.planHash !== approval.planHash) throw new Error('the approval is bound to another plan');
+  return plan;
 }
 
 /** One line from stdin; undefined if stdin is closed or ends first. */
