@@ -40,7 +40,8 @@ interface Access {
 }
 
 const SHORT = Duration.seconds(30);
-const DELETION = Duration.minutes(1);
+// Two re-check reads (every page of launch template versions) plus the delete, under throttling.
+const DELETION = Duration.minutes(3);
 const PLANNING = Duration.minutes(5);
 
 /** What each state machine handler may touch. Nothing else gets EC2 write access. */
@@ -68,7 +69,8 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
   },
   // Re-reads every reference source at approval time (the plan may be a day old by then).
   LoadApproved: {
-    timeout: PLANNING,
+    // The same reference reads as Inventory (every page of every source), minus the AMIs.
+    timeout: Duration.minutes(15),
     memorySize: 1024,
     workspace: 'read',
     ledger: true,

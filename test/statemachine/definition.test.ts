@@ -95,6 +95,8 @@ const DELETION_RETRY = {
     'Lambda.ServiceException',
     'Lambda.AWSLambdaException',
     'Lambda.SdkClientException',
+    // A deletion can succeed and then time out before it is recorded; the retry records it.
+    'Sandbox.Timedout',
   ],
   IntervalSeconds: 2,
   BackoffRate: 2,
