@@ -5,6 +5,7 @@
  * counts as done, and an item already DONE (or kept as in use) is a no-op.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import { TransientAwsError } from './adapters/errors.ts';
 import { deleteSnapshot, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
 import type { Ledger } from './adapters/ledger.ts';
 import { awsClients, lazyHandler, ledgerFromEnv } from './commons/deps.ts';
@@ -24,9 +25,8 @@ export interface DeleteImageSnapshotsEvent {
  * - `deleted`: this call deleted it (counted in GiB freed);
  * - `already-gone`: it no longer existed (done, but not counted: this run may not have freed it);
  * - `shared`: another existing AMI maps it, so it is kept;
- * - `in-use`: DeleteSnapshot refused it as in use, so it is kept.
  */
-export type SnapshotOutcome = 'deleted' | 'already-gone' | 'shared' | 'in-use';
+export type SnapshotOutcome = 'deleted' | 'already-gone' | 'shared';
 
 export interface SnapshotResult {
   readonly snapshotId: string;
@@ -95,7 +95,7 @@ export function createDeleteImageSnapshotsHandler(
     const results: SnapshotResult[] = [];
     // One AMI has a handful of snapshots: in sequence, each re-checked right before its deletion.
     for (const snapshot of check.item.snapshots ?? []) {
-      results.push(await deleteOne(deps.clients.ec2, snapshot));
+      results.push(await deleteOne(deps.clients.ec2, snapshot, imageId));
     }
     const summary = summarise(results);
     const done = await deps.ledger.transition(runId, 'IMAGE', imageId, {
@@ -122,15 +122,28 @@ export function createDeleteImageSnapshotsHandler(
   });
 }
 
-async function deleteOne(ec2: EC2Client, snapshot: PlannedSnapshot): Promise<SnapshotResult> {
+async function deleteOne(
+  ec2: EC2Client,
+  snapshot: PlannedSnapshot,
+  imageId: string,
+): Promise<SnapshotResult> {
   const { snapshotId, sizeGiB } = snapshot;
-  const users = await snapshotUsedByOtherImage(ec2, snapshotId);
+  // Right after DeregisterImage, EC2 may still list the AMI just deregistered as a user for a
+  // short while: that one does not count, only another AMI does.
+  const users = (await snapshotUsedByOtherImage(ec2, snapshotId)).filter((user) => user !== imageId);
   if (users.length > 0) {
     return { snapshotId, sizeGiB, outcome: 'shared', detail: `shared with ${users.join(', ')}` };
   }
   const outcome = await deleteSnapshot(ec2, snapshotId);
   if (outcome === 'in-use') {
-    return { snapshotId, sizeGiB, outcome, detail: 'DeleteSnapshot refused it as in use' };
+    // No other AMI maps it, so the refusal is the deregistration still settling: retry the step
+    // (harmless: snapshots already deleted count as done) rather than keep the snapshot forever.
+    throw new TransientAwsError(
+      'DeleteSnapshot',
+      Object.assign(new Error(`${snapshotId} still reported in use after ${imageId} was deregistered`), {
+        name: 'InvalidSnapshot.InUse',
+      }),
+    );
   }
   return { snapshotId, sizeGiB, outcome };
 }
@@ -143,7 +156,7 @@ export function summarise(
       .filter((r) => r.outcome === 'deleted' || r.outcome === 'already-gone')
       .map((r) => r.snapshotId),
     skipped: results
-      .filter((r) => r.outcome === 'shared' || r.outcome === 'in-use')
+      .filter((r) => r.outcome === 'shared')
       .map((r) => ({ snapshotId: r.snapshotId, reason: r.detail ?? r.outcome })),
     gibFreed: results.filter((r) => r.outcome === 'deleted').reduce((sum, r) => sum + r.sizeGiB, 0),
   };

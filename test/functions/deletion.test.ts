@@ -311,6 +311,24 @@ describe('deletion handlers', () => {
       expect(h.account.callsTo('DeleteSnapshot')).toHaveLength(0);
       expect(await item(imageId)).toMatchObject({ status: 'DEREGISTERED' });
     });
+    it('retries, rather than keeps, a snapshot EC2 still reports in use just after deregistering', async () => {
+      // Prepare: no other AMI maps the snapshot; the refusal is the deregistration settling.
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      await h.handlers.deregister(event);
+      h.account.failNext('DeleteSnapshot', 'InvalidSnapshot.InUse');
+
+      // Act
+      const first = h.handlers.deleteSnapshots(event);
+      await expect(first).rejects.toBeInstanceOf(TransientAwsError);
+      const second = await h.handlers.deleteSnapshots(event);
+
+      // Assess
+      expect(await item(imageId)).toMatchObject({ status: 'DONE' });
+      expect(second.skipped).toEqual([]);
+      for (const snapshotId of second.deleted) expect(h.account.snapshots.has(snapshotId)).toBe(false);
+    });
   });
 
   describe('delete-orphan-snapshot', () => {
