@@ -19,13 +19,13 @@ import {
   verifyFormToken,
 } from './adapters/approval-link.ts';
 import { clientConfig } from './adapters/clients.ts';
-import type { ApprovalRecord, Ledger, LedgerItem } from './adapters/ledger.ts';
+import type { ApprovalRecord, Ledger, LedgerItem, RunRecord } from './adapters/ledger.ts';
 import { type RunWorkspace, WorkspaceKeyNotFoundError } from './adapters/workspace.ts';
 import { lazyHandler, ledgerFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
 import { getStringFromEnv } from './commons/env.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
 import type { KeepReason, Plan, PlanGroup } from './core/model.ts';
-import type { ApprovalDecision, ApprovalResult } from './core/workflow.ts';
+import type { ApprovalDecision, ApprovalResult, RunStatus } from './core/workflow.ts';
 
 export interface ApprovalPageDeps {
   readonly ledger: Ledger;
@@ -89,6 +89,12 @@ const REFUSALS = {
       'The plan has changed since this page was shown. Nothing was approved; wait for a new approval email.',
   },
   expired: LINK_REFUSALS.expired,
+  superseded: {
+    status: 409,
+    title: 'No longer waiting',
+    message:
+      'This run no longer waits for this approval: a newer request replaced it, or the run has ended. Use the link in the latest email.',
+  },
   formToken: {
     status: 403,
     title: 'Invalid form',
@@ -155,6 +161,7 @@ async function showPlan(
   if (state.refusal || !approval) return refuse(state.refusal ?? REFUSALS.unknown);
 
   const run = await deps.ledger.getRun(approval.runId);
+  if (!awaits(run, approval)) return refuse(REFUSALS.superseded);
   let plan: Plan;
   try {
     plan = await deps.workspace.getJson<Plan>(approval.planKey);
@@ -215,6 +222,10 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
     return refuse(state.refusal ?? REFUSALS.unknown);
   }
   const run = await deps.ledger.getRun(approval.runId);
+  if (!awaits(run, approval)) {
+    deps.logger?.warn('approval refused: the run does not wait for it', log);
+    return refuse(REFUSALS.superseded);
+  }
   if (planHash !== approval.planHash || run?.planHash !== approval.planHash) {
     deps.logger?.warn('approval refused: plan changed', log);
     return refuse(REFUSALS.planChanged);
@@ -234,6 +245,13 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
   } catch (error) {
     const name = error instanceof Error ? error.name : 'UnknownError';
     if (TOKEN_GONE.has(name)) {
+      // The token is spent: either it expired, or an earlier attempt of this very call was
+      // delivered and only its answer was lost. A run that already acted on the decision says which.
+      const after = await deps.ledger.getRun(approval.runId);
+      if (after && actedOn(after.status, decision)) {
+        deps.logger?.info('approval decided (delivered by an earlier attempt)', { ...log, decision });
+        return respond(200, decided(decision, approver));
+      }
       await deps.ledger.expireApproval(approval.approvalId);
       deps.logger?.warn('approval expired: the workflow no longer waits', { ...log, error: name });
       return refuse(REFUSALS.expired);
@@ -246,15 +264,27 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
   }
 
   deps.logger?.info('approval decided', { ...log, decision });
-  return respond(
-    200,
-    decision === 'APPROVED'
-      ? renderMessage(
-          'Approved',
-          `Thank you, ${approver}. The plan is approved; the workflow now deletes the AMIs and snapshots it lists.`,
-        )
-      : renderMessage('Rejected', `Thank you, ${approver}. The plan is rejected; nothing will be deleted.`),
-  );
+  return respond(200, decided(decision, approver));
+}
+
+function decided(decision: ApprovalDecision, approver: string): string {
+  return decision === 'APPROVED'
+    ? renderMessage(
+        'Approved',
+        `Thank you, ${approver}. The plan is approved; the workflow now deletes the AMIs and snapshots it lists.`,
+      )
+    : renderMessage('Rejected', `Thank you, ${approver}. The plan is rejected; nothing will be deleted.`);
+}
+
+/** The run is waiting, and waiting for this very approval (a retried request replaces it). */
+function awaits(run: RunRecord | undefined, approval: ApprovalRecord): boolean {
+  return run?.status === 'AWAITING_APPROVAL' && run.approvalId === approval.approvalId;
+}
+
+/** Statuses a run reaches only once the workflow received this decision. */
+function actedOn(status: RunStatus, decision: ApprovalDecision): boolean {
+  if (decision === 'REJECTED') return status === 'REJECTED';
+  return status === 'DELETING' || status === 'COMPLETED' || status === 'COMPLETED_WITH_FAILURES';
 }
 
 function checkApproval(approval: ApprovalRecord | undefined, now: Date): { refusal?: Refusal } {

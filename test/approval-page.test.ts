@@ -113,6 +113,8 @@ describe('approval page', () => {
       taskToken: TASK_TOKEN,
       expiresAt: EXPIRES,
     });
+    // What request-approval leaves: the run waits, for this approval.
+    await ledger.updateRun(run.runId, { status: 'AWAITING_APPROVAL', approvalId: APPROVAL_ID });
     sfnMock.on(SendTaskSuccessCommand).resolves({});
     logged = [];
     const record = (message: string, extra: Readonly<Record<string, string>>) => {
@@ -466,6 +468,41 @@ describe('approval page', () => {
       expectNoToken(response);
       expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('EXPIRED');
       expect(logged.join('\n')).not.toContain(TASK_TOKEN);
+    });
+
+    it('answers Approved, and keeps the approval, when an earlier attempt already delivered it', async () => {
+      // Prepare: the first SendTaskSuccess reached Step Functions but its answer was lost; the
+      // SDK's retry finds the token spent, and the run has already acted on the decision.
+      const fields = await renderedForm();
+      sfnMock.on(SendTaskSuccessCommand).callsFake(async () => {
+        await ledger.updateRun('run-1', { status: 'DELETING' });
+        throw Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' });
+      });
+
+      // Act
+      const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('Approved');
+      expect(await ledger.getApproval(APPROVAL_ID)).toMatchObject({ status: 'APPROVED', approver: 'Ada' });
+    });
+
+    it('refuses a link whose approval a newer request replaced, on GET and POST, resuming nothing', async () => {
+      // Prepare: a retried RequestApproval recorded another approval for the run.
+      const fields = await renderedForm();
+      await ledger.updateRun('run-1', { approvalId: 'a-newer-approval' });
+
+      // Act
+      const page = await handle(httpEvent('GET', { query: linkQuery() }));
+      const answer = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(page.statusCode).toBe(409);
+      expect(answer.statusCode).toBe(409);
+      expect(answer.body).toContain('No longer waiting');
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+      expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('PENDING');
     });
 
     it('reopens the approval when the decision could not be delivered', async () => {
