@@ -49,6 +49,8 @@ export class AmiCleaner extends Construct {
   /** The approval page's public URL; emailed links point here. */
   readonly approvalPageUrl: lambda.FunctionUrl;
   readonly startExecutionFunction: lambda.Function;
+  /** Closes runs whose execution failed, timed out or was stopped outside the definition's Catch paths. */
+  readonly closeAbandonedRunFunction: lambda.Function;
   readonly triggers: Triggers;
   readonly alarms: WorkflowAlarms;
 
@@ -101,6 +103,7 @@ export class AmiCleaner extends Construct {
     this.functions = fns.byId;
     this.approvalPageFunction = fns.approvalPage;
     this.startExecutionFunction = fns.startExecution;
+    this.closeAbandonedRunFunction = fns.closeAbandonedRun;
 
     // The link's HMAC signature is the authentication: approvers are people with an email, not IAM principals.
     this.approvalPageUrl = this.approvalPageFunction.addFunctionUrl({
@@ -121,6 +124,8 @@ export class AmiCleaner extends Construct {
     this.triggers = new Triggers(this, 'Triggers', {
       startExecution: this.startExecutionFunction,
       schedule: settings.schedule,
+      stateMachine: this.stateMachine,
+      closeAbandonedRun: this.closeAbandonedRunFunction,
     });
     this.alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.stateMachine,

@@ -56,6 +56,13 @@ export const START_EXECUTION_HANDLER: HandlerSpec = {
   description: 'Starts a named execution from the schedule or an AMI state change event',
 };
 
+export const CLOSE_ABANDONED_RUN_HANDLER: HandlerSpec = {
+  id: 'CloseAbandonedRun',
+  file: 'close-abandoned-run',
+  description:
+    'Finalizes the ledger and releases the lock of an execution that failed, timed out or was stopped',
+};
+
 export type StateMachineHandlerId = (typeof STATE_MACHINE_HANDLERS)[number]['id'];
 
 export const ALL_HANDLERS: readonly HandlerSpec[] = [

@@ -5,6 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.ts';
 
@@ -18,11 +19,17 @@ export const AMI_AVAILABLE_EVENT_PATTERN: events.EventPattern = {
 export interface TriggersProps {
   readonly startExecution: lambda.IFunction;
   readonly schedule?: events.Schedule;
+  readonly stateMachine: sfn.IStateMachine;
+  readonly closeAbandonedRun: lambda.IFunction;
 }
+
+/** Endings the definition's Catch paths cannot handle themselves (timeout, stop, States.Runtime). */
+export const ABANDONED_EXECUTION_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
 
 export class Triggers extends Construct {
   readonly amiAvailableRule: events.Rule;
   readonly scheduleRule?: events.Rule;
+  readonly abandonedExecutionRule: events.Rule;
   /** Events EventBridge could not deliver to the start-execution function after its retries. */
   readonly deadLetterQueue: sqs.Queue;
 
@@ -58,6 +65,29 @@ export class Triggers extends Construct {
       description: 'Starts an ami-cleaner run scoped to the group of each new AMI',
       eventPattern: AMI_AVAILABLE_EVENT_PATTERN,
       targets: [target],
+    });
+    props.closeAbandonedRun.configureAsyncInvoke({
+      onFailure: new SqsDestination(this.deadLetterQueue),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+    });
+    this.abandonedExecutionRule = new events.Rule(this, 'AbandonedExecution', {
+      description: 'Finalizes the ledger and releases the lock of an execution that ended abnormally',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [props.stateMachine.stateMachineArn],
+          status: ABANDONED_EXECUTION_STATUSES,
+        },
+      },
+      targets: [
+        new targets.LambdaFunction(props.closeAbandonedRun, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+        }),
+      ],
     });
     if (props.schedule) {
       this.scheduleRule = new events.Rule(this, 'Schedule', {

@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import type { FunctionFactory } from './function-factory.ts';
 import {
   APPROVAL_PAGE_HANDLER,
+  CLOSE_ABANDONED_RUN_HANDLER,
   type HandlerSpec,
   START_EXECUTION_HANDLER,
   STATE_MACHINE_HANDLERS,
@@ -119,6 +120,8 @@ export class WorkflowFunctions extends Construct {
   readonly byId: Readonly<Record<StateMachineHandlerId, lambda.Function>>;
   readonly approvalPage: lambda.Function;
   readonly startExecution: lambda.Function;
+  /** Target of the execution status change rule: closes runs the state machine could not. */
+  readonly closeAbandonedRun: lambda.Function;
 
   private readonly factory: FunctionFactory;
   private readonly ledgerLogicalId: string;
@@ -157,7 +160,18 @@ export class WorkflowFunctions extends Construct {
     // STATE_MACHINE_ARN and grantStartExecution are added by the construct once the state machine exists.
     this.startExecution = this.create(START_EXECUTION_HANDLER, SHORT, 256, {});
 
-    for (const fn of [...Object.values(byId), this.approvalPage, this.startExecution]) {
+    this.closeAbandonedRun = this.create(CLOSE_ABANDONED_RUN_HANDLER, PLANNING, 512, {
+      ...props.commonEnvironment,
+    });
+    props.ledgerTable.grantReadWriteData(this.closeAbandonedRun);
+    this.acknowledgeLedgerIndexes(this.closeAbandonedRun);
+
+    for (const fn of [
+      ...Object.values(byId),
+      this.approvalPage,
+      this.startExecution,
+      this.closeAbandonedRun,
+    ]) {
       this.acknowledgeCommon(fn);
     }
   }

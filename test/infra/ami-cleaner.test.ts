@@ -445,6 +445,29 @@ describe('triggers', () => {
     });
   });
 
+  it('closes runs whose execution failed, timed out or was stopped, for this state machine only', () => {
+    // Act
+    const { stack, cleaner, template } = synth();
+
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [stack.resolve(cleaner.stateMachine.stateMachineArn)],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: stack.resolve(cleaner.closeAbandonedRunFunction.functionArn),
+          DeadLetterConfig: { Arn: stack.resolve(cleaner.triggers.deadLetterQueue.queueArn) },
+        }),
+      ],
+    });
+  });
+
   it('runs weekly by default, on a custom schedule, or not at all', () => {
     // Act
     const byDefault = synth().template;
@@ -470,7 +493,8 @@ describe('functions', () => {
 
     // Assess
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Json[];
-    expect(functions).toHaveLength(STATE_MACHINE_HANDLERS.length + 2);
+    // Plus the approval page, the trigger function and the closer of abandoned runs.
+    expect(functions).toHaveLength(STATE_MACHINE_HANDLERS.length + 3);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',

@@ -1,0 +1,82 @@
+/**
+ * CloseAbandonedRun: the EventBridge target for "Step Functions Execution Status Change" events
+ * of this state machine with status FAILED, TIMED_OUT or ABORTED.
+ *
+ * The definition's Catch paths finalize every run they can catch. Some endings are not catchable:
+ * - an execution that hits its own TimeoutSeconds;
+ * - an execution that someone stops;
+ * - States.Runtime.
+ * Any of these can leave ledger items APPROVED or DEREGISTERED, and the lock held until its lease
+ * ends. This function gives those items a final status (FAILED, with the reason) and releases the
+ * lock, through the same Finalize and ReleaseLock code the workflow uses (invariant 5).
+ * A run that already reached a final status is left as it is.
+ */
+import { lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import { getNumberFromEnv } from './commons/env.ts';
+import { classifyFailures, InvalidEventError } from './commons/errors.ts';
+import { isRecord, RUN_ID } from './commons/events.ts';
+import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import type { RunStatus } from './core/workflow.ts';
+import { createFinalizeHandler, type FinalizeDeps } from './finalize.ts';
+import { createReleaseLockHandler } from './release-lock.ts';
+
+export interface ExecutionStatusChangeEvent {
+  readonly source: 'aws.states';
+  readonly 'detail-type': 'Step Functions Execution Status Change';
+  readonly detail: {
+    readonly executionArn: string;
+    readonly name: string;
+    readonly status: string;
+  };
+}
+
+export interface CloseAbandonedRunResult {
+  readonly runId: string;
+  readonly outcome: 'closed' | 'already-final' | 'unknown-run';
+}
+
+export type CloseAbandonedRunDeps = FinalizeDeps & { readonly region: string };
+
+const ABNORMAL = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
+/** A run in one of these was still working when its execution ended. */
+const UNFINISHED: ReadonlySet<RunStatus> = new Set(['RUNNING', 'AWAITING_APPROVAL', 'DELETING']);
+
+export function createCloseAbandonedRunHandler(
+  deps: CloseAbandonedRunDeps,
+): (event: ExecutionStatusChangeEvent) => Promise<CloseAbandonedRunResult> {
+  const logger = deps.logger ?? silentLogger;
+  const finalize = createFinalizeHandler(deps);
+  const releaseLock = createReleaseLockHandler({ ledger: deps.ledger, region: deps.region, logger });
+  return classifyFailures('CloseAbandonedRun', async (event) => {
+    const detail = isRecord(event) && isRecord(event.detail) ? event.detail : undefined;
+    const runId = typeof detail?.name === 'string' ? detail.name : '';
+    const status = typeof detail?.status === 'string' ? detail.status : '';
+    if (!RUN_ID.test(runId) || !ABNORMAL.has(status)) {
+      throw new InvalidEventError('expected an execution status change to FAILED, TIMED_OUT or ABORTED');
+    }
+    const run = await deps.ledger.getRun(runId);
+    // Bad input fails the execution before the run is recorded: there is nothing to close.
+    if (!run) return { runId, outcome: 'unknown-run' };
+    if (UNFINISHED.has(run.status)) {
+      await finalize({
+        run,
+        outcome: 'FAILED',
+        error: { Error: 'ExecutionEnded', Cause: `the execution ended ${status} before the run finished` },
+      });
+      logger.warn('closed a run its execution abandoned', { runId, status });
+    }
+    // Releasing is harmless when another run holds the lock, or nobody does.
+    await releaseLock({ run });
+    return { runId, outcome: UNFINISHED.has(run.status) ? 'closed' : 'already-final' };
+  });
+}
+
+export const handler = lazyHandler(() =>
+  createCloseAbandonedRunHandler({
+    ledger: ledgerFromEnv(),
+    region: regionFromEnv(),
+    pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
+    now: () => new Date(),
+    logger: createLogger('close-abandoned-run'),
+  }),
+);

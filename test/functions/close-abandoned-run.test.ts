@@ -1,0 +1,99 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createCloseAbandonedRunHandler,
+  type ExecutionStatusChangeEvent,
+} from '../../functions/close-abandoned-run.ts';
+import { FINAL_ITEM_STATUSES } from '../../functions/core/workflow.ts';
+import {
+  approvedRun,
+  type Harness,
+  NOW,
+  REGION,
+  type Scenario,
+  seedScenario,
+  startHarness,
+} from './harness.ts';
+
+function statusChange(status: string, name = 'run-1'): ExecutionStatusChangeEvent {
+  return {
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    detail: {
+      executionArn: `arn:aws:states:${REGION}:123456789012:execution:ami-cleaner:${name}`,
+      name,
+      status,
+    },
+  };
+}
+
+describe('close-abandoned-run', () => {
+  let h: Harness;
+  let scenario: Scenario;
+  let close: ReturnType<typeof createCloseAbandonedRunHandler>;
+
+  beforeEach(async () => {
+    h = await startHarness();
+    scenario = seedScenario(h.account);
+    close = createCloseAbandonedRunHandler({
+      ledger: h.ledger,
+      region: REGION,
+      pricePerGibMonth: 0.05,
+      now: () => NOW,
+    });
+  });
+
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('gives every item of a run stopped mid-deletion a final status, and releases the lock', async () => {
+    // Prepare: one AMI deregistered, the others approved, when the execution timed out.
+    const { plan } = await approvedRun(h);
+    const imageId = scenario.frontCandidates[0] as string;
+    await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+    expect((await h.ledger.getLock(REGION))?.owner).toBe('run-1');
+
+    // Act
+    const result = await close(statusChange('TIMED_OUT'));
+
+    // Assess
+    expect(result).toEqual({ runId: 'run-1', outcome: 'closed' });
+    const items = await h.ledger.listItems('run-1');
+    expect(items.every((item) => FINAL_ITEM_STATUSES.includes(item.status))).toBe(true);
+    expect(items.find((item) => item.id === imageId)).toMatchObject({ status: 'FAILED' });
+    expect(await h.ledger.getRun('run-1')).toMatchObject({ status: 'FAILED' });
+    expect((await h.ledger.getRun('run-1'))?.error).toContain('TIMED_OUT');
+    expect(await h.ledger.getLock(REGION)).toBeUndefined();
+  });
+
+  it('leaves a run that already finished as it was', async () => {
+    // Prepare
+    await approvedRun(h);
+    await h.ledger.updateRun('run-1', { status: 'COMPLETED' });
+    const before = await h.ledger.listItems('run-1');
+
+    // Act
+    const result = await close(statusChange('FAILED'));
+
+    // Assess
+    expect(result).toEqual({ runId: 'run-1', outcome: 'already-final' });
+    expect(await h.ledger.getRun('run-1')).toMatchObject({ status: 'COMPLETED' });
+    expect((await h.ledger.listItems('run-1')).map((i) => i.status)).toEqual(before.map((i) => i.status));
+  });
+
+  it('ignores an execution that failed before its run was recorded', async () => {
+    // Act
+    const result = await close(statusChange('FAILED', 'never-recorded'));
+
+    // Assess
+    expect(result).toEqual({ runId: 'never-recorded', outcome: 'unknown-run' });
+  });
+
+  it.each(['SUCCEEDED', 'RUNNING'])('rejects a %s status change', async (status) => {
+    // Act
+    const attempt = close(statusChange(status));
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: 'InvalidEventError' });
+  });
+});
