@@ -15,7 +15,7 @@ import { lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv } from './commons/env.ts';
 import { classifyFailures, InvalidEventError } from './commons/errors.ts';
 import { isRecord, RUN_ID } from './commons/events.ts';
-import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { createLogger, silentLogger } from './commons/logger.ts';
 import type { RunStatus } from './core/workflow.ts';
 import { createFinalizeHandler, type FinalizeDeps } from './finalize.ts';
 import { createReleaseLockHandler } from './release-lock.ts';
