@@ -330,6 +330,7 @@ export function escapeHtml(value: unknown): string {
 const STYLE = `
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;line-height:1.5;margin:0;color:#1b1b1b;background:#fff}
 main{max-width:72rem;margin:0 auto;padding:1rem 1.5rem 3rem}
+.scroll{overflow-x:auto}
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}h3{font-size:1.05rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
@@ -433,9 +434,10 @@ function plural(n: number, word: string): string {
 
 function table(caption: string, headings: readonly string[], rows: readonly string[]): string {
   const head = headings.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('');
-  return `<table>\n<caption>${escapeHtml(caption)}</caption>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${rows.join(
+  // The wrapper scrolls a wide table on a phone instead of the whole page.
+  return `<div class="scroll">\n<table>\n<caption>${escapeHtml(caption)}</caption>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${rows.join(
     '\n',
-  )}\n</tbody>\n</table>`;
+  )}\n</tbody>\n</table>\n</div>`;
 }
 
 function renderPlanPage(

@@ -300,6 +300,9 @@ describe('the approval page in Chromium, on a waiting local run', () => {
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
     expect([await approve.isEnabled(), await reject.isEnabled()]).toEqual([true, true]);
     expect([approveFocused, rejectFocused]).toEqual([true, true]);
+    // On a phone, wide tables scroll inside themselves; the page itself does not scroll sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   });
 
   it('resumes the run when a person approves, and the planned AMIs and snapshots are deleted', async () => {
