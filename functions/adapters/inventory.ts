@@ -523,6 +523,14 @@ async function readSsmParameters(
   return pages.flatMap((page) =>
     (page.Parameters ?? []).flatMap((parameter) => {
       const name = required(source, parameter.Name, 'Name');
+      // Undecrypted, a SecureString is ciphertext: an AMI id in it would go unseen (fail open).
+      if (parameter.Type === 'SecureString') {
+        throw new InventoryReadError(
+          source,
+          `${name} is a SecureString, which is not decrypted: keep AMI ids in String parameters`,
+          'SecureStringUnreadable',
+        );
+      }
       const value = required(source, parameter.Value, 'Value', name);
       return amiIdsIn(value).map((imageId) => ({ name, value: imageId }));
     }),

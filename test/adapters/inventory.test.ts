@@ -722,6 +722,26 @@ describe('readInventory', () => {
     ]);
   });
 
+  it('fails closed on a SecureString under a configured path, whose AMI id it cannot see', async () => {
+    // Prepare
+    ssmMock.on(GetParametersByPathCommand, { Path: '/golden' }).resolves({
+      Parameters: [
+        { Name: '/golden/web', Type: 'String', Value: 'ami-0123456789abcdef0' },
+        { Name: '/golden/secret', Type: 'SecureString', Value: 'AQICAHh...ciphertext' },
+      ],
+    });
+
+    // Act
+    const attempt = readInventory(clients, { ...options, ssmParameterPaths: ['/golden'] });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: 'InventoryReadError',
+      code: 'SecureStringUnreadable',
+      message: expect.stringContaining('/golden/secret is a SecureString'),
+    });
+  });
+
   describe('fails closed, returning no inventory, when a source fails after its first page', () => {
     const denied = (source: string) => `${source} denied`;
     const cases: ReadonlyArray<{ source: string; fail: () => void }> = [
