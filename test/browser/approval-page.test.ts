@@ -302,7 +302,7 @@ describe('the approval page in Chromium, on a waiting local run', () => {
     expect([approveFocused, rejectFocused]).toEqual([true, true]);
     // On a phone, wide tables scroll inside themselves; the page itself does not scroll sideways.
     await page.setViewportSize({ width: 390, height: 844 });
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.locator('html').evaluate((html) => html.scrollWidth)).toBeLessThanOrEqual(390);
   });
 
   it('resumes the run when a person approves, and the planned AMIs and snapshots are deleted', async () => {
