@@ -17,6 +17,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { KeepReason, Plan, PlannedSnapshot } from '../core/model.ts';
+import { compareOldestFirst } from '../core/rotation.ts';
 import {
   type ApprovalDecision,
   FINAL_ITEM_STATUSES,
@@ -524,7 +525,8 @@ export class Ledger {
 
     const candidates = plan.groups
       .flatMap((group) => group.candidates)
-      .sort((a, b) => a.creationDate.localeCompare(b.creationDate) || a.imageId.localeCompare(b.imageId));
+      // The order Rotate's sharing check uses: the same AMIs are admitted under the cap.
+      .sort(compareOldestFirst);
     for (const candidate of candidates) {
       const status = admit();
       requests.push({
