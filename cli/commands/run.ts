@@ -116,6 +116,11 @@ async function session(
     create: true,
   });
   try {
+    // One read before the run: an unreachable or missing ledger is a one-line exit 2 here,
+    // rather than a failed execution that could not even record itself.
+    await opened.ledger.listRuns({ limit: 1 }).catch((error: unknown) => {
+      throw ledgerUnavailable(error, opened.where);
+    });
     await runLocalSession(io, {
       env: what.env,
       ledger: opened.ledger,
@@ -130,14 +135,6 @@ async function session(
       fullReport: what.fullReport,
       ...(deps.readAnswer ? { readAnswer: deps.readAnswer } : {}),
     });
-  } catch (error) {
-    if (
-      error instanceof Error &&
-      /ECONNREFUSED|ResourceNotFoundException/.test(`${error.name} ${error.message}`)
-    ) {
-      throw ledgerUnavailable(error, opened.where);
-    }
-    throw error;
   } finally {
     await opened.close();
   }

@@ -125,6 +125,37 @@ describe('amicleaner run', () => {
     expect(items.some((i) => i.status === 'DRY_RUN')).toBe(true);
   });
 
+  it('stops before running, with one line and exit 2, when the ledger table cannot be reached', async () => {
+    // Prepare
+    const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:1';
+    const io = bufferIo();
+    let account: SimulatedAccount | undefined;
+
+    try {
+      // Act
+      const code = await main(['run', '-f', '--ledger-table', 'ledger', '--region', 'eu-west-1'], io, {
+        awsEnvironment: async () => {
+          const env = demoEnvironment('rich');
+          account = env.simulated;
+          return env;
+        },
+        demoEnvironment,
+      });
+
+      // Assess
+      expect(code).toBe(2);
+      expect(io.stderr()).toMatch(
+        /^amicleaner: cannot use the ledger in DynamoDB table ledger .*unreachable/,
+      );
+      expect(io.stderr().trim().split('\n')).toHaveLength(1);
+      expect(account?.calls ?? []).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+      else process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
+    }
+  });
+
   it.each([
     [['run', '--approval-timeout', '0'], /--approval-timeout must be at least 1/],
     [['run', '--port', 'http'], /--port must be a whole number/],
