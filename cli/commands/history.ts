@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { LedgerItem, RunRecord } from '../../functions/adapters/ledger.ts';
-import type { KeepReason } from '../../functions/core/model.ts';
+import { isKeepReason } from '../../functions/core/model.ts';
 import type { CliDeps } from '../deps.ts';
 import { UnknownRunError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
@@ -186,23 +186,10 @@ function sortItems(items: readonly LedgerItem[]): LedgerItem[] {
   );
 }
 
-const KEEP_REASONS: ReadonlySet<string> = new Set<KeepReason>([
-  'NO_MAPPING',
-  'EXCLUDED_MAPPING_VALUE',
-  'IN_USE',
-  'KEEP_PREVIOUS',
-  'MIN_AGE',
-  'OPT_OUT_TAG',
-  'DEREGISTRATION_PROTECTION',
-  'SHARED',
-  'NOT_AVAILABLE',
-  'NOT_REQUESTED',
-]);
-
 /** What the ledger says about why the item ended as it did, in the report's words. */
 export function itemDetail(item: LedgerItem): string {
-  if (item.reason !== undefined && KEEP_REASONS.has(item.reason)) {
-    return describeReason(item.reason as KeepReason, item.detail);
+  if (isKeepReason(item.reason)) {
+    return describeReason(item.reason, item.detail);
   }
   const parts: string[] = [];
   if (item.kind === 'SNAPSHOT' && item.sourceImageId) parts.push(`orphan of ${item.sourceImageId}`);

@@ -129,21 +129,28 @@ export interface ImageReference {
 // ---------------------------------------------------------------------------------------------
 
 /** Why an AMI is not a candidate. Machine-readable; the CLI and the approval page render them. */
-export type KeepReason =
-  | 'NO_MAPPING' // lacks the mapping (tags or name): lives in `no-tags (excluded)`
-  | 'EXCLUDED_MAPPING_VALUE' // matched an excluded mapping value
-  | 'IN_USE' // referenced by an instance, template, configuration, group or parameter
-  | 'KEEP_PREVIOUS' // among the newest `keepPrevious` of its group
-  | 'MIN_AGE' // younger than `minAgeDays`
-  | 'OPT_OUT_TAG' // carries the opt-out tag
-  | 'DEREGISTRATION_PROTECTION'
-  | 'SHARED' // public or shared with other accounts, and `includeShared` is off
-  | 'NOT_AVAILABLE' // state is not `available` (pending, failed, ...)
-  | 'NOT_REQUESTED' // `--from-ids` was given and this AMI was not named
+export const KEEP_REASONS = [
+  'NO_MAPPING', // lacks the mapping (tags or name): lives in `no-tags (excluded)`
+  'EXCLUDED_MAPPING_VALUE', // matched an excluded mapping value
+  'IN_USE', // referenced by an instance, template, configuration, group or parameter
+  'KEEP_PREVIOUS', // among the newest `keepPrevious` of its group
+  'MIN_AGE', // younger than `minAgeDays`
+  'OPT_OUT_TAG', // carries the opt-out tag
+  'DEREGISTRATION_PROTECTION',
+  'SHARED', // public or shared with other accounts, and `includeShared` is off
+  'NOT_AVAILABLE', // state is not `available` (pending, failed, ...)
+  'NOT_REQUESTED', // `--from-ids` was given and this AMI was not named
   // A would-be candidate left for a later run because this run's cap (`maxDeletionsPerRun`) is
   // reached: its launch permissions were not read, so it cannot be one. The ledger records it
   // DEFERRED, as it does candidates beyond the cap.
-  | 'MAX_DELETIONS_PER_RUN';
+  'MAX_DELETIONS_PER_RUN',
+] as const;
+
+export type KeepReason = (typeof KEEP_REASONS)[number];
+
+export function isKeepReason(value: unknown): value is KeepReason {
+  return (KEEP_REASONS as readonly unknown[]).includes(value);
+}
 
 export interface PlannedSnapshot {
   readonly snapshotId: string;
