@@ -731,15 +731,16 @@ export class Ledger {
       const items = await this.listItems(runId);
       const open = items.filter((item) => !FINAL_ITEM_STATUSES.includes(item.status));
       if (open.length === 0) return { moved, byStatus: countByStatus(items) };
-      for (const item of open) {
+      // Independent conditional updates: a dry run of 100,000 AMIs is 100,000 of them.
+      const results = await mapWithConcurrency(open, BATCH_CONCURRENCY, (item) => {
         const { to, error } = finalStatusFor(item.status, outcome);
-        const ok = await this.transition(runId, item.kind, item.id, {
+        return this.transition(runId, item.kind, item.id, {
           from: [item.status],
           to,
           ...(error === undefined ? {} : { error }),
         });
-        if (ok) moved += 1;
-      }
+      });
+      moved += results.filter(Boolean).length;
     }
     throw new LedgerFinalizeError(`run ${runId}: items kept changing; could not finalize them`);
   }
