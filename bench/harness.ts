@@ -17,7 +17,7 @@ import { SimulatedAccount } from '../cli/simulated-account/account.ts';
 import { type GeneratedScenario, generatedScenario } from '../cli/simulated-account/seeds.ts';
 import type { AwsClients } from '../functions/adapters/clients.ts';
 import { createAwsClients } from '../functions/adapters/clients.ts';
-import type { LedgerItem } from '../functions/adapters/ledger.ts';
+import type { LedgerItem } from '../functions/adapters/ledger/index.ts';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../functions/core/settings.ts';
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger } from '../functions/adapters/ledger.ts';
+import { Ledger } from '../functions/adapters/ledger/index.ts';
 import { LedgerUnavailableError } from './errors.ts';
 import { type LocalLedger, startLocalLedger } from './local-ledger.ts';
 

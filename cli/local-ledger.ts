@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { Ledger, ledgerTableDefinition } from '../functions/adapters/ledger.ts';
+import { Ledger, ledgerTableDefinition } from '../functions/adapters/ledger/index.ts';
 
 export const LOCAL_TABLE_NAME = 'ami-cleaner-ledger';
 

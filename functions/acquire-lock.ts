@@ -3,7 +3,7 @@
  * deleted on bad input), builds the run context every later state receives as `$.run`, and takes
  * the per-region lock so two runs never work on the same account and region at once.
  */
-import type { Ledger } from './adapters/ledger.ts';
+import type { Ledger } from './adapters/ledger/index.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv, getPlanSettingsFromEnv } from './commons/env.ts';
 import { classifyFailures, InvalidEventError } from './commons/errors.ts';

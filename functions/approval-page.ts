@@ -19,7 +19,7 @@ import {
   verifyFormToken,
 } from './adapters/approval-link.ts';
 import { clientConfig } from './adapters/clients.ts';
-import type { ApprovalRecord, Ledger, LedgerItem, RunRecord } from './adapters/ledger.ts';
+import type { ApprovalRecord, Ledger, LedgerItem, RunRecord } from './adapters/ledger/index.ts';
 import { type RunWorkspace, WorkspaceKeyNotFoundError } from './adapters/workspace.ts';
 import { lazyHandler, ledgerFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
 import { getStringFromEnv } from './commons/env.ts';

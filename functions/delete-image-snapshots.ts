@@ -7,7 +7,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { TransientAwsError } from './adapters/errors.ts';
 import { deleteSnapshot, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
-import type { Ledger } from './adapters/ledger.ts';
+import type { Ledger } from './adapters/ledger/index.ts';
 import { awsClients, lazyHandler, ledgerFromEnv } from './commons/deps.ts';
 import { classifyFailures, ItemStateChangedError } from './commons/errors.ts';
 import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString } from './commons/events.ts';

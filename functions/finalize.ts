@@ -3,7 +3,7 @@
  * run (counts, GiB freed, estimated monthly saving) into the run item and the execution output.
  * Idempotent: a second call moves nothing and writes the same summary.
  */
-import type { FinalizeOutcome, Ledger, LedgerItem } from './adapters/ledger.ts';
+import type { FinalizeOutcome, Ledger, LedgerItem } from './adapters/ledger/index.ts';
 import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv } from './commons/env.ts';
 import { classifyFailures, failureMessage, InvalidEventError, type StateError } from './commons/errors.ts';

@@ -10,7 +10,7 @@
  * right before it (the sources that can change within minutes).
  */
 import { type InventoryClients, readInventory } from './adapters/inventory.ts';
-import type { Ledger, LedgerItem } from './adapters/ledger.ts';
+import type { Ledger, LedgerItem } from './adapters/ledger/index.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';

@@ -3,7 +3,7 @@
  * item whose step failed for good, so the Map goes on with the other items. An item already in a
  * final status is left as it is.
  */
-import type { ItemKind, Ledger } from './adapters/ledger.ts';
+import type { ItemKind, Ledger } from './adapters/ledger/index.ts';
 import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
 import { classifyFailures, failureMessage, InvalidEventError, type StateError } from './commons/errors.ts';
 import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString, SNAPSHOT_ID } from './commons/events.ts';

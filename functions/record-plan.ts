@@ -3,7 +3,7 @@
  * AMI (KEPT, with its reason; DEFERRED for MAX_DELETIONS_PER_RUN, which Rotate left for a later
  * run) and every orphan snapshot to the ledger, bound to the plan hash.
  */
-import type { Ledger } from './adapters/ledger.ts';
+import type { Ledger } from './adapters/ledger/index.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
 import { lazyHandler, ledgerFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';

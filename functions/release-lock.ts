@@ -1,5 +1,5 @@
 /** ReleaseLock: frees the region's lock if this run holds it; a lock held by another run is left alone. */
-import type { Ledger } from './adapters/ledger.ts';
+import type { Ledger } from './adapters/ledger/index.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { RUN_ID, requireRecord, requireString } from './commons/events.ts';

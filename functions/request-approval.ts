@@ -9,7 +9,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { cachedSecretString, signApprovalLink } from './adapters/approval-link.ts';
 import { clientConfig } from './adapters/clients.ts';
-import type { Ledger } from './adapters/ledger.ts';
+import type { Ledger } from './adapters/ledger/index.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
 import { lazyHandler, ledgerFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formToken, signApprovalLink } from '../functions/adapters/approval-link.ts';
-import { Ledger } from '../functions/adapters/ledger.ts';
+import { Ledger } from '../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace, runKey } from '../functions/adapters/workspace.ts';
 import { type ApprovalPageResponse, createApprovalPageHandler } from '../functions/approval-page.ts';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.ts';

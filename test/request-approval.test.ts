@@ -2,7 +2,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyApprovalLink } from '../functions/adapters/approval-link.ts';
-import { Ledger } from '../functions/adapters/ledger.ts';
+import { Ledger } from '../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace, runKey } from '../functions/adapters/workspace.ts';
 import {
   ApprovalRequestError,

@@ -3,7 +3,7 @@
  * `.amicleaner/`, or `--ledger-table` in DynamoDB). `--run ID` lists every item of one run.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import type { LedgerItem, RunRecord } from '../../functions/adapters/ledger.ts';
+import type { LedgerItem, RunRecord } from '../../functions/adapters/ledger/index.ts';
 import { isKeepReason } from '../../functions/core/model.ts';
 import type { CliDeps } from '../deps.ts';
 import { UnknownRunError } from '../errors.ts';

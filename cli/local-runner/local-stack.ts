@@ -12,7 +12,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { createAcquireLockHandler } from '../../functions/acquire-lock.ts';
 import { cachedSecretString } from '../../functions/adapters/approval-link.ts';
 import type { AwsClients } from '../../functions/adapters/clients.ts';
-import type { Ledger } from '../../functions/adapters/ledger.ts';
+import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace } from '../../functions/adapters/workspace.ts';
 import { createApprovalPageHandler } from '../../functions/approval-page.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';

@@ -2,7 +2,7 @@
  * The end-of-run report, in the original tool's tables: what was removed per group, what was
  * kept and why, and the run's summary. Built from the ledger, which is the record of truth.
  */
-import type { LedgerItem } from '../../functions/adapters/ledger.ts';
+import type { LedgerItem } from '../../functions/adapters/ledger/index.ts';
 import type { KeepReason } from '../../functions/core/model.ts';
 import { describeReason, table } from '../report.ts';
 import type { LocalRunResult } from './run-workflow.ts';

@@ -4,7 +4,7 @@
  * (always through the page's own GET and POST), and the final report on stdout.
  */
 import { createInterface } from 'node:readline';
-import type { Ledger } from '../../functions/adapters/ledger.ts';
+import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import type { Plan } from '../../functions/core/model.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';
 import type { AccountEnvironment } from '../environment.ts';

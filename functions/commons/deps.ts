@@ -8,7 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AwsClients, clientConfig, createAwsClients } from '../adapters/clients.ts';
-import { Ledger } from '../adapters/ledger.ts';
+import { Ledger } from '../adapters/ledger/index.ts';
 import { type RunWorkspace, S3Workspace } from '../adapters/workspace.ts';
 import { getStringFromEnv } from './env.ts';
 

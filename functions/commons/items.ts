@@ -2,7 +2,7 @@
  * Loading the ledger item a per-item deletion step acts on, with the checks every such step
  * makes first: the item exists, belongs to this plan, and is in a status the step may act on.
  */
-import type { ItemKind, Ledger, LedgerItem } from '../adapters/ledger.ts';
+import type { ItemKind, Ledger, LedgerItem } from '../adapters/ledger/index.ts';
 import type { ItemStatus } from '../core/workflow.ts';
 import { NotApprovedError } from './errors.ts';
 

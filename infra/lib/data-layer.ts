@@ -6,7 +6,7 @@ import type { Construct } from 'constructs';
 import { acknowledge } from './nag.ts';
 
 /**
- * GSI names and keys, as `ledgerTableDefinition` in functions/adapters/ledger.ts declares them for
+ * GSI names and keys, as `ledgerTableDefinition` in functions/adapters/ledger/table.ts declares them for
  * the local table (a test keeps the two equal).
  */
 export const LEDGER_INDEXES = {

@@ -14,7 +14,7 @@ import { createLocalStack, type LocalStack } from '../../cli/local-runner/local-
 import { type LocalRunResult, runWorkflowLocally } from '../../cli/local-runner/run-workflow.ts';
 import { answerApprovalLink } from '../../cli/local-runner/scripted-approver.ts';
 import type { SimulatedAccount } from '../../cli/simulated-account/account.ts';
-import type { Ledger } from '../../functions/adapters/ledger.ts';
+import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import type { Plan } from '../../functions/core/model.ts';
 import { DEFAULT_PLAN_SETTINGS } from '../../functions/core/settings.ts';
 import { type BrowserTab, launchChromium, openTab } from './browser.ts';

@@ -14,7 +14,7 @@ import {
 } from '../../cli/ledger-location.ts';
 import { type LocalLedger, startLocalLedger } from '../../cli/local-ledger.ts';
 import { main } from '../../cli/main.ts';
-import type { Ledger } from '../../functions/adapters/ledger.ts';
+import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { summariseRun } from '../../functions/finalize.ts';
 import { runContext, smallPlan } from '../helpers/ledger-fixtures.ts';
 

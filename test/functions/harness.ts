@@ -7,7 +7,7 @@
 import { SimulatedAccount } from '../../cli/simulated-account/account.ts';
 import { createAcquireLockHandler } from '../../functions/acquire-lock.ts';
 import { type AwsClients, createAwsClients } from '../../functions/adapters/clients.ts';
-import { Ledger } from '../../functions/adapters/ledger.ts';
+import { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace } from '../../functions/adapters/workspace.ts';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../functions/core/settings.ts';
 import type { RunContext } from '../../functions/core/workflow.ts';

@@ -2,7 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { LEDGER_TTL_ATTRIBUTE, ledgerTableDefinition } from '../../functions/adapters/ledger.ts';
+import { LEDGER_TTL_ATTRIBUTE, ledgerTableDefinition } from '../../functions/adapters/ledger/index.ts';
 import { AmiCleaner, type AmiCleanerProps, InlineCodeFunctionFactory } from '../../infra/ami-cleaner.ts';
 import { STATE_MACHINE_HANDLERS } from '../../infra/lib/handlers.ts';
 

@@ -9,7 +9,7 @@ import { DeregisterImageCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { answerApprovalLink, ScriptedApprovalError } from '../../cli/local-runner/scripted-approver.ts';
 import { createAwsClients } from '../../functions/adapters/clients.ts';
-import type { LedgerItem } from '../../functions/adapters/ledger.ts';
+import type { LedgerItem } from '../../functions/adapters/ledger/index.ts';
 import { FINAL_ITEM_STATUSES, type RunSummary } from '../../functions/core/workflow.ts';
 import {
   APPROVER,

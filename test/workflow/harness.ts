@@ -17,7 +17,7 @@ import { answerApprovalLink, type ScriptedDecision } from '../../cli/local-runne
 import { SimulatedAccount } from '../../cli/simulated-account/account.ts';
 import { type RichScenario, richScenario } from '../../cli/simulated-account/seeds.ts';
 import { createAwsClients, DEFAULT_MAX_ATTEMPTS } from '../../functions/adapters/clients.ts';
-import type { Ledger, LedgerItem, RunRecord } from '../../functions/adapters/ledger.ts';
+import type { Ledger, LedgerItem, RunRecord } from '../../functions/adapters/ledger/index.ts';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../functions/core/settings.ts';
 
 export const APPROVER = 'Ada Lovelace';

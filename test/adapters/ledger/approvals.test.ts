@@ -1,0 +1,127 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ApprovalStore, TaskToken } from '../../../functions/adapters/ledger/approvals.ts';
+import { PlanConflictError } from '../../../functions/adapters/ledger/errors.ts';
+import { onDynalite } from './on-dynalite.ts';
+
+const T0 = new Date('2026-05-01T10:00:00.000Z');
+
+describe('ApprovalStore on dynalite', () => {
+  let approvals: ApprovalStore;
+
+  onDynalite(T0, ({ options }) => {
+    approvals = new ApprovalStore(options);
+  });
+
+  describe('approvals', () => {
+    const approval = {
+      approvalId: '11111111-2222-4333-8444-555555555555',
+      runId: 'run-1',
+      planHash: 'a'.repeat(64),
+      planKey: 'runs/run-1/plan.json',
+      taskToken: 'SECRET-TASK-TOKEN',
+      expiresAt: new Date(T0.getTime() + 3600_000),
+    };
+
+    it('keeps the task token out of getApproval', async () => {
+      // Prepare
+      await approvals.putApproval(approval);
+
+      // Act
+      const record = await approvals.getApproval(approval.approvalId);
+
+      // Assess
+      expect(record).toMatchObject({
+        status: 'PENDING',
+        runId: 'run-1',
+        expiresAt: approval.expiresAt.toISOString(),
+      });
+      expect(JSON.stringify(record)).not.toContain('SECRET-TASK-TOKEN');
+    });
+
+    it('refuses to overwrite an existing approval', async () => {
+      // Prepare
+      await approvals.putApproval(approval);
+
+      // Act
+      const attempt = approvals.putApproval({ ...approval, taskToken: 'OTHER' });
+
+      // Assess
+      await expect(attempt).rejects.toThrow(PlanConflictError);
+    });
+
+    it('is used once: the first use gets the token, the second gets nothing', async () => {
+      // Prepare
+      await approvals.putApproval(approval);
+      const use = { decision: 'APPROVED' as const, approver: 'Ada', planHash: 'a'.repeat(64) };
+
+      // Act
+      const first = await approvals.useApproval(approval.approvalId, use, T0);
+      const second = await approvals.useApproval(approval.approvalId, { ...use, decision: 'REJECTED' }, T0);
+
+      // Assess
+      expect(first.used).toBe(true);
+      expect(first.used && first.taskToken.reveal()).toBe('SECRET-TASK-TOKEN');
+      expect(second).toEqual({ used: false });
+      expect(await approvals.getApproval(approval.approvalId)).toMatchObject({
+        status: 'APPROVED',
+        decision: 'APPROVED',
+        approver: 'Ada',
+      });
+    });
+
+    it('is not used with another plan hash, after expiry, or when unknown', async () => {
+      // Prepare
+      await approvals.putApproval(approval);
+      const use = { decision: 'APPROVED' as const, approver: 'Ada', planHash: 'a'.repeat(64) };
+
+      // Act
+      const wrongHash = await approvals.useApproval(
+        approval.approvalId,
+        { ...use, planHash: 'b'.repeat(64) },
+        T0,
+      );
+      const late = await approvals.useApproval(approval.approvalId, use, new Date(T0.getTime() + 3601_000));
+      const unknown = await approvals.useApproval('unknown-id', use, T0);
+
+      // Assess
+      expect([wrongHash, late, unknown]).toEqual([{ used: false }, { used: false }, { used: false }]);
+      expect((await approvals.getApproval(approval.approvalId))?.status).toBe('PENDING');
+    });
+
+    it('can be reopened after an undelivered decision, and expired', async () => {
+      // Prepare
+      await approvals.putApproval(approval);
+      await approvals.useApproval(
+        approval.approvalId,
+        { decision: 'REJECTED', approver: 'Ada', planHash: 'a'.repeat(64) },
+        T0,
+      );
+
+      // Act
+      const reopened = await approvals.reopenApproval(approval.approvalId, 'REJECTED');
+      const reopenedState = await approvals.getApproval(approval.approvalId);
+      await approvals.expireApproval(approval.approvalId);
+
+      // Assess
+      expect(reopened).toBe(true);
+      expect(reopenedState?.status).toBe('PENDING');
+      expect(reopenedState).not.toHaveProperty('approver');
+      expect((await approvals.getApproval(approval.approvalId))?.status).toBe('EXPIRED');
+    });
+  });
+});
+
+describe('TaskToken', () => {
+  it('never prints its value', () => {
+    // Prepare
+    const token = new TaskToken('SECRET');
+
+    // Act
+    const printed = [JSON.stringify({ token }), String(token), `${token}`, inspect({ token })].join(' ');
+
+    // Assess
+    expect(printed).not.toContain('SECRET');
+    expect(token.reveal()).toBe('SECRET');
+  });
+});
