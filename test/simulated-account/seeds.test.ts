@@ -196,14 +196,13 @@ describe('richScenario', () => {
 });
 
 describe('generatedScenario', () => {
-  it('builds 100,000 images and pages through them quickly', async () => {
+  // How fast this is belongs to `npm run bench` (planning at 100k AMIs), not to an assertion here.
+  it('builds 100,000 images and pages through all of them', async () => {
     // Prepare
     const account = new SimulatedAccount();
-    const started = performance.now();
 
     // Act
     const generated = generatedScenario(account, { images: 100_000, groups: 250, now, seed: 'bench' });
-    const built = performance.now() - started;
     const { ec2 } = clientsFor(account);
     let count = 0;
     let pages = 0;
@@ -211,7 +210,6 @@ describe('generatedScenario', () => {
       count += page.Images?.length ?? 0;
       pages++;
     }
-    const total = performance.now() - started;
 
     // Assess
     expect(count).toBe(100_000);
@@ -220,7 +218,5 @@ describe('generatedScenario', () => {
     expect(generated.inUseImageIds).toHaveLength(250);
     expect(generated.orphanSnapshotIds).toHaveLength(500);
     expect(account.snapshots.size).toBe(generated.snapshotCount);
-    expect(built).toBeLessThan(5_000);
-    expect(total).toBeLessThan(15_000);
   });
 });
