@@ -1,23 +1,28 @@
-/** What the commands connect to; tests swap these to watch the simulated account. */
-import {
-  type AccountEnvironment,
-  awsEnvironment,
-  type DemoScenario,
-  demoEnvironment,
-} from './environment.ts';
-import { type LedgerLocationOptions, type OpenedLedger, openLedger } from './ledger-location.ts';
+/**
+ * What the commands connect to; tests swap these to watch the simulated account.
+ * The defaults load their modules on first use: `amicleaner --version` and `--help` must not
+ * pay for the SDK clients, dynalite or the simulator (see bench/cli-startup.ts).
+ */
+import type { AccountEnvironment } from './environment.ts';
+import type { LedgerLocationOptions, OpenedLedger } from './ledger-location.ts';
+import type { DemoScenario } from './scenarios.ts';
 
 export interface CliDeps {
   readonly awsEnvironment: (region: string | undefined) => Promise<AccountEnvironment>;
-  readonly demoEnvironment: (scenario: DemoScenario) => AccountEnvironment;
-  /** Optional so existing overrides stay valid; commands fall back to {@link openLedger}. */
+  readonly demoEnvironment: (scenario: DemoScenario) => AccountEnvironment | Promise<AccountEnvironment>;
+  /** Optional so existing overrides stay valid; commands fall back to the real opener. */
   readonly openLedger?: (options: LedgerLocationOptions) => Promise<OpenedLedger>;
   /** Asks the `[y/N]` question of `run`; resolves undefined when stdin is closed. Default: stdin. */
   readonly readAnswer?: (question: string) => Promise<string | undefined>;
 }
 
 export const defaultCliDeps: CliDeps = {
-  awsEnvironment,
-  demoEnvironment: (scenario) => demoEnvironment(scenario),
+  awsEnvironment: async (region) => (await import('./environment.ts')).awsEnvironment(region),
+  demoEnvironment: async (scenario) => (await import('./environment.ts')).demoEnvironment(scenario),
   openLedger,
 };
+
+/** The ledger opener a command uses: the one in `deps`, else the real one, loaded on use. */
+export async function openLedger(options: LedgerLocationOptions): Promise<OpenedLedger> {
+  return (await import('./ledger-location.ts')).openLedger(options);
+}

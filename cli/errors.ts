@@ -40,3 +40,50 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof Error && error.name === 'InventoryReadError') return 2;
   return 1;
 }
+
+/** The one line main() prints: plain text, or under `--json` one JSON object a script can parse. */
+export function formatError(error: unknown, asJson: boolean): string {
+  const message = describeError(error);
+  if (!asJson) return `amicleaner: ${message}\n`;
+  const name = error instanceof CommanderError ? 'UsageError' : error instanceof Error ? error.name : 'Error';
+  return `${JSON.stringify({ error: { name, message, exitCode: exitCodeFor(error) } })}\n`;
+}
+
+/**
+ * Turns a failed ledger read or write into one line naming the ledger, with exit code 2.
+ * Callers wrap only their ledger calls, so bugs elsewhere keep their own errors.
+ */
+export function ledgerUnavailable(error: unknown, where: string): LedgerUnavailableError {
+  if (error instanceof LedgerUnavailableError) return error;
+  return new LedgerUnavailableError(`cannot use the ledger in ${where}: ${explainAwsError(error)}`, {
+    cause: error,
+  });
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** One line for the usual causes: endpoint unreachable, table or index missing, no credentials. */
+export function explainAwsError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  const firstLine = error.message.split('\n')[0]?.trim() ?? '';
+  if (code !== undefined && NETWORK_CODES.has(code)) {
+    // Node's AggregateError (IPv4 and IPv6 both refused) has an empty message.
+    return `endpoint unreachable (${firstLine || code})`;
+  }
+  if (error.name === 'TimeoutError') return `endpoint did not answer in time (${firstLine || error.name})`;
+  if (error.name === 'ResourceNotFoundException') return 'table not found';
+  if (error.name === 'ValidationException' && /index/i.test(firstLine)) {
+    return `not an ami-cleaner ledger table (${firstLine})`;
+  }
+  if (error.name === 'CredentialsProviderError') return `no AWS credentials (${firstLine})`;
+  return firstLine ? `${error.name}: ${firstLine}` : error.name;
+}

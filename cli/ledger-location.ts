@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ledger } from '../functions/adapters/ledger/index.ts';
-import { LedgerUnavailableError } from './errors.ts';
+import { LedgerUnavailableError, ledgerUnavailable } from './errors.ts';
 import { type LocalLedger, startLocalLedger } from './local-ledger.ts';
 
 /** The directory, under the working directory, that holds the local store. */
@@ -58,19 +58,12 @@ export function describeLocation(location: LedgerLocation): string {
   return `DynamoDB table ${location.tableName} (${location.region}${at})`;
 }
 
+export { ledgerUnavailable } from './errors.ts';
+
 export async function openLedger(options: LedgerLocationOptions = {}): Promise<OpenedLedger> {
   return options.tableName === undefined
     ? openLocal(options)
     : openDynamoDb(options.tableName, options.region);
-}
-
-/**
- * Turns a failed ledger read or write into one line naming the ledger, with exit code 2.
- * Callers wrap only their ledger calls, so bugs elsewhere keep their own errors.
- */
-export function ledgerUnavailable(error: unknown, where: string): LedgerUnavailableError {
-  if (error instanceof LedgerUnavailableError) return error;
-  return new LedgerUnavailableError(`cannot use the ledger in ${where}: ${explain(error)}`, { cause: error });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -221,32 +214,4 @@ function processAlive(pid: number): boolean {
     // EPERM: it exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
-/** One line for the usual causes: endpoint unreachable, table or index missing, no credentials. */
-function explain(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as NodeJS.ErrnoException).code;
-  const firstLine = error.message.split('\n')[0]?.trim() ?? '';
-  if (code !== undefined && NETWORK_CODES.has(code)) {
-    // Node's AggregateError (IPv4 and IPv6 both refused) has an empty message.
-    return `endpoint unreachable (${firstLine || code})`;
-  }
-  if (error.name === 'TimeoutError') return `endpoint did not answer in time (${firstLine || error.name})`;
-  if (error.name === 'ResourceNotFoundException') return 'table not found';
-  if (error.name === 'ValidationException' && /index/i.test(firstLine)) {
-    return `not an ami-cleaner ledger table (${firstLine})`;
-  }
-  if (error.name === 'CredentialsProviderError') return `no AWS credentials (${firstLine})`;
-  return firstLine ? `${error.name}: ${firstLine}` : error.name;
 }

@@ -10,6 +10,7 @@ import {
   type PlanSettings,
   resolvePlanSettings,
 } from '../functions/core/settings.ts';
+import type { CliIo } from './io.ts';
 
 export interface PlanningFlags {
   mappingKey: MappingKey;
@@ -26,6 +27,7 @@ export interface PlanningFlags {
   region?: string;
   json: boolean;
   maxDeletions: number;
+  wide: boolean;
 }
 
 export function wholeNumber(flag: string) {
@@ -60,6 +62,16 @@ export function addMaxDeletionsOption(command: Command): Command {
     positive('--max-deletions'),
     DEFAULT_MAX_DELETIONS,
   );
+}
+
+/** `--wide`: tables keep every column at full width instead of fitting the terminal. */
+export function addWideOption(command: Command): Command {
+  return command.option('--wide', 'show every table column in full, whatever the terminal width', false);
+}
+
+/** The command's output: with `--wide`, tables have no width to fit. */
+export function tableIo(io: CliIo, flags: { wide?: boolean }): CliIo {
+  return flags.wide ? { ...io, columns: undefined } : io;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -105,13 +117,42 @@ export function addPlanningOptions(command: Command): Command {
     .option('--ssm-path <path>', 'SSM parameter path whose AMI ids count as in use (repeatable)', collect, [])
     .option('--region <region>', 'AWS region (default: the SDK configuration)')
     .option('--json', 'print JSON only', false);
-  return addMaxDeletionsOption(planning);
+  return addWideOption(addMaxDeletionsOption(planning));
 }
 
-/** Translates parsed flags into validated settings; a bad combination becomes a one-line error. */
-export function settingsFromFlags(flags: PlanningFlags): PlanSettings {
+/** The flag that sets each setting, so every error names what the user typed. */
+const FLAG_OF_SETTING: Readonly<Record<keyof PlanSettings, string>> = {
+  mappingKey: '--mapping-key',
+  mappingValues: '--mapping-values',
+  excludedMappingValues: '--excluded-mapping-values',
+  keepPrevious: '--keep-previous',
+  minAgeDays: '--ami-min-days',
+  optOutTagKey: '--opt-out-tag',
+  includeShared: '--include-shared',
+  checkOrphans: '--check-orphans',
+  ssmParameterPaths: '--ssm-path',
+  fromIds: '--from-ids',
+};
+
+/**
+ * Translates parsed flags into validated settings; a bad combination becomes a one-line error
+ * naming the flag. `base` holds settings a demo scenario needs; flags given explicitly win.
+ */
+export function settingsFromFlags(
+  flags: PlanningFlags,
+  command: Command,
+  base: Partial<PlanSettings> = {},
+): PlanSettings {
+  const given = (option: keyof PlanningFlags) => command.getOptionValueSource(option) !== 'default';
+  if (flags.mappingKey === 'name' && !given('mappingValues')) {
+    // As in aws-amicleaner: names are never matched against the default tag keys.
+    throw new InvalidArgumentError(
+      '--mapping-key name needs --mapping-values (the name substrings to group by)',
+    );
+  }
   try {
     return resolvePlanSettings({
+      ...base,
       mappingKey: flags.mappingKey,
       mappingValues: flags.mappingValues,
       excludedMappingValues: flags.excludedMappingValues,
@@ -120,11 +161,18 @@ export function settingsFromFlags(flags: PlanningFlags): PlanSettings {
       optOutTagKey: flags.optOutTag,
       includeShared: flags.includeShared,
       checkOrphans: flags.checkOrphans,
-      ssmParameterPaths: flags.ssmPath,
+      ...(given('ssmPath') || base.ssmParameterPaths === undefined
+        ? { ssmParameterPaths: flags.ssmPath }
+        : {}),
       ...(flags.fromIds ? { fromIds: flags.fromIds } : {}),
     });
   } catch (error) {
-    if (error instanceof InvalidSettingsError) throw new InvalidArgumentError(error.message);
+    if (error instanceof InvalidSettingsError) throw new InvalidArgumentError(flagMessage(error));
     throw error;
   }
+}
+
+function flagMessage(error: InvalidSettingsError): string {
+  if (error.setting === undefined || error.problem === undefined) return error.message;
+  return `${FLAG_OF_SETTING[error.setting]} ${error.problem}`;
 }

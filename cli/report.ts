@@ -4,6 +4,7 @@
  */
 import Table from 'cli-table3';
 import type { KeepReason, Plan, PlanGroup } from '../functions/core/model.ts';
+import { type Column, layoutColumns, wrapText } from './table-layout.ts';
 
 /** ASCII borders and no colours, like the original's output, so it pastes cleanly into tickets. */
 const ASCII = {
@@ -28,25 +29,63 @@ const ASCII = {
 };
 
 /** Widest a free-text column may grow before its words wrap (reasons can name many references). */
-export const WRAP_WIDTH = 64;
+export const WRAP_WIDTH = 62;
 
-export function table(
-  head: string[],
-  rows: (string | number)[][],
-  options: { wrapLast?: boolean } = {},
-): string {
-  const widths = options.wrapLast ? [...head.slice(0, -1).map(() => null), WRAP_WIDTH] : [];
-  const t = new Table({ head, ...ASCII, ...(options.wrapLast ? { colWidths: widths, wordWrap: true } : {}) });
-  // Only the header and body are separated, as in the original.
-  t.push(...rows.map((row) => row.map(String)));
-  return stripRowSeparators(t.toString());
+export interface FittedTable {
+  readonly text: string;
+  /** Heads of the columns left out to fit the width. */
+  readonly dropped: readonly string[];
 }
 
-/** cli-table3 draws a rule between every row; the original drew one under the header only. */
+/** A table laid out to fit `width` (see table-layout.ts); no width: every column at full size. */
+export function fitTable(
+  columns: readonly Column[],
+  rows: readonly (readonly (string | number)[])[],
+  width?: number,
+): FittedTable {
+  const cells = rows.map((row) => row.map(String));
+  const layout = layoutColumns(columns, cells, width);
+  const t = new Table({
+    head: layout.shown.map((i, k) => wrapText(columns[i]?.head ?? '', layout.widths[k] as number)),
+    ...ASCII,
+    // Cells arrive wrapped to their width; the two spaces are cli-table3's padding.
+    colWidths: layout.widths.map((w) => w + 2),
+  });
+  t.push(
+    ...cells.map((row) => layout.shown.map((i, k) => wrapText(row[i] ?? '', layout.widths[k] as number))),
+  );
+  return { text: stripRowSeparators(t.toString()), dropped: layout.dropped };
+}
+
+/** A table whose columns never drop; `wrapLast` wraps the last (free-text) column. */
+export function table(
+  head: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  options: { wrapLast?: boolean; width?: number | undefined } = {},
+): string {
+  const columns: Column[] = head.map((h, i) =>
+    options.wrapLast && i === head.length - 1 ? { head: h, wrap: true, maxWidth: WRAP_WIDTH } : { head: h },
+  );
+  return fitTable(columns, rows, options.width).text;
+}
+
+/** One line under a table that left columns out, so nobody mistakes it for the whole record. */
+export function droppedNote(fitted: FittedTable, width: number | undefined): string {
+  if (fitted.dropped.length === 0) return '';
+  return `(${fitted.dropped.join(', ')} not shown to fit ${width} columns; --wide shows every column)\n`;
+}
+
+/**
+ * cli-table3 draws a rule between every row; the original drew one under the header only.
+ * The header may span several lines, so the rule kept is the first one after the top.
+ */
 function stripRowSeparators(rendered: string): string {
   const lines = rendered.split('\n');
   const rule = lines[0] ?? '';
-  return lines.filter((line, i) => i === 0 || i === 2 || i === lines.length - 1 || line !== rule).join('\n');
+  const headerRule = lines.indexOf(rule, 1);
+  return lines
+    .filter((line, i) => i === 0 || i === headerRule || i === lines.length - 1 || line !== rule)
+    .join('\n');
 }
 
 const REASON_TEXT: Record<KeepReason, string> = {
@@ -77,6 +116,8 @@ function isExcludedGroup(group: PlanGroup): boolean {
 export interface ReportOptions {
   readonly fullReport: boolean;
   readonly checkOrphans: boolean;
+  /** Terminal width the tables must fit; undefined: no limit. */
+  readonly width?: number | undefined;
 }
 
 /** The whole human report of a plan: what the original printed, plus why AMIs were kept. */
@@ -92,6 +133,7 @@ export function renderPlanReport(plan: Plan, options: ReportOptions): string {
         table(
           ['AMI ID', 'AMI Name', 'Creation Date'],
           images.map((i) => [i.imageId, i.name, i.creationDate]),
+          { width: options.width },
         ),
       );
     }
@@ -107,6 +149,7 @@ export function renderPlanReport(plan: Plan, options: ReportOptions): string {
           g.name,
           isExcludedGroup(g) ? `0 (${g.kept.length} excluded, never removed)` : g.candidates.length,
         ]),
+      { width: options.width },
     ),
   );
 
@@ -117,7 +160,7 @@ export function renderPlanReport(plan: Plan, options: ReportOptions): string {
   if (deferred > 0) {
     // Not candidates: their sharing was not checked. A later run plans them again.
     out.push(
-      `${deferred} more ${deferred === 1 ? 'AMI' : 'AMIs'} deferred to a later run (over --max-deletions); listed as kept below.`,
+      `${count(deferred, 'more AMI', 'more AMIs')} deferred to a later run (over --max-deletions); listed as kept below.`,
     );
   }
 
@@ -129,33 +172,47 @@ export function renderPlanReport(plan: Plan, options: ReportOptions): string {
         : table(
             ['Snapshot ID', 'AMI ID (gone)', 'Size GiB'],
             plan.orphanSnapshots.map((o) => [o.snapshotId, o.imageId, o.sizeGiB]),
+            { width: options.width },
           ),
     );
   }
 
-  out.push(renderKeptSection(plan, options.fullReport));
+  out.push(renderKeptSection(plan, options.fullReport, options.width));
   const t = plan.totals;
   out.push(
-    `Plan ${plan.planHash.slice(0, 12)}: ${t.candidates} AMIs with ${t.candidateSnapshots} snapshots (${t.candidateSizeGiB} GiB)` +
-      (options.checkOrphans ? `, ${t.orphanSnapshots} orphan snapshots (${t.orphanSizeGiB} GiB)` : '') +
+    `Plan ${plan.planHash.slice(0, 12)}: ${count(t.candidates, 'AMI')} with ${count(t.candidateSnapshots, 'snapshot')} (${t.candidateSizeGiB} GiB)` +
+      (options.checkOrphans
+        ? `, ${count(t.orphanSnapshots, 'orphan snapshot')} (${t.orphanSizeGiB} GiB)`
+        : '') +
       ` in ${plan.region}`,
   );
   return `${out.join('\n')}\n`;
 }
 
 /** Counts by reason; with --full-report, every kept AMI with its reason and detail. */
-function renderKeptSection(plan: Plan, full: boolean): string {
+function renderKeptSection(plan: Plan, full: boolean, width: number | undefined): string {
   const kept = plan.groups.flatMap((g) => g.kept.map((k) => ({ ...k, group: g.name })));
   if (kept.length === 0) return 'AMIs kept: none';
   const counts = new Map<KeepReason, number>();
   for (const k of kept) counts.set(k.reason, (counts.get(k.reason) ?? 0) + 1);
   const line = `AMIs kept (${kept.length}): ${[...counts].map(([reason, n]) => `${n} ${REASON_TEXT[reason]}`).join(', ')}`;
   if (!full) return line;
-  return `${line}\n${table(
-    ['Group name', 'AMI ID', 'AMI Name', 'Kept because'],
+  const fitted = fitTable(
+    [
+      { head: 'Group name', dropRank: 2 },
+      { head: 'AMI ID' },
+      { head: 'AMI Name', wrap: true, dropRank: 1 },
+      { head: 'Kept because', wrap: true, maxWidth: WRAP_WIDTH },
+    ],
     kept.map((k) => [k.group, k.imageId, k.name, describeReason(k.reason, k.detail)]),
-    { wrapLast: true },
-  )}`;
+    width,
+  );
+  return `${line}\n${fitted.text}${fitted.dropped.length > 0 ? `\n${droppedNote(fitted, width).trimEnd()}` : ''}`;
+}
+
+/** `1 AMI`, `2 AMIs`: every count the CLI prints agrees with its noun. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? singular : plural}`;
 }
 
 /** The `--json` shape: stable field names that scripts can rely on. */

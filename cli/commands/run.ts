@@ -1,26 +1,37 @@
 /**
  * `amicleaner run` (the workflow against the account the SDK configuration names) and
  * `amicleaner demo` (the same workflow on the built-in simulated account; `npm start`).
- * Both execute the deployed ASL file locally, every step on its real handler.
+ * Both execute the deployed ASL file locally, every step on its real handler. The local
+ * runner, the SDK and dynalite are loaded when a command runs, not when the CLI starts.
  */
-import { userInfo } from 'node:os';
 import { type Command, Option } from 'commander';
-import { DEFAULT_PLAN_SETTINGS } from '../../functions/core/settings.ts';
-import type { CliDeps } from '../deps.ts';
+import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../functions/core/settings.ts';
+import { type CliDeps, openLedger } from '../deps.ts';
+import type { AccountEnvironment } from '../environment.ts';
+import { ledgerUnavailable } from '../errors.ts';
 import type { CliIo } from '../io.ts';
-import { ledgerUnavailable, openLedger } from '../ledger-location.ts';
-import { type ApprovalMode, runLocalSession } from '../local-runner/session.ts';
+import type { ApprovalMode } from '../local-runner/session.ts';
 import {
   addMaxDeletionsOption,
   addPlanningOptions,
+  addWideOption,
   type PlanningFlags,
   positive,
   settingsFromFlags,
+  tableIo,
   wholeNumber,
 } from '../options.ts';
+import {
+  DEFAULT_SCENARIO,
+  type DemoScenario,
+  parseScenario,
+  SCENARIO_DESCRIPTION,
+  scenarioSettings,
+} from '../scenarios.ts';
 
 interface SessionFlags {
   json: boolean;
+  wide: boolean;
   fullReport: boolean;
   port: number;
   approvalTimeout: number;
@@ -29,9 +40,6 @@ interface SessionFlags {
   ledgerTable?: string;
   region?: string;
 }
-
-/** The demo's account keeps an SSM-referenced AMI under this path; see the rich scenario. */
-const DEMO_SSM_PATH = '/amicleaner';
 
 export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps): void {
   addSessionOptions(
@@ -47,38 +55,48 @@ export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps):
       false,
     )
     .option('--approval-link', 'serve the approval page and wait for a click instead of asking y/N', false)
-    .action(async (flags: PlanningFlags & SessionFlags & { forceDelete: boolean; approvalLink: boolean }) => {
-      const settings = settingsFromFlags(flags);
-      const env = await deps.awsEnvironment(flags.region);
-      const mode: ApprovalMode = flags.forceDelete ? 'yes' : flags.approvalLink ? 'link' : 'prompt';
-      await session(io, deps, flags, { env, settings, mode, fullReport: flags.fullReport });
-    });
+    .action(
+      async (
+        flags: PlanningFlags & SessionFlags & { forceDelete: boolean; approvalLink: boolean },
+        command: Command,
+      ) => {
+        const settings = settingsFromFlags(flags, command);
+        const env = await deps.awsEnvironment(flags.region);
+        // Before the ledger is touched: an account that cannot be read starts no run at all.
+        const { probeAccount } = await import('../account-probe.ts');
+        await probeAccount(env, settings);
+        const mode: ApprovalMode = flags.forceDelete ? 'yes' : flags.approvalLink ? 'link' : 'prompt';
+        await session(io, deps, flags, { env, settings, mode, fullReport: flags.fullReport });
+      },
+    );
 
-  addMaxDeletionsOption(
-    addSessionOptions(
-      program
-        .command('demo')
-        .description('run the whole workflow on the built-in simulated account (what `npm start` runs)'),
+  addWideOption(
+    addMaxDeletionsOption(
+      addSessionOptions(
+        program
+          .command('demo')
+          .description('run the whole workflow on the built-in simulated account (what `npm start` runs)'),
+      ),
     ),
   )
     .addOption(
-      new Option('--scenario <name>', 'simulated account to seed').choices(['rich', 'blog']).default('rich'),
+      new Option('--scenario <name>', SCENARIO_DESCRIPTION)
+        .argParser(parseScenario)
+        .default(DEFAULT_SCENARIO),
     )
     .option('--yes', 'approve through the approval page without waiting for a person', false)
     .option('--json', 'print the run result and ledger items as JSON only', false)
     .option('--check-orphans', 'include orphan snapshots', true)
     .option('--no-check-orphans', 'leave orphan snapshots out of the plan')
-    .action(
-      async (flags: SessionFlags & { scenario: 'rich' | 'blog'; yes: boolean; checkOrphans: boolean }) => {
-        const env = deps.demoEnvironment(flags.scenario);
-        const settings = {
-          ...DEFAULT_PLAN_SETTINGS,
-          checkOrphans: flags.checkOrphans,
-          ssmParameterPaths: [DEMO_SSM_PATH],
-        };
-        await session(io, deps, flags, { env, settings, mode: flags.yes ? 'yes' : 'link', fullReport: true });
-      },
-    );
+    .action(async (flags: SessionFlags & { scenario: DemoScenario; yes: boolean; checkOrphans: boolean }) => {
+      const env = await deps.demoEnvironment(flags.scenario);
+      const settings: PlanSettings = {
+        ...DEFAULT_PLAN_SETTINGS,
+        ...scenarioSettings(flags.scenario),
+        checkOrphans: flags.checkOrphans,
+      };
+      await session(io, deps, flags, { env, settings, mode: flags.yes ? 'yes' : 'link', fullReport: true });
+    });
 }
 
 function addSessionOptions(command: Command): Command {
@@ -104,12 +122,16 @@ async function session(
   deps: CliDeps,
   flags: SessionFlags,
   what: {
-    env: Awaited<ReturnType<CliDeps['awsEnvironment']>>;
-    settings: ReturnType<typeof settingsFromFlags>;
+    env: AccountEnvironment;
+    settings: PlanSettings;
     mode: ApprovalMode;
     fullReport: boolean;
   },
 ): Promise<void> {
+  const [{ userInfo }, { runLocalSession }] = await Promise.all([
+    import('node:os'),
+    import('../local-runner/session.ts'),
+  ]);
   const opened = await (deps.openLedger ?? openLedger)({
     tableName: flags.ledgerTable,
     region: flags.region,
@@ -121,7 +143,7 @@ async function session(
     await opened.ledger.listRuns({ limit: 1 }).catch((error: unknown) => {
       throw ledgerUnavailable(error, opened.where);
     });
-    await runLocalSession(io, {
+    await runLocalSession(tableIo(io, flags), {
       env: what.env,
       ledger: opened.ledger,
       settings: what.settings,

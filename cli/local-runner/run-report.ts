@@ -4,14 +4,15 @@
  */
 import type { LedgerItem } from '../../functions/adapters/ledger/index.ts';
 import type { KeepReason } from '../../functions/core/model.ts';
-import { describeReason, table } from '../report.ts';
+import { describeReason, droppedNote, fitTable, table, WRAP_WIDTH } from '../report.ts';
 import type { LocalRunResult } from './run-workflow.ts';
 
 export function renderRunReport(
   result: LocalRunResult,
   items: readonly LedgerItem[],
-  options: { readonly fullReport: boolean },
+  options: { readonly fullReport: boolean; readonly width?: number | undefined },
 ): string {
+  const width = options.width;
   const out: string[] = [];
   const images = items.filter((i) => i.kind === 'IMAGE');
   const removed = images.filter((i) => i.status === 'DONE');
@@ -24,6 +25,7 @@ export function renderRunReport(
         table(
           ['AMI ID', 'AMI Name', 'Creation Date'],
           groupItems.map((i) => [i.id, i.name ?? '', i.creationDate ?? '']),
+          { width },
         ),
       );
     }
@@ -34,6 +36,7 @@ export function renderRunReport(
       table(
         ['Group name', 'removed'],
         [...byGroup].map(([group, groupItems]) => [group, groupItems.length]),
+        { width },
       ),
     );
   }
@@ -44,6 +47,7 @@ export function renderRunReport(
       table(
         ['Snapshot ID', 'AMI ID (gone)', 'Size GiB'],
         orphans.map((o) => [o.id, o.sourceImageId ?? '', o.sizeGiB]),
+        { width },
       ),
     );
   }
@@ -56,13 +60,19 @@ export function renderRunReport(
     );
   if (notRemoved.length > 0) {
     out.push('Not removed:');
-    out.push(
-      table(
-        ['Group name', 'ID', 'Name', 'Status', 'Why'],
-        notRemoved.map((i) => [i.group ?? '(orphan snapshot)', i.id, i.name ?? '', i.status, why(i)]),
-        { wrapLast: true },
-      ),
+    const fitted = fitTable(
+      [
+        { head: 'Group name', dropRank: 2 },
+        { head: 'ID' },
+        { head: 'Name', wrap: true, dropRank: 1 },
+        { head: 'Status' },
+        { head: 'Why', wrap: true, maxWidth: WRAP_WIDTH },
+      ],
+      notRemoved.map((i) => [i.group ?? '(orphan snapshot)', i.id, i.name ?? '', i.status, why(i)]),
+      width,
     );
+    out.push(fitted.text);
+    if (fitted.dropped.length > 0) out.push(droppedNote(fitted, width).trimEnd());
   }
 
   out.push(summaryLine(result));

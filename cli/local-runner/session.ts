@@ -10,7 +10,7 @@ import type { PlanSettings } from '../../functions/core/settings.ts';
 import type { AccountEnvironment } from '../environment.ts';
 import { RunNotCompletedError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
-import { renderPlanReport } from '../report.ts';
+import { count, renderPlanReport } from '../report.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { createLocalStack, type LocalStack } from './local-stack.ts';
 import { renderRunReport } from './run-report.ts';
@@ -99,7 +99,8 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
     progress.done();
     const items = await local.ledger.listItems(result.executionName);
     if (options.json) io.out(`${JSON.stringify({ ...result, items }, null, 2)}\n`);
-    else io.out(renderRunReport(result, items, { fullReport: options.fullReport ?? true }));
+    else
+      io.out(renderRunReport(result, items, { fullReport: options.fullReport ?? true, width: io.columns }));
     assertCompleted(result);
     return result;
   } finally {
@@ -124,11 +125,14 @@ async function decide(io: CliIo, stack: LocalStack, options: SessionOptions, lin
     renderPlanReport(plan, {
       fullReport: options.fullReport ?? false,
       checkOrphans: options.settings.checkOrphans,
+      width: io.columns,
     }),
   );
-  const orphans = plan.totals.orphanSnapshots ? ` and ${plan.totals.orphanSnapshots} orphan snapshots` : '';
+  const orphans = plan.totals.orphanSnapshots
+    ? ` and ${count(plan.totals.orphanSnapshots, 'orphan snapshot')}`
+    : '';
   const answer = await (options.readAnswer ?? readLine)(
-    `Do you want to continue and remove ${plan.totals.candidates} AMIs${orphans} [y/N] ? : `,
+    `Do you want to continue and remove ${count(plan.totals.candidates, 'AMI')}${orphans} [y/N] ? : `,
   );
   const yes = /^y(es)?$/i.test(answer?.trim() ?? '');
   if (answer === undefined) io.err('\nno answer (stdin closed): nothing will be deleted\n');
@@ -208,8 +212,9 @@ class Progress {
         this.counts[name as keyof typeof this.counts] += 1;
         // One line rewritten in place: the counts as they happen.
         this.io.err(
-          `\r  deleting: ${this.counts.Deregister} AMIs deregistered, snapshots of ${this.counts.DeleteSnapshots} AMIs ` +
-            `deleted, ${this.counts.DeleteOrphan} orphan snapshots deleted`,
+          `\r  deleting: ${count(this.counts.Deregister, 'AMI')} deregistered, snapshots of ` +
+            `${count(this.counts.DeleteSnapshots, 'AMI')} deleted, ` +
+            `${count(this.counts.DeleteOrphan, 'orphan snapshot')} deleted`,
         );
         this.live = true;
       }

@@ -43,6 +43,23 @@ export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
 /** Raised for settings that must not reach a run. The message names the setting and the problem. */
 export class InvalidSettingsError extends Error {
   override readonly name = 'InvalidSettingsError';
+
+  /**
+   * `setting` names the offending setting and `problem` says what is wrong with it, so that a
+   * front end can name its own flag instead (the CLI says `--from-ids`, not `fromIds`).
+   */
+  constructor(
+    message: string,
+    readonly setting?: keyof PlanSettings,
+    readonly problem?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An InvalidSettingsError whose message is `<setting> <problem>`. */
+function invalid(setting: keyof PlanSettings, problem: string): InvalidSettingsError {
+  return new InvalidSettingsError(`${setting} ${problem}`, setting, problem);
 }
 
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
@@ -68,44 +85,37 @@ export function resolvePlanSettings(
 
 export function validatePlanSettings(s: PlanSettings): PlanSettings {
   if (s.mappingKey !== 'tags' && s.mappingKey !== 'name') {
-    throw new InvalidSettingsError(
-      `mappingKey must be "tags" or "name", got ${JSON.stringify(s.mappingKey)}`,
-    );
+    throw invalid('mappingKey', `must be "tags" or "name", got ${JSON.stringify(s.mappingKey)}`);
   }
   assertStringList('mappingValues', s.mappingValues);
-  if (s.mappingValues.length === 0) throw new InvalidSettingsError('mappingValues must not be empty');
+  if (s.mappingValues.length === 0) throw invalid('mappingValues', 'must not be empty');
   assertStringList('excludedMappingValues', s.excludedMappingValues);
   assertStringList('ssmParameterPaths', s.ssmParameterPaths);
   for (const path of s.ssmParameterPaths) {
-    if (!path.startsWith('/'))
-      throw new InvalidSettingsError(`ssmParameterPaths entry "${path}" must start with "/"`);
+    if (!path.startsWith('/')) throw invalid('ssmParameterPaths', `entry "${path}" must start with "/"`);
   }
   if (!Number.isInteger(s.keepPrevious) || s.keepPrevious < 0) {
-    throw new InvalidSettingsError(
-      `keepPrevious must be a whole number >= 0, got ${JSON.stringify(s.keepPrevious)}`,
-    );
+    throw invalid('keepPrevious', `must be a whole number >= 0, got ${JSON.stringify(s.keepPrevious)}`);
   }
   if (typeof s.minAgeDays !== 'number' || !Number.isFinite(s.minAgeDays) || s.minAgeDays < 0) {
-    throw new InvalidSettingsError(`minAgeDays must be a number >= 0, got ${JSON.stringify(s.minAgeDays)}`);
+    throw invalid('minAgeDays', `must be a number >= 0, got ${JSON.stringify(s.minAgeDays)}`);
   }
   if (typeof s.optOutTagKey !== 'string' || s.optOutTagKey.length === 0) {
-    throw new InvalidSettingsError('optOutTagKey must be a non-empty string');
+    throw invalid('optOutTagKey', 'must be a non-empty string');
   }
-  if (typeof s.includeShared !== 'boolean')
-    throw new InvalidSettingsError('includeShared must be true or false');
-  if (typeof s.checkOrphans !== 'boolean')
-    throw new InvalidSettingsError('checkOrphans must be true or false');
+  if (typeof s.includeShared !== 'boolean') throw invalid('includeShared', 'must be true or false');
+  if (typeof s.checkOrphans !== 'boolean') throw invalid('checkOrphans', 'must be true or false');
   if (s.fromIds !== undefined) {
     assertStringList('fromIds', s.fromIds);
     for (const id of s.fromIds) {
-      if (!AMI_ID.test(id)) throw new InvalidSettingsError(`fromIds entry "${id}" is not an AMI id`);
+      if (!AMI_ID.test(id)) throw invalid('fromIds', `entry "${id}" is not an AMI id`);
     }
   }
   return s;
 }
 
-function assertStringList(name: string, value: unknown): asserts value is string[] {
+function assertStringList(name: keyof PlanSettings, value: unknown): asserts value is string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0)) {
-    throw new InvalidSettingsError(`${name} must be a list of non-empty strings`);
+    throw invalid(name, 'must be a list of non-empty strings');
   }
 }

@@ -350,7 +350,7 @@ describe('amicleaner history on a filled ledger', () => {
     ]);
     expect(byId[AMI_FAILED]?.[3]).toBe('dev.back');
     expect(byId[AMI_DONE]?.[5]).toBe(
-      '1 snapshot(s) deleted, 8 GiB freed; snap-0000000000000001b shared (shared with ami-0abc)',
+      '1 snapshot deleted, 8 GiB freed; snap-0000000000000001b shared (shared with ami-0abc)',
     );
     expect(byId[AMI_IN_USE]?.[5]).toBe('in use right before deregistering: instance i-0aaa (running)');
     expect(byId[ORPHAN]?.[5]).toBe('orphan of ami-00000000000000ee; deleted, 30 GiB freed');

@@ -31,7 +31,7 @@ interface PlanJson {
 }
 
 async function planJson(args: string[]): Promise<PlanJson> {
-  const { code, stdout, stderr } = await runCli(['plan', '--demo', '--json', ...args]);
+  const { code, stdout, stderr } = await runCli(['plan', '--scenario', 'blog', '--json', ...args]);
   expect(stderr).toBe('');
   expect(code).toBe(0);
   return JSON.parse(stdout) as PlanJson;
@@ -82,7 +82,14 @@ describe('amicleaner plan on the blog scenario', () => {
 
   it('prints the original tables, with the full report per group', async () => {
     // Act
-    const { code, stdout } = await runCli(['plan', '--demo', '--full-report', '--keep-previous', '3']);
+    const { code, stdout } = await runCli([
+      'plan',
+      '--scenario',
+      'blog',
+      '--full-report',
+      '--keep-previous',
+      '3',
+    ]);
 
     // Assess
     expect(code).toBe(0);
@@ -96,7 +103,14 @@ describe('amicleaner plan on the blog scenario', () => {
 
   it('never calls a mutating API', async () => {
     // Act
-    const { code, account } = await runCli(['plan', '--demo', '--check-orphans', '--keep-previous', '0']);
+    const { code, account } = await runCli([
+      'plan',
+      '--scenario',
+      'blog',
+      '--check-orphans',
+      '--keep-previous',
+      '0',
+    ]);
 
     // Assess
     expect(code).toBe(0);
@@ -134,7 +148,8 @@ describe('amicleaner plan --max-deletions', () => {
     // Act
     const { code, stdout, account } = await runCli([
       'plan',
-      '--demo',
+      '--scenario',
+      'blog',
       '--keep-previous',
       '0',
       '--max-deletions',
@@ -156,7 +171,15 @@ describe('amicleaner plan --max-deletions', () => {
 
   it('shows the deferred AMIs in the report, not among those to be removed', async () => {
     // Act
-    const { code, stdout } = await runCli(['plan', '--demo', '--keep-previous', '0', '--max-deletions', '3']);
+    const { code, stdout } = await runCli([
+      'plan',
+      '--scenario',
+      'blog',
+      '--keep-previous',
+      '0',
+      '--max-deletions',
+      '3',
+    ]);
 
     // Assess
     expect(code).toBe(0);
@@ -183,13 +206,13 @@ describe('amicleaner plan with bad flags', () => {
     [['--keep-previous', 'two'], /--keep-previous must be a whole number/],
     [['--mapping-key', 'owner'], /Allowed choices are tags, name/],
     [['--bogus'], /unknown option '--bogus'/],
-    [['--from-ids', 'not-an-ami'], /fromIds entry "not-an-ami" is not an AMI id/],
+    [['--from-ids', 'not-an-ami'], /^amicleaner: --from-ids entry "not-an-ami" is not an AMI id$/m],
     [['--ssm-path', 'no-slash'], /must start with "\/"/],
     [['--max-deletions', '0'], /--max-deletions must be at least 1/],
     [['--max-deletions', 'many'], /--max-deletions must be a whole number/],
   ])('%j exits 2 with one line', async (flags, message) => {
     // Act
-    const { code, stdout, stderr } = await runCli(['plan', '--demo', ...flags]);
+    const { code, stdout, stderr } = await runCli(['plan', '--scenario', 'blog', ...flags]);
 
     // Assess
     expect(code).toBe(2);

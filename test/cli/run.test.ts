@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultCliDeps } from '../../cli/deps.ts';
 import { type DemoScenario, demoEnvironment } from '../../cli/environment.ts';
 import { bufferIo } from '../../cli/io.ts';
 import { describeLocation } from '../../cli/ledger-location.ts';
@@ -149,7 +150,12 @@ describe('amicleaner run', () => {
         /^amicleaner: cannot use the ledger in DynamoDB table ledger .*unreachable/,
       );
       expect(io.stderr().trim().split('\n')).toHaveLength(1);
-      expect(account?.calls ?? []).toEqual([]);
+      // Only the account probe's reads ran; no run was started, nothing was changed.
+      expect(account?.mutatingCalls() ?? []).toEqual([]);
+      expect((account?.calls ?? []).map((c) => c.command).sort()).toEqual([
+        'DescribeAutoScalingGroups',
+        'DescribeImages',
+      ]);
     } finally {
       if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
       else process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
@@ -159,7 +165,10 @@ describe('amicleaner run', () => {
   it.each([
     [['run', '--approval-timeout', '0'], /--approval-timeout must be at least 1/],
     [['run', '--port', 'http'], /--port must be a whole number/],
-    [['demo', '--scenario', 'huge'], /Allowed choices are rich, blog/],
+    [
+      ['demo', '--scenario', 'huge'],
+      /--scenario <name>' argument 'huge' is invalid. Choose rich, blog or generated:<AMIs>/,
+    ],
     [['run', '--max-deletions', '0'], /--max-deletions must be at least 1/],
     [['demo', '--max-deletions', '0'], /--max-deletions must be at least 1/],
   ])('%j exits 2 with one line', async (args, message) => {
@@ -171,5 +180,135 @@ describe('amicleaner run', () => {
     expect(code).toBe(2);
     expect(io.stderr()).toMatch(message);
     expect(io.stderr().trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('the demo is one scenario', () => {
+  it('plan --demo shows the account npm start runs on: the same plan hash as demo --dry-run', async () => {
+    // Prepare
+    const demo = await runCli(['demo', '--dry-run']);
+    const io = bufferIo();
+
+    // Act
+    const code = await main(['plan', '--demo', '--check-orphans', '--json'], io, {
+      awsEnvironment: () => Promise.reject(new Error('plan --demo never reads a real account')),
+      demoEnvironment,
+    });
+
+    // Assess
+    expect(demo.code).toBe(0);
+    expect(code).toBe(0);
+    const plan = JSON.parse(io.stdout()) as { planHash: string; groups: { kept: { reason: string }[] }[] };
+    expect(demo.runs[0]?.planHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(plan.planHash).toBe(demo.runs[0]?.planHash);
+    // The rich account's SSM reference is read, as in the demo.
+    const kept = plan.groups.flatMap((g) => g.kept);
+    expect(kept.filter((k) => k.reason === 'IN_USE').length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [['demo', '--dry-run', '--scenario', 'blog'], 21],
+    [['demo', '--dry-run', '--scenario', 'generated:60'], 60],
+  ])('%j seeds that account', async (args, images) => {
+    // Act
+    const { code, account } = await runCli(args);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(account.images.size).toBe(images);
+  });
+
+  it.each([
+    [['plan', '--demo', '--region', 'us-east-1'], /option '--demo' cannot be used with option '--region/],
+    [
+      ['plan', '--scenario', 'blog', '--region', 'us-east-1'],
+      /option '--demo' cannot be used with option '--region/,
+    ],
+    [['demo', '--region', 'us-east-1'], /unknown option '--region'/],
+    [['plan', '--scenario', 'generated:0'], /generated:<AMIs> takes 1 to 200,000 AMIs/],
+  ])('%j is refused rather than silently ignored', async (args, message) => {
+    // Act
+    const io = bufferIo();
+    const code = await main(args, io);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(io.stdout()).toBe('');
+    expect(io.stderr()).toMatch(message);
+    expect(io.stderr().trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('amicleaner run against an account it cannot read', () => {
+  const saved = { endpoint: process.env.AWS_ENDPOINT_URL };
+  afterEach(() => {
+    if (saved.endpoint === undefined) delete process.env.AWS_ENDPOINT_URL;
+    else process.env.AWS_ENDPOINT_URL = saved.endpoint;
+  });
+
+  /** The real account wiring; the ledger opener records whether the run got that far. */
+  async function runAgainstRealWiring(args: string[]) {
+    const io = bufferIo();
+    let ledgerOpened = false;
+    const code = await main(args, io, {
+      ...defaultCliDeps,
+      openLedger: async () => {
+        ledgerOpened = true;
+        throw new Error('the ledger must not be opened for an account that cannot be read');
+      },
+    });
+    return { code, stdout: io.stdout(), stderr: io.stderr(), ledgerOpened };
+  }
+
+  it.each([
+    ['an endpoint that does not answer', 'http://127.0.0.1:1', 'eu-west-1', /ECONNREFUSED/],
+    ['a region that does not exist', undefined, 'xx-nowhere-9', /ENOTFOUND|EAI_AGAIN/],
+  ])('stops before the run on %s: one line, exit 2, no run recorded', async (_, endpoint, region, cause) => {
+    // Prepare
+    if (endpoint === undefined) delete process.env.AWS_ENDPOINT_URL;
+    else process.env.AWS_ENDPOINT_URL = endpoint;
+
+    // Act
+    const { code, stdout, stderr, ledgerOpened } = await runAgainstRealWiring([
+      'run',
+      '-f',
+      '--region',
+      region,
+    ]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(new RegExp(`^amicleaner: cannot read the account in ${region}: \\w+ failed: `));
+    expect(stderr).toMatch(cause);
+    expect(stderr).toMatch(/nothing was started\n$/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(ledgerOpened).toBe(false);
+  });
+
+  it('says so as one JSON object on stderr under --json', async () => {
+    // Prepare
+    process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:1';
+
+    // Act
+    const { code, stdout, stderr, ledgerOpened } = await runAgainstRealWiring([
+      'run',
+      '-f',
+      '--json',
+      '--region',
+      'eu-west-1',
+    ]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(JSON.parse(stderr)).toEqual({
+      error: {
+        name: 'AccountUnreachableError',
+        message: expect.stringMatching(/^cannot read the account in eu-west-1: .*ECONNREFUSED/),
+        exitCode: 2,
+      },
+    });
+    expect(ledgerOpened).toBe(false);
   });
 });
