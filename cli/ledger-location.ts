@@ -157,7 +157,7 @@ function wrapLocal(local: LocalLedger, location: LedgerLocation, release: () => 
 
 /** Creates `.amicleaner/` with a `.gitignore`, so the store is never committed by accident. */
 async function prepareStoreDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const ignore = join(dir, '.gitignore');
   if (!existsSync(ignore)) writeFileSync(ignore, '# amicleaner local ledger; not for version control\n*\n');
 }

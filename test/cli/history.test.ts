@@ -614,9 +614,14 @@ describe('amicleaner history --ledger-table through AWS_ENDPOINT_URL', () => {
   let dynamo: LocalLedger;
   const savedEndpoint = process.env.AWS_ENDPOINT_URL;
 
+  const savedKeys = [process.env.AWS_ACCESS_KEY_ID, process.env.AWS_SECRET_ACCESS_KEY];
+
   beforeAll(async () => {
     dynamo = await startLocalLedger();
     await seedRuns(dynamo.ledger);
+    // The embedded store answers only its own per-process key; the SDK reads it from the env.
+    process.env.AWS_ACCESS_KEY_ID = dynamo.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = dynamo.credentials.secretAccessKey;
   });
 
   afterEach(() => {
@@ -625,6 +630,7 @@ describe('amicleaner history --ledger-table through AWS_ENDPOINT_URL', () => {
   });
 
   afterAll(async () => {
+    [process.env.AWS_ACCESS_KEY_ID, process.env.AWS_SECRET_ACCESS_KEY] = savedKeys;
     await dynamo.stop();
   });
 
