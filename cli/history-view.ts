@@ -7,7 +7,7 @@ import { isKeepReason } from '../functions/core/model.ts';
 import { ledgerUnavailable, UnknownRunError } from './errors.ts';
 import type { CliIo } from './io.ts';
 import type { LedgerLocation, OpenedLedger } from './ledger-location.ts';
-import { count, describeReason, droppedNote, fitTable } from './report.ts';
+import { count, describeReason, droppedNote, fitTable, prose } from './report.ts';
 import type { Column } from './table-layout.ts';
 
 export interface HistoryViewOptions {
@@ -41,7 +41,8 @@ async function listRuns(opened: OpenedLedger, options: HistoryViewOptions, io: C
     return;
   }
   const fitted = runsTable(runs, options.width, LIST_ERROR_WIDTH);
-  io.out(`Runs in ${opened.where}, newest first:\n${fitted.text}\n${droppedNote(fitted, options.width)}`);
+  const heading = prose(`Runs in ${opened.where}, newest first:`, options.width);
+  io.out(`${heading}\n${fitted.text}\n${droppedNote(fitted, options.width)}`);
 }
 
 async function showRun(
@@ -83,7 +84,7 @@ async function showRun(
     out.push(itemTable.text);
     dropped.push(...itemTable.dropped.filter((head) => !dropped.includes(head)));
   }
-  io.out(`${out.join('\n')}\n${droppedNote({ text: '', dropped }, options.width)}`);
+  io.out(`${prose(out.join('\n'), options.width)}\n${droppedNote({ text: '', dropped }, options.width)}`);
 }
 
 /** Ledger calls only: their failures become one line naming the ledger, exit 2. */
@@ -114,7 +115,7 @@ const RUN_COLUMNS: readonly Column[] = [
   { head: 'Failed', dropRank: 7 },
   { head: 'Deferred', dropRank: 3 },
   { head: 'GiB freed', dropRank: 5 },
-  { head: 'Approver / ended', wrap: true },
+  { head: 'Approver / ended', wrap: true, minWidth: 22 },
 ];
 
 /** One run's items: the kind (the id's prefix says it) and attempts go first, then group, name. */
@@ -124,7 +125,7 @@ const ITEM_COLUMNS: readonly Column[] = [
   { head: 'Name', wrap: true, dropRank: 4 },
   { head: 'Group', wrap: true, dropRank: 3 },
   { head: 'Status' },
-  { head: 'Reason / detail', wrap: true },
+  { head: 'Reason / detail', wrap: true, minWidth: 24 },
   { head: 'Attempts', dropRank: 2 },
   { head: 'Last error', wrap: true },
 ];

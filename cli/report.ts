@@ -72,7 +72,8 @@ export function table(
 /** One line under a table that left columns out, so nobody mistakes it for the whole record. */
 export function droppedNote(fitted: FittedTable, width: number | undefined): string {
   if (fitted.dropped.length === 0) return '';
-  return `(${fitted.dropped.join(', ')} not shown to fit ${width} columns; --wide shows every column)\n`;
+  const note = `(${fitted.dropped.join(', ')} not shown to fit ${width} columns; --wide shows every column)`;
+  return `${width === undefined ? note : wrapText(note, width)}\n`;
 }
 
 /**
@@ -186,7 +187,17 @@ export function renderPlanReport(plan: Plan, options: ReportOptions): string {
         : '') +
       ` in ${plan.region}`,
   );
-  return `${out.join('\n')}\n`;
+  return `${prose(out.join('\n'), options.width)}\n`;
+}
+
+/** Text lines wrapped to the width at spaces; table lines (`+`, `|`) are laid out already. */
+export function prose(text: string, width: number | undefined): string {
+  if (width === undefined) return text;
+  const isTableLine = (line: string) => line.startsWith('+') || line.startsWith('|');
+  return text
+    .split('\n')
+    .map((line) => (isTableLine(line) ? line : wrapText(line, width)))
+    .join('\n');
 }
 
 /** Counts by reason; with --full-report, every kept AMI with its reason and detail. */
@@ -202,7 +213,7 @@ function renderKeptSection(plan: Plan, full: boolean, width: number | undefined)
       { head: 'Group name', dropRank: 2 },
       { head: 'AMI ID' },
       { head: 'AMI Name', wrap: true, dropRank: 1 },
-      { head: 'Kept because', wrap: true, maxWidth: WRAP_WIDTH },
+      { head: 'Kept because', wrap: true, maxWidth: WRAP_WIDTH, minWidth: 24 },
     ],
     kept.map((k) => [k.group, k.imageId, k.name, describeReason(k.reason, k.detail)]),
     width,

@@ -10,6 +10,8 @@ export interface Column {
   readonly wrap?: boolean;
   /** Widest a wrapping column grows even when there is room (keeps long reasons readable). */
   readonly maxWidth?: number;
+  /** Narrowest a wrapping column gets before other columns are left out; default {@link MIN_WRAP_WIDTH}. */
+  readonly minWidth?: number;
   /**
    * Columns with a rank may be left out to fit; the lowest rank goes first. Columns without one
    * are always shown (the ids and statuses a reader cannot do without).
@@ -27,7 +29,7 @@ export interface Layout {
 }
 
 /** A wrapping column is never made narrower than this while another column can still go. */
-export const MIN_WRAP_WIDTH = 16;
+export const MIN_WRAP_WIDTH = 12;
 
 /** `| a | b |`: one border per column plus one, and a space each side of every cell. */
 export function renderedWidth(widths: readonly number[]): number {
@@ -47,7 +49,8 @@ export function layoutColumns(
   // Narrowest a column can be: data cells never wrap outside free text; headers wrap at words.
   const minimum = columns.map((column, i) => {
     const headWord = longestWord(column.head);
-    if (column.wrap) return Math.min(natural[i] as number, Math.max(MIN_WRAP_WIDTH, headWord));
+    if (column.wrap)
+      return Math.min(natural[i] as number, Math.max(column.minWidth ?? MIN_WRAP_WIDTH, headWord));
     return Math.max(headWord, ...rows.map((row) => textWidth(row[i] ?? '')));
   });
 
@@ -97,8 +100,10 @@ function fitWidths(
   let left = budget - fixedTotal;
   const byNeed = [...wrapping].sort((a, b) => (natural[a] as number) - (natural[b] as number));
   byNeed.forEach((i, k) => {
+    // Never take what the columns still to come need for their own minimum.
+    const reserved = byNeed.slice(k + 1).reduce((sum, j) => sum + (minimum[j] as number), 0);
     const share = Math.floor(left / (byNeed.length - k));
-    const given = Math.max(minimum[i] as number, Math.min(natural[i] as number, share));
+    const given = Math.max(minimum[i] as number, Math.min(natural[i] as number, share, left - reserved));
     widths.set(i, given);
     left -= given;
   });

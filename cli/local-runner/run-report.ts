@@ -4,7 +4,7 @@
  */
 import type { LedgerItem } from '../../functions/adapters/ledger/index.ts';
 import type { KeepReason } from '../../functions/core/model.ts';
-import { describeReason, droppedNote, fitTable, table, WRAP_WIDTH } from '../report.ts';
+import { describeReason, droppedNote, fitTable, prose, table, WRAP_WIDTH } from '../report.ts';
 import type { LocalRunResult } from './run-workflow.ts';
 
 export function renderRunReport(
@@ -66,7 +66,7 @@ export function renderRunReport(
         { head: 'ID' },
         { head: 'Name', wrap: true, dropRank: 1 },
         { head: 'Status' },
-        { head: 'Why', wrap: true, maxWidth: WRAP_WIDTH },
+        { head: 'Why', wrap: true, maxWidth: WRAP_WIDTH, minWidth: 24 },
       ],
       notRemoved.map((i) => [i.group ?? '(orphan snapshot)', i.id, i.name ?? '', i.status, why(i)]),
       width,
@@ -76,7 +76,7 @@ export function renderRunReport(
   }
 
   out.push(summaryLine(result));
-  return `${out.join('\n')}\n`;
+  return `${prose(out.join('\n'), width)}\n`;
 }
 
 function why(item: LedgerItem): string {
