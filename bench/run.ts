@@ -1,7 +1,8 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a summary table;
- * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput).
+ * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup).
  */
+import { runCliStartup } from './cli-startup.ts';
 import { runDeletionThroughput } from './deletion-throughput.ts';
 import { printTable, type SummaryRow } from './harness.ts';
 import { runPayloads } from './payloads.ts';
@@ -11,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
   planning: runPlanning,
   payloads: runPayloads,
   'deletion-throughput': runDeletionThroughput,
+  'cli-startup': runCliStartup,
 };
 
 const names = process.argv.slice(2);
