@@ -72,7 +72,11 @@ export async function runCliStartup(): Promise<SummaryRow[]> {
       min: `${Math.min(...times).toFixed(3)} s`,
       max: `${Math.max(...times).toFixed(3)} s`,
     });
-    summary.push({ bench: 'cli-startup', case: c.name, figure: `median ${med.toFixed(3)} s (${label})` });
+    summary.push({
+      bench: 'cli-startup',
+      case: c.name,
+      figure: `median ${med.toFixed(3)} s (${binOf(c) === undefined ? 'node' : label})`,
+    });
   }
   const load = (await import('node:os')).loadavg()[0]?.toFixed(1);
   printTable(
