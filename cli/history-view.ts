@@ -115,7 +115,7 @@ const RUN_COLUMNS: readonly Column[] = [
   { head: 'Failed', dropRank: 7 },
   { head: 'Deferred', dropRank: 3 },
   { head: 'GiB freed', dropRank: 5 },
-  { head: 'Approver / ended', wrap: true, minWidth: 22 },
+  { head: 'Approver / ended', wrap: true, minWidth: 16 },
 ];
 
 /** One run's items: the kind (the id's prefix says it) and attempts go first, then group, name. */
