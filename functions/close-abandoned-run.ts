@@ -11,6 +11,7 @@
  * lock, through the same Finalize and ReleaseLock code the workflow uses (invariant 5).
  * A run that already reached a final status is left as it is.
  */
+import { PowertoolsRunMetrics } from './adapters/run-metrics.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv } from './commons/env.ts';
 import { classifyFailures, InvalidEventError } from './commons/errors.ts';
@@ -78,5 +79,6 @@ export const handler = lazyHandler(() =>
     pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
     now: () => new Date(),
     logger: createLogger('close-abandoned-run'),
+    metrics: new PowertoolsRunMetrics(),
   }),
 );

@@ -3,12 +3,14 @@
  * run (counts, GiB freed, estimated monthly saving) into the run item and the execution output.
  * Idempotent: a second call moves nothing and writes the same summary.
  */
-import type { FinalizeOutcome, Ledger, LedgerItem } from './adapters/ledger/index.ts';
+import type { FinalizeOutcome, Ledger, LedgerItem, RunRecord } from './adapters/ledger/index.ts';
+import { PowertoolsRunMetrics, type RunMetricsPublisher } from './adapters/run-metrics.ts';
 import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv } from './commons/env.ts';
 import { classifyFailures, failureMessage, InvalidEventError, type StateError } from './commons/errors.ts';
 import { isRecord, PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { approvalLatencySeconds, buildRunMetrics } from './core/run-metrics.ts';
 import { estimateMonthlySavingUsd } from './core/summary.ts';
 import type { ApprovalResult, RunContext, RunStatus, RunSummary } from './core/workflow.ts';
 
@@ -32,7 +34,12 @@ export interface FinalizeDeps {
   readonly pricePerGibMonth: number;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
+  /** CloudWatch metrics (EMF) of the run; none when left out (tests, the local runner). */
+  readonly metrics?: RunMetricsPublisher;
 }
+
+/** A run in one of these is being closed by this call; any other was finalized before (a retry). */
+const OPEN_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['RUNNING', 'AWAITING_APPROVAL', 'DELETING']);
 
 const ITEM_OUTCOME: Readonly<Record<RunOutcome, FinalizeOutcome>> = {
   APPROVED: 'COMPLETED',
@@ -89,8 +96,35 @@ export function createFinalizeHandler(
       ...(error === undefined ? {} : { error }),
     });
     logger.info('run finalized', { ...summary, error });
+    // At most once per run: a retried Finalize must not count the same deletions twice.
+    if (deps.metrics && recorded && OPEN_RUN_STATUSES.has(recorded.status)) {
+      await publishRunMetrics(deps.metrics, deps.ledger, recorded, summary, logger);
+    }
     return summary;
   });
+}
+
+/** Metrics are observability, not the audit record: a failure is logged and the run still closes. */
+async function publishRunMetrics(
+  metrics: RunMetricsPublisher,
+  ledger: Ledger,
+  run: RunRecord,
+  summary: RunSummary,
+  logger: HandlerLogger,
+): Promise<void> {
+  try {
+    const approval = run.approvalId ? await ledger.getApproval(run.approvalId) : undefined;
+    const latency = approvalLatencySeconds(approval);
+    metrics.publish(
+      buildRunMetrics({
+        executionArn: run.executionArn,
+        summary,
+        ...(latency === undefined ? {} : { approvalLatencySeconds: latency }),
+      }),
+    );
+  } catch (error) {
+    logger.warn('run metrics not published', { runId: run.runId, error: (error as Error).message });
+  }
 }
 
 /** The run summary from the finalized items. Pure. */
@@ -139,5 +173,6 @@ export const handler = lazyHandler(() =>
     pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
     now: () => new Date(),
     logger: createLogger('finalize'),
+    metrics: new PowertoolsRunMetrics(),
   }),
 );
