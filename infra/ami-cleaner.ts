@@ -15,6 +15,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { AuditDashboard } from './lib/dashboard.ts';
 import { createLedgerTable, createWorkspaceBucket } from './lib/data-layer.ts';
 import { listPlaceholders, loadDefinitionTemplate, renderNumbers } from './lib/definition.ts';
 import { NodejsFunctionFactory } from './lib/function-factory.ts';
@@ -53,6 +54,8 @@ export class AmiCleaner extends Construct {
   readonly closeAbandonedRunFunction: lambda.Function;
   readonly triggers: Triggers;
   readonly alarms: WorkflowAlarms;
+  /** Runs, deletions, savings, failures and approval latency over time, with links to the executions. */
+  readonly dashboard: AuditDashboard;
 
   constructor(scope: Construct, id: string, props: AmiCleanerProps) {
     super(scope, id);
@@ -130,6 +133,10 @@ export class AmiCleaner extends Construct {
     this.alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.stateMachine,
       deadLetterQueue: this.triggers.deadLetterQueue,
+    });
+    this.dashboard = new AuditDashboard(this, 'Audit', {
+      stateMachine: this.stateMachine,
+      ledgerTable: this.ledgerTable,
     });
   }
 
