@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerHistoryCommand } from './commands/history.ts';
 import { registerPlanCommand } from './commands/plan.ts';
+import { registerReportCommand } from './commands/report-command.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { type CliDeps, defaultCliDeps } from './deps.ts';
 import { exitCodeFor, formatError } from './errors.ts';
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo, deps: CliDeps = defaultCliDeps): Command
   registerPlanCommand(program, io, deps);
   registerRunCommands(program, io, deps);
   registerHistoryCommand(program, io, deps);
+  registerReportCommand(program, io, deps);
   // Errors are printed once, as one line, by main(); commander must not print or exit itself.
   for (const command of [program, ...program.commands]) {
     command
