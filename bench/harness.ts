@@ -4,7 +4,7 @@
  * helpers to measure and print. Benchmarks print figures; they never assert timings.
  */
 import '../cli/local-runner/polyfills.ts';
-import { startLocalLedger } from '../cli/local-ledger.ts';
+import { type LocalLedger, startLocalLedger } from '../cli/local-ledger.ts';
 import { startApprovalServer } from '../cli/local-runner/approval-server.ts';
 import { createLocalStack, type LocalStack } from '../cli/local-runner/local-stack.ts';
 import {
@@ -157,6 +157,8 @@ export interface RunOptions {
   readonly approve?: boolean;
   /** Called for every event as it happens (e.g. to measure payloads without keeping them). */
   readonly onEvent?: (event: TimedEvent) => void;
+  /** Replaces parts of the stack before the run, e.g. to count the approval page's invocations. */
+  readonly wrapStack?: (stack: LocalStack) => LocalStack;
 }
 
 /**
@@ -201,6 +203,8 @@ export interface RunOutcome {
 }
 
 export interface LocalRig {
+  /** The ledger's DynamoDB client, shared by every run (e.g. to count its requests). */
+  readonly ledgerClient: LocalLedger['client'];
   run(options: RunOptions): Promise<RunOutcome>;
   stop(): Promise<void>;
 }
@@ -211,6 +215,7 @@ export async function startLocalRig(): Promise<LocalRig> {
   let stack: LocalStack | undefined;
   const server = await startApprovalServer(() => (stack as LocalStack).approvalPage);
   return {
+    ledgerClient: local.client,
     async run(options) {
       const { bench } = options;
       const instrumented = instrument(
@@ -225,7 +230,7 @@ export async function startLocalRig(): Promise<LocalRig> {
           approvalBaseUrl: server.baseUrl,
         }),
       );
-      stack = instrumented.stack;
+      stack = options.wrapStack?.(instrumented.stack) ?? instrumented.stack;
       const events: TimedEvent[] = [];
       let approvedAt: number | undefined;
       let callsAtApproval: number | undefined;

@@ -1,8 +1,9 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a summary table;
- * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup).
+ * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup, cost).
  */
 import { runCliStartup } from './cli-startup.ts';
+import { runCost } from './cost.ts';
 import { runDeletionThroughput } from './deletion-throughput.ts';
 import { printTable, type SummaryRow } from './harness.ts';
 import { runPayloads } from './payloads.ts';
@@ -13,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
   payloads: runPayloads,
   'deletion-throughput': runDeletionThroughput,
   'cli-startup': runCliStartup,
+  cost: runCost,
 };
 
 const names = process.argv.slice(2);

@@ -105,6 +105,9 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
   ReleaseLock: { timeout: SHORT, memorySize: 256, ledger: true },
 };
 
+/** The approval page renders a plan of up to maxDeletionsPerRun rows. */
+export const APPROVAL_PAGE_MEMORY_SIZE = 512;
+
 export interface WorkflowFunctionsProps {
   readonly functionFactory: FunctionFactory;
   readonly ledgerTable: dynamodb.Table;
@@ -147,7 +150,7 @@ export class WorkflowFunctions extends Construct {
     }
     this.byId = byId;
 
-    this.approvalPage = this.create(APPROVAL_PAGE_HANDLER, SHORT, 512, {
+    this.approvalPage = this.create(APPROVAL_PAGE_HANDLER, SHORT, APPROVAL_PAGE_MEMORY_SIZE, {
       ...props.commonEnvironment,
       APPROVAL_SIGNING_SECRET_ARN: props.signingSecret.secretArn,
     });
