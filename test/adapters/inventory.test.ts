@@ -14,11 +14,17 @@ import {
   EC2Client,
   EC2ServiceException,
 } from '@aws-sdk/client-ec2';
+import {
+  ImagebuilderClient,
+  ListContainerRecipesCommand,
+  ListImageRecipesCommand,
+} from '@aws-sdk/client-imagebuilder';
 import { GetParametersByPathCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InventoryReadError } from '../../functions/adapters/errors.ts';
 import {
+  DESCRIBE_CONCURRENCY,
   type ReadInventoryOptions,
   readInventory,
   readLaunchPermissions,
@@ -28,10 +34,12 @@ import type { Inventory } from '../../functions/core/model.ts';
 const ec2Mock = mockClient(EC2Client);
 const autoScalingMock = mockClient(AutoScalingClient);
 const ssmMock = mockClient(SSMClient);
+const imageBuilderMock = mockClient(ImagebuilderClient);
 const clients = {
   ec2: new EC2Client({ region: 'eu-west-1' }),
   autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
   ssm: new SSMClient({ region: 'eu-west-1' }),
+  imageBuilder: new ImagebuilderClient({ region: 'eu-west-1' }),
 };
 const options: ReadInventoryOptions = {
   region: 'eu-west-1',
@@ -53,6 +61,8 @@ function emptyAccount(): void {
   autoScalingMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] });
   autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
   ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
+  imageBuilderMock.on(ListImageRecipesCommand).resolves({ imageRecipeSummaryList: [] });
+  imageBuilderMock.on(ListContainerRecipesCommand).resolves({ containerRecipeSummaryList: [] });
 }
 
 /** Runs the read and keeps both outcomes apart, so a test can assert no inventory came back. */
@@ -72,6 +82,7 @@ describe('readInventory', () => {
     ec2Mock.reset();
     autoScalingMock.reset();
     ssmMock.reset();
+    imageBuilderMock.reset();
   });
 
   it('reads every page of owned images, disabled and deprecated included, 1000 a page', async () => {
@@ -969,7 +980,7 @@ describe('readLaunchPermissions', () => {
     });
   });
 
-  it('keeps at most 8 calls in flight', async () => {
+  it('keeps at most DESCRIBE_CONCURRENCY (20) calls in flight', async () => {
     // Prepare
     let inFlight = 0;
     let peak = 0;
@@ -980,15 +991,15 @@ describe('readLaunchPermissions', () => {
       inFlight -= 1;
       return { LaunchPermissions: [] };
     });
-    const imageIds = Array.from({ length: 30 }, (_, i) => `ami-${String(i).padStart(8, '0')}`);
+    const imageIds = Array.from({ length: 50 }, (_, i) => `ami-${String(i).padStart(8, '0')}`);
 
     // Act
     const shared = await readLaunchPermissions(clients.ec2, imageIds);
 
     // Assess
     expect(shared.size).toBe(0);
-    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeImageAttributeCommand, 30);
-    expect(peak).toBe(8);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeImageAttributeCommand, 50);
+    expect(peak).toBe(DESCRIBE_CONCURRENCY);
   });
 
   it('fails closed when one image cannot be read', async () => {
