@@ -40,7 +40,12 @@ describe('the second opinion (DescribeImageReferences) in the workflow handlers'
     expect(stored.groups.flatMap((g) => g.candidates).map((c) => c.imageId)).toContain(other);
     expect(recorded.toDelete).toBe(3); // 4 without the second opinion
     const item = await h.ledger.getItem('run-1', 'IMAGE', disputed);
-    expect(item).toMatchObject({ status: 'KEPT', reason: 'AWS_REPORTS_IN_USE' });
+    expect(item).toMatchObject({
+      status: 'KEPT',
+      reason: 'AWS_REPORTS_IN_USE',
+      references: [],
+      awsReferences: [parameterSource],
+    });
     expect(item?.detail).toBe(`our inventory: none; AWS DescribeImageReferences: ${parameterSource}`);
   });
 
