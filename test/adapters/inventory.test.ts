@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import {
   ImagebuilderClient,
+  ImagebuilderServiceException,
   ListContainerRecipesCommand,
   ListImageRecipesCommand,
 } from '@aws-sdk/client-imagebuilder';
@@ -48,6 +49,8 @@ const options: ReadInventoryOptions = {
   now: () => new Date('2030-01-02T03:04:05.000Z'),
 };
 
+const imageBuilderDenied = (message: string) =>
+  new ImagebuilderServiceException({ name: 'ForbiddenException', message, $fault: 'client', $metadata: {} });
 const ec2Error = (name: string, message = 'failed') =>
   new EC2ServiceException({ name, message, $fault: 'client', $metadata: { httpStatusCode: 400 } });
 
@@ -848,6 +851,26 @@ describe('readInventory', () => {
                 $metadata: {},
               }),
             ),
+      },
+      ...(['ListImageRecipes(Self)', 'ListImageRecipes(Shared)'] as const).map((source) => ({
+        source,
+        fail: () => {
+          const owner = source.includes('Self') ? 'Self' : 'Shared';
+          imageBuilderMock
+            .on(ListImageRecipesCommand, { owner })
+            .resolves({ imageRecipeSummaryList: [], nextToken: 'p2' })
+            .on(ListImageRecipesCommand, { owner, nextToken: 'p2' })
+            .rejects(imageBuilderDenied(denied(source)));
+        },
+      })),
+      {
+        source: 'ListContainerRecipes(Self)',
+        fail: () =>
+          imageBuilderMock
+            .on(ListContainerRecipesCommand, { owner: 'Self' })
+            .resolves({ containerRecipeSummaryList: [], nextToken: 'p2' })
+            .on(ListContainerRecipesCommand, { owner: 'Self', nextToken: 'p2' })
+            .rejects(imageBuilderDenied(denied('ListContainerRecipes(Self)'))),
       },
     ];
 
