@@ -80,46 +80,50 @@ export function createImageReferenceHandlers(account: SimulatedAccount): Service
   const arn = (service: string, resource: string) =>
     `arn:aws:${service}:${account.region}:${account.accountId}:${resource}`;
 
-  /** Every reference to `imageId` within `scope`, in a stable order. */
-  function referencesTo(imageId: string, scope: Scope): ImageReference[] {
-    const refs: ImageReference[] = [];
-    const push = (ResourceType: ResourceType, Arn: string) =>
-      refs.push({ ImageId: imageId, ResourceType, Arn });
+  /** Every reference to the `asked` AMIs within `scope`, grouped by AMI in the order asked: one pass per store. */
+  function referencesTo(asked: readonly string[], scope: Scope): ImageReference[] {
+    const byImage = new Map(asked.map((id) => [id, [] as ImageReference[]]));
+    const push = (imageId: string | undefined, ResourceType: ResourceType, Arn: string) =>
+      byImage.get(imageId ?? '')?.push({ ImageId: imageId, ResourceType, Arn });
     if (scope.types.has('ec2:Instance')) {
       for (const i of account.instances.sortedValues()) {
-        if (i.imageId === imageId && (scope.instanceStates?.has(i.state) ?? true))
-          push('ec2:Instance', arn('ec2', `instance/${i.instanceId}`));
+        if (scope.instanceStates?.has(i.state) ?? true)
+          push(i.imageId, 'ec2:Instance', arn('ec2', `instance/${i.instanceId}`));
       }
     }
     if (scope.types.has('ec2:LaunchTemplate')) {
+      const resolved = (id: string | undefined) =>
+        id?.startsWith('resolve:ssm:')
+          ? account.parameters.get(id.slice('resolve:ssm:'.length).replace(/:[^/]*$/, ''))?.value
+          : id;
       for (const t of account.launchTemplates.sortedValues()) {
-        const newest = t.versions.slice(-scope.versionDepth);
-        const resolved = (id: string | undefined) =>
-          id?.startsWith('resolve:ssm:')
-            ? account.parameters.get(id.slice('resolve:ssm:'.length).replace(/:[^/]*$/, ''))?.value
-            : id;
-        if (newest.some((v) => resolved(v.imageId) === imageId))
-          push('ec2:LaunchTemplate', arn('ec2', `launch-template/${t.launchTemplateId}`));
+        const images = new Set(t.versions.slice(-scope.versionDepth).map((v) => resolved(v.imageId)));
+        for (const imageId of images)
+          push(imageId, 'ec2:LaunchTemplate', arn('ec2', `launch-template/${t.launchTemplateId}`));
       }
     }
     if (scope.types.has('ssm:Parameter')) {
       for (const p of account.parameters.sortedValues()) {
-        if (p.dataType === 'aws:ec2:image' && p.value === imageId)
-          push('ssm:Parameter', arn('ssm', `parameter${p.name.startsWith('/') ? '' : '/'}${p.name}`));
+        if (p.dataType === 'aws:ec2:image')
+          push(
+            p.value,
+            'ssm:Parameter',
+            arn('ssm', `parameter${p.name.startsWith('/') ? '' : '/'}${p.name}`),
+          );
       }
     }
     const ownRecipes = account.imageBuilder.ownedBy('Self');
     if (scope.types.has('imagebuilder:ImageRecipe')) {
       for (const r of account.imageBuilder.imageRecipes.sortedValues()) {
-        if (ownRecipes(r) && r.parentImage === imageId) push('imagebuilder:ImageRecipe', r.arn);
+        if (ownRecipes(r)) push(r.parentImage, 'imagebuilder:ImageRecipe', r.arn);
       }
     }
     if (scope.types.has('imagebuilder:ContainerRecipe')) {
       for (const r of account.imageBuilder.containerRecipes.sortedValues()) {
-        if (ownRecipes(r) && r.instanceImage === imageId) push('imagebuilder:ContainerRecipe', r.arn);
+        if (ownRecipes(r)) push(r.instanceImage, 'imagebuilder:ContainerRecipe', r.arn);
       }
     }
-    return refs;
+    return [...byImage.values()].flat();
   }
 
   return {
@@ -150,7 +154,7 @@ export function createImageReferenceHandlers(account: SimulatedAccount): Service
         // The token binds the ids it was issued for, so it cannot continue another request.
         const tokenScope = `DescribeImageReferences:${[...ids].sort().join(',')}`;
         const offset = Number(decodeToken(input.NextToken, tokenScope, 'InvalidPaginationToken') ?? 0);
-        const all = [...new Set(ids)].flatMap((id) => referencesTo(id, scope));
+        const all = referencesTo([...new Set(ids)], scope);
         const end = offset + limit;
         return {
           ImageReferences: all.slice(offset, end),
