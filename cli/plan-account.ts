@@ -1,19 +1,13 @@
 /**
  * One-shot planning for the CLI: the same core steps the workflow's Lambdas run one by one
- * (map, filter in-use, sharing check, rotate, orphans), here in a single process.
+ * (map, filter in-use, sharing check, rotate, AWS's reference check, orphans), here in a single process.
  */
 
 import type { AwsClients } from '../functions/adapters/clients.ts';
-import { readInventory, readLaunchPermissions } from '../functions/adapters/inventory.ts';
+import { readInventory } from '../functions/adapters/inventory.ts';
+import { rotateWithAwsChecks } from '../functions/adapters/reference-checks.ts';
 import type { Plan } from '../functions/core/model.ts';
-import {
-  assemblePlan,
-  filterInUseStep,
-  mapStep,
-  orphanStep,
-  rotateStep,
-  sharingCheckStep,
-} from '../functions/core/plan.ts';
+import { assemblePlan, filterInUseStep, mapStep, orphanStep } from '../functions/core/plan.ts';
 import type { PlanSettings } from '../functions/core/settings.ts';
 
 export async function planAccount(
@@ -36,11 +30,10 @@ export async function planAccount(
   const mapped = mapStep({ images: inventory.images, settings });
   const filtered = filterInUseStep({ inventory, mapped });
   // Launch permissions cost one call per AMI, so only would-be candidates are looked up, and no
-  // more than a run may delete (oldest first); the others are kept MAX_DELETIONS_PER_RUN.
+  // more than a run may delete (oldest first); the others are kept MAX_DELETIONS_PER_RUN. Then
+  // AWS's DescribeImageReferences must agree that each candidate is unused.
   const limit = options.maxDeletionsPerRun;
-  const sharingCheckedIds = sharingCheckStep({ filtered, settings, now, limit });
-  const sharedImageIds = await readLaunchPermissions(clients.ec2, sharingCheckedIds);
-  const groups = rotateStep({ filtered, settings, now, sharedImageIds, sharingCheckedIds, limit });
+  const groups = await rotateWithAwsChecks(clients.ec2, { filtered, settings, now, limit });
   const orphanSnapshots = orphanStep({ inventory, settings });
   return assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
 }

@@ -101,6 +101,7 @@ const REASON_TEXT: Record<KeepReason, string> = {
   NOT_AVAILABLE: 'not available',
   NOT_REQUESTED: 'not in --from-ids',
   MAX_DELETIONS_PER_RUN: 'deferred (over --max-deletions)',
+  AWS_REPORTS_IN_USE: 'in use (AWS)',
 };
 
 export function describeReason(reason: KeepReason, detail?: string): string {

@@ -383,6 +383,7 @@ const REASONS: Readonly<Record<KeepReason, string>> = {
   NOT_AVAILABLE: 'Not available',
   NOT_REQUESTED: 'Not among the requested AMI IDs',
   MAX_DELETIONS_PER_RUN: 'Deferred to a later run',
+  AWS_REPORTS_IN_USE: 'In use according to AWS (not found by our inventory)',
 };
 
 function renderGroup(group: PlanGroup, deferred: ReadonlySet<string>): string {

@@ -4,18 +4,20 @@
  * plan's items APPROVED and returns only their ids for the deletion Maps.
  *
  * A plan can be a day old when it is approved. So every reference source (instances, launch
- * templates, launch configurations, Auto Scaling groups, SSM parameters) is read again here,
- * every page, failing closed, and AMIs referenced since planning are set aside as
- * SKIPPED_IN_USE. Each deregistration then re-checks instances and launch templates once more,
- * right before it (the sources that can change within minutes).
+ * templates, launch configurations, Auto Scaling groups, SSM parameters, Image Builder recipes) is
+ * read again here, every page, failing closed, EC2's DescribeImageReferences is asked too, and
+ * AMIs either one reports referenced are set aside as SKIPPED_IN_USE with both answers. Each
+ * deregistration then re-checks instances and launch templates once more, right before it (the
+ * sources that can change within minutes).
  */
-import { type InventoryClients, readInventory } from './adapters/inventory.ts';
+import type { InventoryClients } from './adapters/inventory.ts';
 import type { Ledger, LedgerItem } from './adapters/ledger/index.ts';
+import { referencesNow } from './adapters/reference-checks.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
-import { findReferences } from './core/in-use.ts';
+import { describeAnswers } from './core/second-opinion.ts';
 import type { ApprovalResult, RunContext } from './core/workflow.ts';
 
 export interface LoadApprovedEvent {
@@ -125,24 +127,29 @@ async function setAsideReferenced(
   planHash: string,
   approved: readonly LedgerItem[],
 ): Promise<Set<string>> {
-  const inventory = await readInventory(deps.clients, {
-    region: deps.region,
-    ssmParameterPaths: run.settings.ssmParameterPaths,
-    includeSnapshots: false,
-    includeImages: false,
-    now: deps.now,
-  });
-  const references = findReferences(inventory);
+  // DEREGISTERED items (a resumed run) are past the point where a reference could stop them.
+  const open = approved
+    .filter((item) => item.kind === 'IMAGE' && item.status === 'APPROVED')
+    .map((i) => i.id);
+  const { ssmParameterPaths } = run.settings;
+  const references = await referencesNow(
+    deps.clients,
+    { region: deps.region, ssmParameterPaths, now: deps.now },
+    open,
+  );
   const skipped = new Set<string>();
   for (const item of approved) {
-    const sources = (references.get(item.id) ?? []).map((r) => r.source);
-    // DEREGISTERED items (a resumed run) are past the point where a reference could stop them.
-    if (item.kind !== 'IMAGE' || item.status !== 'APPROVED' || sources.length === 0) continue;
+    const answers = references.get(item.id);
+    if (item.kind !== 'IMAGE' || item.status !== 'APPROVED' || answers === undefined) continue;
     const moved = await deps.ledger.transition(run.runId, 'IMAGE', item.id, {
       from: ['APPROVED'],
       to: 'SKIPPED_IN_USE',
       planHash,
-      set: { detail: `in use when the plan was approved: ${sources.join('; ')}`, references: sources },
+      set: {
+        detail: `in use when the plan was approved: ${describeAnswers(answers)}`,
+        references: answers.inventory,
+        awsReferences: answers.aws,
+      },
     });
     if (!moved)
       throw new ApprovalMismatchError(`AMI ${item.id} of run ${run.runId} changed while being approved`);

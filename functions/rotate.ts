@@ -6,14 +6,14 @@
  * builds the identical plan (and plan hash) from the same inventory.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { readLaunchPermissions } from './adapters/inventory.ts';
+import { rotateWithAwsChecks } from './adapters/reference-checks.ts';
 import { type RunWorkspace, runKey } from './adapters/workspace.ts';
 import { awsClients, lazyHandler, workspaceFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import type { Inventory } from './core/model.ts';
-import { assemblePlan, type FilteredGroups, orphanStep, rotateStep, sharingCheckStep } from './core/plan.ts';
+import { assemblePlan, type FilteredGroups, orphanStep } from './core/plan.ts';
 import type { RunContext } from './core/workflow.ts';
 
 export interface RotateEvent {
@@ -37,7 +37,7 @@ export interface RotateResult {
 }
 
 export interface RotateDeps {
-  /** DescribeImageAttribute, for the launch permissions of would-be candidates. */
+  /** DescribeImageAttribute (launch permissions of would-be candidates), DescribeImageReferences. */
   readonly clients: { readonly ec2: EC2Client };
   readonly workspace: RunWorkspace;
   readonly logger?: HandlerLogger;
@@ -56,11 +56,10 @@ export function createRotateHandler(deps: RotateDeps): (event: RotateEvent) => P
     const { settings } = run;
     const now = inventory.readAt;
     // One DescribeImageAttribute per AMI, so only would-be candidates are looked up, and no more
-    // than this run may delete (oldest first); the others are kept MAX_DELETIONS_PER_RUN.
+    // than this run may delete (oldest first); the others are kept MAX_DELETIONS_PER_RUN. Then
+    // DescribeImageReferences for the final candidates: those AWS reports in use are kept too.
     const limit = run.maxDeletionsPerRun;
-    const sharingCheckedIds = sharingCheckStep({ filtered, settings, now, limit });
-    const sharedImageIds = await readLaunchPermissions(deps.clients.ec2, sharingCheckedIds);
-    const groups = rotateStep({ filtered, settings, now, sharedImageIds, sharingCheckedIds, limit });
+    const groups = await rotateWithAwsChecks(deps.clients.ec2, { filtered, settings, now, limit });
     const orphanSnapshots = orphanStep({
       inventory,
       settings,

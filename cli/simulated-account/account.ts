@@ -5,6 +5,8 @@ import { createAutoScalingHandlers } from './autoscaling.ts';
 import { createEc2Handlers } from './ec2.ts';
 import { defaultStatusFor, SimulatedAwsError, unsupportedOperation } from './errors.ts';
 import { IdGenerator } from './ids.ts';
+import { createImageReferenceHandlers } from './image-references.ts';
+import { createImageBuilderHandlers, ImageBuilderState } from './imagebuilder.ts';
 import { createMessagingHandlers } from './messaging.ts';
 import { toSdkError } from './sdk-errors.ts';
 import type {
@@ -56,6 +58,8 @@ export interface RateLimit {
 export const EC2_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
   DescribeImages: { capacity: 100, refillPerSecond: 20 },
   DescribeImageAttribute: { capacity: 100, refillPerSecond: 20 },
+  // Assumed to draw on the describe bucket too; AWS does not document its own bucket for it.
+  DescribeImageReferences: { capacity: 100, refillPerSecond: 20 },
   DescribeSnapshots: { capacity: 100, refillPerSecond: 20 },
   DescribeInstances: { capacity: 100, refillPerSecond: 20 },
   DescribeLaunchTemplates: { capacity: 100, refillPerSecond: 20 },
@@ -207,6 +211,8 @@ export class SimulatedAccount {
   // Auto Scaling
   readonly launchConfigurations = new SortedStore<SimLaunchConfiguration>();
   readonly autoScalingGroups = new SortedStore<SimAutoScalingGroup>();
+  // Image Builder recipes
+  readonly imageBuilder: ImageBuilderState;
   // SSM, S3, Secrets Manager, SNS, SFN
   readonly parameters = new SortedStore<SimParameter>();
   readonly objects = new Map<string, SimObject>();
@@ -237,9 +243,11 @@ export class SimulatedAccount {
     this.requestIds = new IdGenerator(`requests:${seed}`);
     this.taskTokens = new TaskTokens(seed);
     this.now = options.clock ?? (() => new Date());
+    this.imageBuilder = new ImageBuilderState(this.accountId, this.region, this.now);
     this.handlers = {
-      EC2: createEc2Handlers(this),
+      EC2: { ...createEc2Handlers(this), ...createImageReferenceHandlers(this) },
       'Auto Scaling': createAutoScalingHandlers(this),
+      imagebuilder: createImageBuilderHandlers(this.imageBuilder),
       ...createMessagingHandlers(this),
     };
   }

@@ -29,15 +29,18 @@ export function defaultStatusFor(code: string): number {
     case 'InternalServerError':
     case 'InternalServiceError':
     case 'InternalServerErrorException':
+    case 'ServiceException': // Image Builder's internal error
       return 500;
     case 'AccessDenied':
     case 'AccessDeniedException':
     case 'UnauthorizedOperation':
+    case 'ForbiddenException':
       return 403;
     case 'NoSuchKey':
     case 'NoSuchBucket':
       return 404;
     case 'TooManyRequestsException':
+    case 'CallRateLimitExceededException': // Image Builder's throttling
       return 429;
     default:
       return 400;

@@ -17,6 +17,13 @@ export {
 } from './account.ts';
 export { SimulatedAwsError } from './errors.ts';
 export {
+  type AddContainerRecipeInput,
+  type AddRecipeInput,
+  ImageBuilderState,
+  type SimContainerRecipe,
+  type SimImageRecipe,
+} from './imagebuilder.ts';
+export {
   type BlogScenario,
   blogScenario,
   type GeneratedScenario,

@@ -1,5 +1,6 @@
 import * as autoScaling from '@aws-sdk/client-auto-scaling';
 import * as ec2 from '@aws-sdk/client-ec2';
+import * as imagebuilder from '@aws-sdk/client-imagebuilder';
 import * as s3 from '@aws-sdk/client-s3';
 import * as secretsManager from '@aws-sdk/client-secrets-manager';
 import * as sfn from '@aws-sdk/client-sfn';
@@ -24,6 +25,7 @@ type ModeledExceptionCtor = new (options: {
 const services: Record<string, { base: ServiceExceptionCtor; module: Record<string, unknown> }> = {
   EC2: { base: ec2.EC2ServiceException, module: ec2 },
   'Auto Scaling': { base: autoScaling.AutoScalingServiceException, module: autoScaling },
+  imagebuilder: { base: imagebuilder.ImagebuilderServiceException, module: imagebuilder },
   SSM: { base: ssm.SSMServiceException, module: ssm },
   S3: { base: s3.S3ServiceException, module: s3 },
   SNS: { base: sns.SNSServiceException, module: sns },

@@ -153,6 +153,8 @@ export interface RichScenario {
     readonly asgZeroCapacity: string;
     /** SSM parameter `/amicleaner/golden-ami`. */
     readonly ssmParameter: string;
+    /** Parent image of the Image Builder image recipe `back-hardened`. */
+    readonly imageRecipeParent: string;
     /** Tagged `amicleaner:keep`; also maps the shared snapshot. */
     readonly optOutTag: string;
     /** Deregistration protection `enabled-without-cooldown`. */
@@ -208,6 +210,7 @@ export function richScenario(account: SimulatedAccount, options: { readonly now?
   );
   const asgZeroCapacity = seedImage(account, 'front-3d4e5f6', old(), tags('dev', 'front'), [8]);
   const ssmParameter = seedImage(account, 'front-4a5b6c7', old(), tags('prod', 'front'), [8]);
+  const imageRecipeParent = seedImage(account, 'back-6a7b8c9', old(), tags('prod', 'back'), [8]);
   const sharedSnapshotCandidate = seedImage(account, 'back-5a6b7c8', old(), tags('dev', 'back'), [8, 20]);
   const sharedSnapshot = sharedSnapshotCandidate.snapshotIds[1] as string;
   const optOutTag = seedImage(
@@ -298,6 +301,13 @@ export function richScenario(account: SimulatedAccount, options: { readonly now?
     createdTime: daysAgo(800),
   });
   account.putParameter('/amicleaner/golden-ami', ssmParameter.imageId, { at: daysAgo(100) });
+  // An Image Builder pipeline's recipe builds on this AMI: deleting it would stop the pipeline.
+  account.imageBuilder.addImageRecipe({
+    name: 'back-hardened',
+    version: '2.1.0',
+    parentImage: imageRecipeParent.imageId,
+    dateCreated: daysAgo(60),
+  });
 
   const gone = () => account.ids.next('ami');
   const orphanCreateImage = account.addSnapshot({
@@ -327,6 +337,7 @@ export function richScenario(account: SimulatedAccount, options: { readonly now?
       detachedLaunchConfiguration: detachedLaunchConfiguration.imageId,
       asgZeroCapacity: asgZeroCapacity.imageId,
       ssmParameter: ssmParameter.imageId,
+      imageRecipeParent: imageRecipeParent.imageId,
       optOutTag: optOutTag.imageId,
       deregistrationProtection: deregistrationProtection.imageId,
       sharedWithAccount: sharedWithAccount.imageId,
@@ -348,6 +359,7 @@ export function richScenario(account: SimulatedAccount, options: { readonly now?
       detachedLaunchConfiguration.imageId,
       asgZeroCapacity.imageId,
       ssmParameter.imageId,
+      imageRecipeParent.imageId,
     ],
     protectedImageIds: [optOutTag.imageId, deregistrationProtection.imageId, sharedWithAccount.imageId],
     candidateImageIds: [...oldestBlog, terminatedInstanceOnly.imageId, sharedSnapshotCandidate.imageId],

@@ -7,6 +7,7 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
+import { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
 /** Credentials as every SDK v3 client accepts them (static identity or provider). */
@@ -36,6 +37,8 @@ export interface AwsClients {
   readonly ec2: EC2Client;
   readonly autoScaling: AutoScalingClient;
   readonly ssm: SSMClient;
+  /** Image and container recipes, an in-use source. */
+  readonly imageBuilder: ImagebuilderClient;
 }
 
 /**
@@ -68,10 +71,15 @@ export function createSsmClient(options: AwsClientOptions = {}): SSMClient {
   return new SSMClient(clientConfig(options));
 }
 
+export function createImageBuilderClient(options: AwsClientOptions = {}): ImagebuilderClient {
+  return new ImagebuilderClient(clientConfig(options));
+}
+
 export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   return {
     ec2: createEc2Client(options),
     autoScaling: createAutoScalingClient(options),
     ssm: createSsmClient(options),
+    imageBuilder: createImageBuilderClient(options),
   };
 }

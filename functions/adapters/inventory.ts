@@ -29,10 +29,17 @@ import {
   paginateDescribeSnapshots,
   type Tag,
 } from '@aws-sdk/client-ec2';
+import {
+  GetContainerRecipeCommand,
+  type ImagebuilderClient,
+  paginateListContainerRecipes,
+  paginateListImageRecipes,
+} from '@aws-sdk/client-imagebuilder';
 import { paginateGetParametersByPath, type SSMClient } from '@aws-sdk/client-ssm';
 import type {
   AutoScalingGroupRecord,
   Image,
+  ImageBuilderRecipeRecord,
   ImageSnapshot,
   InstanceRecord,
   Inventory,
@@ -56,7 +63,15 @@ export const PAGE_SIZE = {
   describeLaunchConfigurations: 100,
   describeAutoScalingGroups: 100,
   getParametersByPath: 10,
+  listImageRecipes: 25,
+  listContainerRecipes: 25,
 } as const;
+
+/**
+ * Recipe owners read: the account's own, and those other accounts shared with it (which can build
+ * on an AMI this account shares). Amazon, Marketplace and third-party recipes cannot name our AMIs.
+ */
+export const RECIPE_OWNERS = ['Self', 'Shared'] as const;
 
 /**
  * Sanity bound per read: 10,000 pages is 10 million images at 1,000 a page. Reaching it means a
@@ -70,8 +85,17 @@ export const LIVE_INSTANCE_STATES = ['pending', 'running', 'shutting-down', 'sto
 /** Descriptions EC2 gives the snapshots it creates for CreateImage and CopyImage. */
 export const AMI_SNAPSHOT_DESCRIPTIONS = ['Created by CreateImage*', 'Copied for DestinationAmi*'] as const;
 
-/** Bounded fan-out for per-item calls (DescribeImageAttribute, per-template version reads). */
+/** Bounded fan-out for per-item calls of other buckets (per-template version reads, container recipes). */
 export const PER_ITEM_CONCURRENCY = 8;
+
+/**
+ * In-flight cap for the per-AMI describes of planning (DescribeImageAttribute,
+ * DescribeImageReferences), which draw on EC2's describe bucket (100 burst, 20 a second): 20 in
+ * flight keeps up with the refill at any latency under a second and spends the burst in a few
+ * round trips; beyond that, the SDK's adaptive retry slows the client down instead of failing.
+ * `bench/planning.ts` prints the measured time beside the refill-rate minimum.
+ */
+export const DESCRIBE_CONCURRENCY = 20;
 
 const AMI_ID_IN_TEXT = /\bami-[0-9a-f]{8,17}\b/g;
 const SSM_ALIAS_PREFIX = 'resolve:ssm:';
@@ -80,6 +104,7 @@ export interface InventoryClients {
   readonly ec2: EC2Client;
   readonly autoScaling: AutoScalingClient;
   readonly ssm: SSMClient;
+  readonly imageBuilder: ImagebuilderClient;
 }
 
 export interface ReadInventoryOptions {
@@ -104,7 +129,7 @@ export interface ReadInventoryOptions {
  * Drains a paginator, failing closed. The SDK paginator loops forever on a repeating token (unless
  * told to stop silently, which would truncate the read), so tokens are checked here.
  */
-export async function readAllPages<Page extends { NextToken?: string | undefined }>(
+export async function readAllPages<Page extends { NextToken?: string | undefined } | { nextToken?: string }>(
   source: string,
   pages: AsyncIterable<Page>,
   maxPages: number = DEFAULT_MAX_PAGES,
@@ -114,7 +139,8 @@ export async function readAllPages<Page extends { NextToken?: string | undefined
   try {
     for await (const page of pages) {
       read.push(page);
-      const token = page.NextToken;
+      // EC2, Auto Scaling and SSM say NextToken; Image Builder (REST-JSON) says nextToken.
+      const token = 'NextToken' in page ? page.NextToken : 'nextToken' in page ? page.nextToken : undefined;
       if (!token) continue; // the paginator stops after a page without a token
       if (seenTokens.has(token)) {
         throw new InventoryReadError(source, `page ${read.length} repeated a NextToken`, 'RepeatedPageToken');
@@ -537,6 +563,72 @@ async function readSsmParameters(
   );
 }
 
+async function readImageRecipes(
+  imageBuilder: ImagebuilderClient,
+  owner: (typeof RECIPE_OWNERS)[number],
+  maxPages: number,
+): Promise<ImageBuilderRecipeRecord[]> {
+  const source = `ListImageRecipes(${owner})`;
+  const pages = await readAllPages(
+    source,
+    paginateListImageRecipes({ client: imageBuilder, pageSize: PAGE_SIZE.listImageRecipes }, { owner }),
+    maxPages,
+  );
+  return pages.flatMap((page) =>
+    (page.imageRecipeSummaryList ?? []).map((recipe) => ({
+      kind: 'image-recipe' as const,
+      arn: required(source, recipe.arn, 'arn'),
+      // The summary carries the parent image, so no GetImageRecipe per recipe is needed.
+      ...(recipe.parentImage === undefined ? {} : { baseImage: recipe.parentImage }),
+    })),
+  );
+}
+
+/** A container recipe's AMI is its build instance's (`instanceConfiguration.image`), only in Get. */
+async function readContainerRecipes(
+  imageBuilder: ImagebuilderClient,
+  owner: (typeof RECIPE_OWNERS)[number],
+  maxPages: number,
+): Promise<ImageBuilderRecipeRecord[]> {
+  const source = `ListContainerRecipes(${owner})`;
+  const pages = await readAllPages(
+    source,
+    paginateListContainerRecipes(
+      { client: imageBuilder, pageSize: PAGE_SIZE.listContainerRecipes },
+      { owner },
+    ),
+    maxPages,
+  );
+  const arns = pages.flatMap((page) =>
+    (page.containerRecipeSummaryList ?? []).map((recipe) => required(source, recipe.arn, 'arn')),
+  );
+  return mapWithConcurrency(arns, PER_ITEM_CONCURRENCY, async (arn) => {
+    const getSource = `GetContainerRecipe(${arn})`;
+    let image: string | undefined;
+    try {
+      const output = await imageBuilder.send(new GetContainerRecipeCommand({ containerRecipeArn: arn }));
+      image = required(getSource, output.containerRecipe, 'containerRecipe').instanceConfiguration?.image;
+    } catch (err) {
+      throw err instanceof InventoryReadError ? err : new InventoryReadError(getSource, err);
+    }
+    return { kind: 'container-recipe' as const, arn, ...(image === undefined ? {} : { baseImage: image }) };
+  });
+}
+
+/** Every image and container recipe the account owns or has been shared, every page. */
+export async function readImageBuilderRecipes(
+  imageBuilder: ImagebuilderClient,
+  maxPages: number = DEFAULT_MAX_PAGES,
+): Promise<ImageBuilderRecipeRecord[]> {
+  const reads = await Promise.all(
+    RECIPE_OWNERS.flatMap((owner) => [
+      readImageRecipes(imageBuilder, owner, maxPages),
+      readContainerRecipes(imageBuilder, owner, maxPages),
+    ]),
+  );
+  return reads.flat();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Public entry points
 // ---------------------------------------------------------------------------------------------
@@ -549,7 +641,7 @@ export async function readInventory(
   clients: InventoryClients,
   options: ReadInventoryOptions,
 ): Promise<Inventory> {
-  const { ec2, autoScaling, ssm } = clients;
+  const { ec2, autoScaling, ssm, imageBuilder } = clients;
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   const now = options.now ?? (() => new Date());
 
@@ -562,6 +654,7 @@ export async function readInventory(
     launchConfigurations,
     autoScalingGroups,
     ssmParameters,
+    imageBuilderRecipes,
   ] = await Promise.all([
     options.includeImages === false ? Promise.resolve([]) : readImages(ec2, maxPages),
     options.includeSnapshots ? readSnapshots(ec2, maxPages) : Promise.resolve([]),
@@ -571,6 +664,7 @@ export async function readInventory(
     readLaunchConfigurations(autoScaling, maxPages),
     readAutoScalingGroups(autoScaling, maxPages),
     Promise.all(options.ssmParameterPaths.map((path) => readSsmParameters(ssm, path, maxPages))),
+    readImageBuilderRecipes(imageBuilder, maxPages),
   ]);
 
   const extraVersions = await mapWithConcurrency(
@@ -594,18 +688,19 @@ export async function readInventory(
     launchConfigurations,
     autoScalingGroups,
     ssmParameters: ssmParameters.flat(),
+    imageBuilderRecipes,
   };
 }
 
 /**
  * Ids of the given images that are shared with another account, organization or OU, or public.
- * One DescribeImageAttribute per image (there is no filter for it), at most 8 in flight.
+ * One DescribeImageAttribute per image (there is no filter for it), `DESCRIBE_CONCURRENCY` in flight.
  */
 export async function readLaunchPermissions(
   ec2: EC2Client,
   imageIds: readonly string[],
 ): Promise<Set<string>> {
-  const shared = await mapWithConcurrency(imageIds, PER_ITEM_CONCURRENCY, async (imageId) => {
+  const shared = await mapWithConcurrency(imageIds, DESCRIBE_CONCURRENCY, async (imageId) => {
     try {
       const output = await ec2.send(
         new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: 'launchPermission' }),

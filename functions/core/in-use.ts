@@ -1,6 +1,7 @@
 /**
  * In-use detection: resolve every raw reference the inventory read (instances, launch template
- * versions, launch configurations, Auto Scaling groups, SSM parameters) to the AMIs it names.
+ * versions, launch configurations, Auto Scaling groups, SSM parameters, Image Builder recipes) to
+ * the AMIs it names.
  * Anything that cannot be resolved throws: an unknown reference is never read as "unused".
  */
 import type {
@@ -25,6 +26,7 @@ export type ReferenceInventory = Pick<
   | 'launchConfigurations'
   | 'autoScalingGroups'
   | 'ssmParameters'
+  | 'imageBuilderRecipes'
 >;
 
 // Also finds ids inside StringList or JSON values: a false "in use" only keeps an AMI longer.
@@ -152,12 +154,19 @@ export function findReferences(inventory: ReferenceInventory): Map<string, Image
       add(imageId, 'ssm-parameter', `ssm-parameter ${p.name}`);
   }
 
+  // Only an AMI id as the base counts (by id); an image ARN or `ssm:` base is not resolved here.
+  for (const r of inventory.imageBuilderRecipes) {
+    for (const imageId of r.baseImage?.match(AMI_ID_IN_TEXT) ?? [])
+      add(imageId, 'image-builder-recipe', `${r.kind} ${r.arn}`);
+  }
+
   const kindOrder: readonly ReferenceKind[] = [
     'instance',
     'launch-template',
     'launch-configuration',
     'auto-scaling-group',
     'ssm-parameter',
+    'image-builder-recipe',
   ];
   for (const list of refs.values()) {
     list.sort(

@@ -93,6 +93,22 @@ export interface SsmParameterRecord {
   readonly value: string;
 }
 
+/**
+ * An EC2 Image Builder image or container recipe, as far as it can name an AMI. Only AMI ids are
+ * matched; an Image Builder image ARN, an `ssm:` parameter or a Marketplace
+ * product as parent is not resolved to an AMI (see DESIGN.md, "Image Builder recipes").
+ */
+export interface ImageBuilderRecipeRecord {
+  readonly kind: 'image-recipe' | 'container-recipe';
+  readonly arn: string;
+  /**
+   * What the recipe builds on, as written (`ami-…`, an image ARN, `ssm:…`, a container URI): an
+   * image recipe's `parentImage`, a container recipe's `instanceConfiguration.image` (the AMI its
+   * build instance runs). Absent if the recipe names none.
+   */
+  readonly baseImage?: string;
+}
+
 /** Everything one run read from the account, complete or not at all (adapters throw on any gap). */
 export interface Inventory {
   readonly region: string;
@@ -107,6 +123,8 @@ export interface Inventory {
   readonly launchConfigurations: readonly LaunchConfigurationRecord[];
   readonly autoScalingGroups: readonly AutoScalingGroupRecord[];
   readonly ssmParameters: readonly SsmParameterRecord[];
+  /** Image Builder image and container recipes owned by or shared with the account. */
+  readonly imageBuilderRecipes: readonly ImageBuilderRecipeRecord[];
 }
 
 /** Where an in-use AMI is referenced from. */
@@ -115,7 +133,8 @@ export type ReferenceKind =
   | 'launch-template'
   | 'launch-configuration'
   | 'auto-scaling-group'
-  | 'ssm-parameter';
+  | 'ssm-parameter'
+  | 'image-builder-recipe';
 
 export interface ImageReference {
   readonly imageId: string;
@@ -140,6 +159,9 @@ export const KEEP_REASONS = [
   'SHARED', // public or shared with other accounts, and `includeShared` is off
   'NOT_AVAILABLE', // state is not `available` (pending, failed, ...)
   'NOT_REQUESTED', // `--from-ids` was given and this AMI was not named
+  // Our inventory found no reference, but EC2's DescribeImageReferences names one: the two
+  // opinions disagree, so the AMI is kept and both answers are recorded.
+  'AWS_REPORTS_IN_USE',
   // A would-be candidate left for a later run because this run's cap (`maxDeletionsPerRun`) is
   // reached: its launch permissions were not read, so it cannot be one. The ledger records it
   // DEFERRED, as it does candidates beyond the cap.
@@ -173,6 +195,24 @@ export interface KeptImage {
   readonly reason: KeepReason;
   /** Extra words for a person, e.g. the references of an in-use AMI. */
   readonly detail?: string;
+  /** AWS_REPORTS_IN_USE: what each opinion said (our inventory's sources, AWS's resources). */
+  readonly referenceAnswers?: ReferenceAnswers;
+}
+
+/** The two opinions on whether an AMI is in use, each as the list of what references it. */
+export interface ReferenceAnswers {
+  /** Sources our inventory resolved (`ImageReference.source`); empty means "unused". */
+  readonly inventory: readonly string[];
+  /** `<resource type> <arn>` per DescribeImageReferences entry; empty means "unused". */
+  readonly aws: readonly string[];
+}
+
+/** One entry of EC2's DescribeImageReferences answer. */
+export interface AwsImageReference {
+  readonly imageId: string;
+  /** `ec2:Instance`, `ec2:LaunchTemplate`, `ssm:Parameter`, `imagebuilder:ImageRecipe`, ... */
+  readonly resourceType: string;
+  readonly arn: string;
 }
 
 export interface OrphanSnapshot {

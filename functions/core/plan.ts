@@ -7,6 +7,7 @@
 import { EXCLUDED_GROUP, groupImages, type ImageGroup } from './grouping.ts';
 import { findReferences } from './in-use.ts';
 import type {
+  AwsImageReference,
   Image,
   Inventory,
   KeptImage,
@@ -19,6 +20,7 @@ import type {
 import { findOrphanSnapshots } from './orphans.ts';
 import { computePlanHash } from './plan-hash.ts';
 import { compareNewestFirst, rotateGroup, sharingCheckImageIds, splitInUse, toEpochMs } from './rotation.ts';
+import { keepAwsReferenced } from './second-opinion.ts';
 import type { PlanSettings } from './settings.ts';
 
 /** Output of the MapGroups step. */
@@ -138,6 +140,21 @@ export function rotateStep({
 }
 
 /**
+ * The second opinion, after `rotateStep` (when the candidates are final): the AMIs our inventory
+ * found unused but DescribeImageReferences reports in use are kept AWS_REPORTS_IN_USE.
+ */
+export function secondOpinionStep({
+  groups,
+  awsReferences,
+}: {
+  readonly groups: readonly PlanGroup[];
+  /** AWS's complete answer for every candidate of `groups`. */
+  readonly awsReferences: readonly AwsImageReference[];
+}): PlanGroup[] {
+  return keepAwsReferenced(groups, awsReferences);
+}
+
+/**
  * The orphan sweep, when `checkOrphans` is on. Not in triggered runs: those are scoped to one
  * group, and a trigger for an unknown AMI must give a plan with nothing to approve.
  */
@@ -211,6 +228,8 @@ export interface BuildPlanInput {
   readonly triggerImageId?: string;
   /** Limits the sharing check as a run's cap does (see `sharingCheckStep`). Default: no limit. */
   readonly maxDeletionsPerRun?: number;
+  /** DescribeImageReferences' answer for the candidates (see `secondOpinionStep`). Default: none. */
+  readonly awsReferences?: readonly AwsImageReference[];
 }
 
 /** The whole plan in one call (CLI, local runner); the workflow runs the same steps one by one. */
@@ -221,12 +240,14 @@ export function buildPlan({
   sharedImageIds,
   triggerImageId,
   maxDeletionsPerRun,
+  awsReferences = [],
 }: BuildPlanInput): Plan {
   const mapped = mapStep({ images: inventory.images, settings, triggerImageId });
   const filtered = filterInUseStep({ inventory, mapped });
   const limit = maxDeletionsPerRun;
   const sharingCheckedIds = sharingCheckStep({ filtered, settings, now, limit });
-  const groups = rotateStep({ filtered, settings, now, sharedImageIds, sharingCheckedIds, limit });
+  const rotated = rotateStep({ filtered, settings, now, sharedImageIds, sharingCheckedIds, limit });
+  const groups = secondOpinionStep({ groups: rotated, awsReferences });
   const orphanSnapshots = orphanStep({ inventory, settings, triggerImageId });
   return assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
 }

@@ -61,6 +61,41 @@ export function allowReadSsmParameters(scope: Construct, grantee: iam.IGrantable
   );
 }
 
+/**
+ * Image Builder recipes (an in-use source) and what DescribeImageReferences checks on the caller's
+ * behalf: it needs read access to each resource type it looks at (Image Builder recipes, SSM
+ * parameters) besides `ec2:Describe*`. The List actions and ssm:DescribeParameters support no
+ * resource-level permissions; GetContainerRecipe is scoped to container recipes of this region,
+ * any account (shared recipes belong to their owners).
+ */
+export function allowImageReferenceReads(scope: Construct, grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ListImageReferenceSources',
+      actions: [
+        'imagebuilder:ListImageRecipes',
+        'imagebuilder:ListContainerRecipes',
+        'ssm:DescribeParameters',
+      ],
+      resources: ['*'],
+    }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'GetContainerRecipes',
+      actions: ['imagebuilder:GetContainerRecipe'],
+      resources: [
+        Stack.of(scope).formatArn({
+          service: 'imagebuilder',
+          account: '*',
+          resource: 'container-recipe',
+          resourceName: '*',
+        }),
+      ],
+    }),
+  );
+}
+
 /** Object-level access to the run workspace only (never list, never delete: the lifecycle expires). */
 export function allowWorkspace(
   bucket: s3.IBucket,

@@ -23,6 +23,7 @@ import {
   allowDeleteSnapshot,
   allowDeregisterImage,
   allowDescribe,
+  allowImageReferenceReads,
   allowReadSsmParameters,
   allowWorkspace,
 } from './iam.ts';
@@ -35,6 +36,8 @@ interface Access {
   readonly workspace?: 'read' | 'readWrite';
   readonly describe?: 'ec2' | 'ec2AndAutoScaling';
   readonly ssm?: boolean;
+  /** Image Builder recipes and DescribeImageReferences' own reads (see `allowImageReferenceReads`). */
+  readonly imageReferences?: boolean;
   readonly deregister?: boolean;
   readonly deleteSnapshot?: boolean;
   readonly requestApproval?: boolean;
@@ -55,11 +58,19 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     workspace: 'readWrite',
     describe: 'ec2AndAutoScaling',
     ssm: true,
+    imageReferences: true,
   },
   MapGroups: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
   FilterInUse: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
-  // DescribeImageAttribute (launch permissions) for the would-be candidates only.
-  Rotate: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite', describe: 'ec2' },
+  // DescribeImageAttribute (launch permissions) for the would-be candidates only, then
+  // DescribeImageReferences for the candidates.
+  Rotate: {
+    timeout: PLANNING,
+    memorySize: 1024,
+    workspace: 'readWrite',
+    describe: 'ec2',
+    imageReferences: true,
+  },
   RecordPlan: { timeout: Duration.minutes(15), memorySize: 1024, workspace: 'read', ledger: true },
   RequestApproval: {
     timeout: Duration.minutes(1),
@@ -77,6 +88,7 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     ledger: true,
     describe: 'ec2AndAutoScaling',
     ssm: true,
+    imageReferences: true,
   },
   // Re-checks instances, launch templates, launch configurations and groups right before deregistering.
   DeregisterImage: {
@@ -224,6 +236,15 @@ export class WorkflowFunctions extends Construct {
         fn,
         'The SSM paths that mark AMIs in use are settings that each execution may override; read-only.',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/*]',
+      );
+    }
+    if (access.imageReferences) {
+      allowImageReferenceReads(this, fn);
+      acknowledge(
+        fn,
+        'Image Builder List actions and ssm:DescribeParameters support no resource-level permissions, and shared container recipes belong to other accounts; read-only.',
+        'AwsSolutions-IAM5[Resource::*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:imagebuilder:<AWS::Region>:*:container-recipe/*]',
       );
     }
     if (access.deregister) {

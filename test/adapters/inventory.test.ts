@@ -14,11 +14,18 @@ import {
   EC2Client,
   EC2ServiceException,
 } from '@aws-sdk/client-ec2';
+import {
+  ImagebuilderClient,
+  ImagebuilderServiceException,
+  ListContainerRecipesCommand,
+  ListImageRecipesCommand,
+} from '@aws-sdk/client-imagebuilder';
 import { GetParametersByPathCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InventoryReadError } from '../../functions/adapters/errors.ts';
 import {
+  DESCRIBE_CONCURRENCY,
   type ReadInventoryOptions,
   readInventory,
   readLaunchPermissions,
@@ -28,10 +35,12 @@ import type { Inventory } from '../../functions/core/model.ts';
 const ec2Mock = mockClient(EC2Client);
 const autoScalingMock = mockClient(AutoScalingClient);
 const ssmMock = mockClient(SSMClient);
+const imageBuilderMock = mockClient(ImagebuilderClient);
 const clients = {
   ec2: new EC2Client({ region: 'eu-west-1' }),
   autoScaling: new AutoScalingClient({ region: 'eu-west-1' }),
   ssm: new SSMClient({ region: 'eu-west-1' }),
+  imageBuilder: new ImagebuilderClient({ region: 'eu-west-1' }),
 };
 const options: ReadInventoryOptions = {
   region: 'eu-west-1',
@@ -40,6 +49,8 @@ const options: ReadInventoryOptions = {
   now: () => new Date('2030-01-02T03:04:05.000Z'),
 };
 
+const imageBuilderDenied = (message: string) =>
+  new ImagebuilderServiceException({ name: 'ForbiddenException', message, $fault: 'client', $metadata: {} });
 const ec2Error = (name: string, message = 'failed') =>
   new EC2ServiceException({ name, message, $fault: 'client', $metadata: { httpStatusCode: 400 } });
 
@@ -53,6 +64,8 @@ function emptyAccount(): void {
   autoScalingMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] });
   autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
   ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
+  imageBuilderMock.on(ListImageRecipesCommand).resolves({ imageRecipeSummaryList: [] });
+  imageBuilderMock.on(ListContainerRecipesCommand).resolves({ containerRecipeSummaryList: [] });
 }
 
 /** Runs the read and keeps both outcomes apart, so a test can assert no inventory came back. */
@@ -72,6 +85,7 @@ describe('readInventory', () => {
     ec2Mock.reset();
     autoScalingMock.reset();
     ssmMock.reset();
+    imageBuilderMock.reset();
   });
 
   it('reads every page of owned images, disabled and deprecated included, 1000 a page', async () => {
@@ -838,6 +852,26 @@ describe('readInventory', () => {
               }),
             ),
       },
+      ...(['ListImageRecipes(Self)', 'ListImageRecipes(Shared)'] as const).map((source) => ({
+        source,
+        fail: () => {
+          const owner = source.includes('Self') ? 'Self' : 'Shared';
+          imageBuilderMock
+            .on(ListImageRecipesCommand, { owner })
+            .resolves({ imageRecipeSummaryList: [], nextToken: 'p2' })
+            .on(ListImageRecipesCommand, { owner, nextToken: 'p2' })
+            .rejects(imageBuilderDenied(denied(source)));
+        },
+      })),
+      {
+        source: 'ListContainerRecipes(Self)',
+        fail: () =>
+          imageBuilderMock
+            .on(ListContainerRecipesCommand, { owner: 'Self' })
+            .resolves({ containerRecipeSummaryList: [], nextToken: 'p2' })
+            .on(ListContainerRecipesCommand, { owner: 'Self', nextToken: 'p2' })
+            .rejects(imageBuilderDenied(denied('ListContainerRecipes(Self)'))),
+      },
     ];
 
     it.each(cases)('$source', async ({ source, fail }) => {
@@ -969,7 +1003,7 @@ describe('readLaunchPermissions', () => {
     });
   });
 
-  it('keeps at most 8 calls in flight', async () => {
+  it('keeps at most DESCRIBE_CONCURRENCY (20) calls in flight', async () => {
     // Prepare
     let inFlight = 0;
     let peak = 0;
@@ -980,15 +1014,15 @@ describe('readLaunchPermissions', () => {
       inFlight -= 1;
       return { LaunchPermissions: [] };
     });
-    const imageIds = Array.from({ length: 30 }, (_, i) => `ami-${String(i).padStart(8, '0')}`);
+    const imageIds = Array.from({ length: 50 }, (_, i) => `ami-${String(i).padStart(8, '0')}`);
 
     // Act
     const shared = await readLaunchPermissions(clients.ec2, imageIds);
 
     // Assess
     expect(shared.size).toBe(0);
-    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeImageAttributeCommand, 30);
-    expect(peak).toBe(8);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeImageAttributeCommand, 50);
+    expect(peak).toBe(DESCRIBE_CONCURRENCY);
   });
 
   it('fails closed when one image cannot be read', async () => {

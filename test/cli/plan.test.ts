@@ -240,7 +240,7 @@ describe('amicleaner plan against an endpoint that does not answer', () => {
     // Assess
     expect(code).toBe(2);
     expect(io.stdout()).toBe('');
-    expect(io.stderr()).toMatch(/^amicleaner: inventory incomplete: \w+ failed: ECONNREFUSED/);
+    expect(io.stderr()).toMatch(/^amicleaner: inventory incomplete: \S+ failed: ECONNREFUSED/);
     expect(io.stderr().trim().split('\n')).toHaveLength(1);
   });
 });

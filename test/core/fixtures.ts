@@ -58,6 +58,7 @@ export function inventory(overrides: Partial<Inventory> = {}): Inventory {
     launchConfigurations: [],
     autoScalingGroups: [],
     ssmParameters: [],
+    imageBuilderRecipes: [],
     ...overrides,
   };
 }

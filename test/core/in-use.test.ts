@@ -242,6 +242,51 @@ describe('findReferences protects every source', () => {
   });
 });
 
+describe('findReferences reads Image Builder recipes', () => {
+  it('counts a recipe whose parent or build image is one of our AMI ids, by id only', () => {
+    // Prepare
+    const inv = inventory({
+      imageBuilderRecipes: [
+        {
+          kind: 'image-recipe',
+          arn: 'arn:aws:imagebuilder:eu-west-1:1:image-recipe/base/1.0.0',
+          baseImage: TARGET,
+        },
+        {
+          kind: 'container-recipe',
+          arn: 'arn:aws:imagebuilder:eu-west-1:1:container-recipe/svc/1.0.0',
+          baseImage: amiId(3),
+        },
+        // By ARN or SSM parameter: not resolved to an AMI (documented in DESIGN.md).
+        {
+          kind: 'image-recipe',
+          arn: 'arn:r/2',
+          baseImage: 'arn:aws:imagebuilder:eu-west-1:1:image/base/x.x.x',
+        },
+        { kind: 'image-recipe', arn: 'arn:r/3', baseImage: 'ssm:/golden/ami' },
+        { kind: 'container-recipe', arn: 'arn:r/4' },
+      ],
+    });
+
+    // Act
+    const refs = findReferences(inv);
+
+    // Assess
+    expect(refs.get(TARGET)).toEqual([
+      {
+        imageId: TARGET,
+        kind: 'image-builder-recipe',
+        source: 'image-recipe arn:aws:imagebuilder:eu-west-1:1:image-recipe/base/1.0.0',
+      },
+    ]);
+    expect(refs.get(amiId(3))?.map((r) => r.source)).toEqual([
+      'container-recipe arn:aws:imagebuilder:eu-west-1:1:container-recipe/svc/1.0.0',
+    ]);
+    expect(refs.size).toBe(2);
+    expect(decisionFor({ imageBuilderRecipes: inv.imageBuilderRecipes }).kept?.reason).toBe('IN_USE');
+  });
+});
+
 describe('findReferences fails closed', () => {
   it('throws when a group names a template the inventory does not hold', () => {
     // Prepare

@@ -1,5 +1,6 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -14,6 +15,7 @@ export function clientsFor(account: SimulatedAccount) {
     ec2: account.attach(new EC2Client(config)),
     autoScaling: account.attach(new AutoScalingClient(config)),
     ssm: account.attach(new SSMClient(config)),
+    imageBuilder: account.attach(new ImagebuilderClient(config)),
     s3: account.attach(new S3Client(config)),
     sns: account.attach(new SNSClient(config)),
     sfn: account.attach(new SFNClient(config)),

@@ -10,6 +10,7 @@ import {
   DescribeSnapshotsCommand,
   paginateDescribeImages,
 } from '@aws-sdk/client-ec2';
+import { ListImageRecipesCommand } from '@aws-sdk/client-imagebuilder';
 import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import {
@@ -76,7 +77,7 @@ describe('richScenario', () => {
     // Prepare
     const account = new SimulatedAccount();
     const rich = richScenario(account, { now });
-    const { ec2, autoScaling, ssm } = clientsFor(account);
+    const { ec2, autoScaling, ssm, imageBuilder } = clientsFor(account);
 
     // Act
     const instances = await ec2.send(new DescribeInstancesCommand({}));
@@ -94,6 +95,7 @@ describe('richScenario', () => {
     const parameters = await ssm.send(
       new GetParametersByPathCommand({ Path: rich.ssmParameterPath, Recursive: true }),
     );
+    const recipes = await imageBuilder.send(new ListImageRecipesCommand({}));
 
     // Assess
     const instanceStates = (instances.Reservations ?? []).flatMap((r) =>
@@ -128,6 +130,9 @@ describe('richScenario', () => {
     expect(lcImages.get('worker-lc')).toBe(rich.images.asgZeroCapacity);
     expect([...byName.values()].some((g) => g.LaunchConfigurationName === 'legacy-lc')).toBe(false);
     expect(parameters.Parameters?.map((p) => p.Value)).toEqual([rich.images.ssmParameter]);
+    expect(recipes.imageRecipeSummaryList?.map((r) => r.parentImage)).toEqual([
+      rich.images.imageRecipeParent,
+    ]);
   });
 
   it('marks the protected AMIs and builds the orphan and shared snapshots', async () => {
@@ -157,7 +162,7 @@ describe('richScenario', () => {
 
     // Assess
     const image = (id: string) => Images.find((i) => i.ImageId === id);
-    expect(Images).toHaveLength(21 + 13);
+    expect(Images).toHaveLength(21 + 14);
     expect(image(rich.images.optOutTag)?.Tags).toContainEqual({ Key: 'amicleaner:keep', Value: 'true' });
     expect(image(rich.images.deregistrationProtection)?.DeregistrationProtection).toBe(
       'enabled-without-cooldown',
@@ -190,7 +195,7 @@ describe('richScenario', () => {
       expect(Date.parse(account.images.get(imageId)?.creationDate ?? '')).toBeLessThan(oldestBlog);
     }
     expect(rich.candidateImageIds).toHaveLength(6);
-    expect(rich.inUseImageIds).toHaveLength(8);
+    expect(rich.inUseImageIds).toHaveLength(9);
     expect(rich.protectedImageIds).toHaveLength(3);
   });
 });

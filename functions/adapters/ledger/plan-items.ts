@@ -106,6 +106,10 @@ export function planItems(run: RunContext, plan: Plan, cap: number, now: string)
         group: image.group,
         reason: image.reason,
         ...(image.detail === undefined ? {} : { detail: image.detail }),
+        // Both opinions, as LoadApproved records them on an item it sets aside.
+        ...(image.referenceAnswers === undefined
+          ? {}
+          : { references: image.referenceAnswers.inventory, awsReferences: image.referenceAnswers.aws }),
         sizeGiB: 0,
         status,
         recordedAt: now,
