@@ -26,29 +26,27 @@ export type LedgerRequest =
 const on = (keySpace: LedgerKeySpace, ...actions: LedgerAction[]): LedgerRequest[] =>
   actions.map((action) => ({ action, keySpace }));
 
-/** What each public method of the `Ledger` facade sends. */
+// A condition that fails is read back: a repeat of a move already made counts as done.
+const TRANSITION = on('RUN#', 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+const GET_RUN = on('RUN#', 'dynamodb:GetItem');
+const LIST_ITEMS = on('RUN#', 'dynamodb:Query');
+
+/** What each public method of the `Ledger` facade sends (composite methods: what they call). */
 export const LEDGER_METHOD_ACCESS = {
   acquireLock: on('LOCK#', 'dynamodb:PutItem'),
   releaseLock: on('LOCK#', 'dynamodb:DeleteItem'),
   getLock: on('LOCK#', 'dynamodb:GetItem'),
   putRun: on('RUN#', 'dynamodb:UpdateItem'),
   updateRun: on('RUN#', 'dynamodb:UpdateItem'),
-  getRun: on('RUN#', 'dynamodb:GetItem'),
+  getRun: GET_RUN,
   listRuns: [{ action: 'dynamodb:Query', index: 'runs-by-start' }],
-  recordPlan: on(
-    'RUN#',
-    'dynamodb:GetItem',
-    'dynamodb:Query',
-    'dynamodb:BatchWriteItem',
-    'dynamodb:UpdateItem',
-  ),
+  recordPlan: [...GET_RUN, ...LIST_ITEMS, ...on('RUN#', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem')],
   getItem: on('RUN#', 'dynamodb:GetItem'),
-  listItems: on('RUN#', 'dynamodb:Query'),
+  listItems: LIST_ITEMS,
   itemsByImage: [{ action: 'dynamodb:Query', index: 'by-image' }],
-  // A condition that fails is read back: a repeat of a move already made counts as done.
-  transition: on('RUN#', 'dynamodb:UpdateItem', 'dynamodb:GetItem'),
-  markAllApproved: on('RUN#', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:GetItem'),
-  finalizeItems: on('RUN#', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:GetItem'),
+  transition: TRANSITION,
+  markAllApproved: [...LIST_ITEMS, ...TRANSITION],
+  finalizeItems: [...LIST_ITEMS, ...TRANSITION],
   putApproval: on('APPROVAL#', 'dynamodb:PutItem'),
   getApproval: on('APPROVAL#', 'dynamodb:GetItem'),
   useApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
@@ -78,13 +76,7 @@ export const HANDLER_LEDGER_METHODS = {
   RecordPlan: ['recordPlan', 'updateRun'],
   RequestApproval: ['getRun', 'listItems', 'putApproval', 'updateRun'],
   LoadApproved: ['getApproval', 'getRun', 'listItems', 'markAllApproved', 'transition', 'updateRun'],
-  DeregisterImage: [
-    'getItem',
-    'transition',
-    'getLock',
-    'recordDeregistrationIntent',
-    'clearDeregistrationIntent',
-  ],
+  DeregisterImage: ['getItem', 'transition', 'getLock', 'recordDeregistrationIntent'],
   DeleteImageSnapshots: ['getItem', 'transition', 'getLock', 'clearDeregistrationIntent'],
   DeleteOrphanSnapshot: ['getItem', 'transition', 'getLock'],
   RecordFailure: ['transition'],
