@@ -157,6 +157,10 @@ export interface RunOptions {
   readonly approve?: boolean;
   /** Called for every event as it happens (e.g. to measure payloads without keeping them). */
   readonly onEvent?: (event: TimedEvent) => void;
+  /** Replaces some step handlers (e.g. to make every deletion exhaust its retries). */
+  readonly handlers?: (real: LocalStack['handlers']) => Partial<LocalStack['handlers']>;
+  /** Replaces every Retry interval (ms); default the definition's own. */
+  readonly retryIntervalMs?: number;
 }
 
 /**
@@ -225,7 +229,12 @@ export async function startLocalRig(): Promise<LocalRig> {
           approvalBaseUrl: server.baseUrl,
         }),
       );
-      stack = instrumented.stack;
+      stack = options.handlers
+        ? {
+            ...instrumented.stack,
+            handlers: { ...instrumented.stack.handlers, ...options.handlers(instrumented.stack.handlers) },
+          }
+        : instrumented.stack;
       const events: TimedEvent[] = [];
       let approvedAt: number | undefined;
       let callsAtApproval: number | undefined;
@@ -233,6 +242,7 @@ export async function startLocalRig(): Promise<LocalRig> {
       const startedAt = performance.now();
       const result = await runWorkflowLocally(stack, {
         input: options.input ?? {},
+        ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
         ...(options.deletionMaxConcurrency === undefined
           ? {}
           : { deletionMaxConcurrency: options.deletionMaxConcurrency }),
