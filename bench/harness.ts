@@ -159,6 +159,10 @@ export interface RunOptions {
   readonly onEvent?: (event: TimedEvent) => void;
   /** Replaces parts of the stack before the run, e.g. to count the approval page's invocations. */
   readonly wrapStack?: (stack: LocalStack) => LocalStack;
+  /** Replaces some step handlers (e.g. to make every deletion exhaust its retries). */
+  readonly handlers?: (real: LocalStack['handlers']) => Partial<LocalStack['handlers']>;
+  /** Replaces every Retry interval (ms); default the definition's own. */
+  readonly retryIntervalMs?: number;
 }
 
 /**
@@ -230,7 +234,13 @@ export async function startLocalRig(): Promise<LocalRig> {
           approvalBaseUrl: server.baseUrl,
         }),
       );
-      stack = options.wrapStack?.(instrumented.stack) ?? instrumented.stack;
+      const withHandlers = options.handlers
+        ? {
+            ...instrumented.stack,
+            handlers: { ...instrumented.stack.handlers, ...options.handlers(instrumented.stack.handlers) },
+          }
+        : instrumented.stack;
+      stack = options.wrapStack?.(withHandlers) ?? withHandlers;
       const events: TimedEvent[] = [];
       let approvedAt: number | undefined;
       let callsAtApproval: number | undefined;
@@ -238,6 +248,7 @@ export async function startLocalRig(): Promise<LocalRig> {
       const startedAt = performance.now();
       const result = await runWorkflowLocally(stack, {
         input: options.input ?? {},
+        ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
         ...(options.deletionMaxConcurrency === undefined
           ? {}
           : { deletionMaxConcurrency: options.deletionMaxConcurrency }),

@@ -1,8 +1,13 @@
 /**
  * Step Functions limits: the largest state payload of a full local dry run at 100k AMIs (vs
  * 256 KiB), and the history events of an approved run at maxDeletionsPerRun 500 (vs 25,000),
- * extrapolated from two small approved runs.
+ * extrapolated from two small approved runs: once fault-free, once with every deletion step
+ * exhausting every retrier (the worst case the definition's Retry lists allow), compared with
+ * the per-item bound functions/core/quotas.ts derives from the ASL.
  */
+import type { LocalStack } from '../cli/local-runner/local-stack.ts';
+import { maxItemsWithinHistory } from '../functions/core/quotas.ts';
+import { definitionHistoryBudget, loadDefinitionTemplate } from '../infra/lib/definition.ts';
 import {
   int,
   jsonBytes,
@@ -54,18 +59,58 @@ const slowest = (calls: readonly { handler: string; ms: number }[]): string =>
 /**
  * History events AWS would record for the runner's events: a Lambda task state is
  * Entered + Scheduled + Started + Succeeded + Exited (5), a Map state Entered + Started +
- * Succeeded + Exited (4), a retry Failed + Scheduled + Started (3); every other event is one.
+ * Succeeded + Exited (4). A failed attempt is the runner's StateFailed (TaskFailed, 1), and a
+ * retry adds Scheduled + Started (2). A caught failure has no Succeeded, so StateCaught takes
+ * back the one its Exited counted. Every other event is one.
  */
-function awsHistoryEvents(events: readonly TimedEvent[]): number {
+export function awsHistoryEvents(events: readonly TimedEvent[]): number {
   let total = 0;
   for (const event of events) {
     const type = event.state?.type;
     if (event.type === 'StateEntered') total += type === 'Task' ? 3 : type === 'Map' ? 2 : 1;
     else if (event.type === 'StateExited') total += type === 'Task' || type === 'Map' ? 2 : 1;
-    else if (event.type === 'StateRetried') total += 3;
+    else if (event.type === 'StateRetried') total += 2;
+    else if (event.type === 'StateCaught') total -= 1;
     else total += 1;
   }
   return total;
+}
+
+/** Errors as the Lambda service reports them, by the `name` the ASL's Retry matches. */
+const failure = (name: string) => Object.assign(new Error(`${name} (injected)`), { name });
+
+/**
+ * Handlers that make every AMI's iteration take the longest path the definition allows:
+ * Deregister spends its transient retries and its crash retry, then succeeds; DeleteSnapshots
+ * spends both and then fails for good; RecordImageFailure spends both and fails too.
+ */
+export function worstCaseHandlers(real: LocalStack['handlers']): Partial<LocalStack['handlers']> {
+  const attempts = new Map<string, number>();
+  const failFirst = (state: string, transient: number, crash: number, thenFail: boolean) => {
+    const handler = real[state as keyof typeof real] as (event: never) => Promise<unknown>;
+    return async (event: never) => {
+      const key = `${state} ${JSON.stringify(event)}`;
+      const attempt = (attempts.get(key) ?? 0) + 1;
+      attempts.set(key, attempt);
+      if (attempt <= transient) throw failure('TransientAwsError');
+      if (attempt <= transient + crash) throw failure('Runtime.ExitError');
+      if (thenFail) throw failure('PermanentInjectedError');
+      return handler(event);
+    };
+  };
+  // The attempts each retrier allows, read from the definition (so the bench follows its changes).
+  type State = { Retry?: { MaxAttempts: number }[]; ItemProcessor?: { States: Record<string, State> } };
+  const definition = JSON.parse(loadDefinitionTemplate()) as { States: Record<string, State> };
+  const processor = definition.States.DeleteImages?.ItemProcessor?.States ?? {};
+  const retries = (state: string) => (processor[state]?.Retry ?? []).map((r) => r.MaxAttempts);
+  const [dt = 0, dc = 0] = retries('Deregister');
+  const [st = 0, sc = 0] = retries('DeleteSnapshots');
+  const [rt = 0, rc = 0] = retries('RecordImageFailure');
+  return {
+    DeregisterImage: failFirst('DeregisterImage', dt, dc, false),
+    DeleteImageSnapshots: failFirst('DeleteImageSnapshots', st, sc, true),
+    RecordFailure: failFirst('RecordFailure', rt, rc, true),
+  } as Partial<LocalStack['handlers']>;
 }
 
 export async function runPayloads(): Promise<SummaryRow[]> {
@@ -93,6 +138,26 @@ export async function runPayloads(): Promise<SummaryRow[]> {
     };
     const small = await approved(2, 10);
     const large = await approved(2, 25);
+
+    // 3. The worst case: every deletion step of every AMI exhausts its retries.
+    const worst = async (groups: number, perGroup: number) => {
+      const outcome = await rig.run({
+        bench: seededAccount({ images: groups * perGroup, groups, seed: `worst-${perGroup}` }),
+        approve: true,
+        retryIntervalMs: 0,
+        handlers: worstCaseHandlers,
+      });
+      const candidates = outcome.items.filter(
+        (item) => item.kind === 'IMAGE' && item.status === 'FAILED',
+      ).length;
+      return { candidates, aws: awsHistoryEvents(outcome.events), status: outcome.result.status };
+    };
+    const worstSmall = await worst(2, 10);
+    const worstLarge = await worst(2, 25);
+    const worstPer = (worstLarge.aws - worstSmall.aws) / (worstLarge.candidates - worstSmall.candidates);
+    const worstAt500 = worstSmall.aws + worstPer * (MAX_DELETIONS - worstSmall.candidates);
+    const derived = definitionHistoryBudget();
+    const cap = maxItemsWithinHistory(derived);
     const slope = (a: number, b: number) => (b - a) / (large.candidates - small.candidates);
     const runnerPer = slope(small.runner, large.runner);
     const awsPer = slope(small.aws, large.aws);
@@ -131,7 +196,35 @@ export async function runPayloads(): Promise<SummaryRow[]> {
         'largest payload': `${kib(bytesAt500)} = ${pct(bytesAt500 / PAYLOAD_LIMIT)} of 256 KiB`,
       },
     ]);
+    printTable(
+      'History: worst case (every deletion step exhausts every retrier), vs the bound derived from the ASL',
+      [
+        ...[worstSmall, worstLarge].map((run) => ({
+          'items FAILED': run.candidates,
+          'AWS-equivalent events': run.aws,
+          derived: int(derived.fixed + derived.perItem * run.candidates),
+          status: run.status,
+        })),
+        {
+          'items FAILED': 'per item',
+          'AWS-equivalent events': worstPer.toFixed(1),
+          derived: `${derived.perItem} (fixed ${derived.fixed})`,
+          status: '',
+        },
+        {
+          'items FAILED': `at ${MAX_DELETIONS} (est.)`,
+          'AWS-equivalent events': `${int(worstAt500)} = ${pct(worstAt500 / HISTORY_LIMIT)} of 25,000`,
+          derived: `${int(derived.fixed + derived.perItem * MAX_DELETIONS)}; cap ${cap}`,
+          status: '',
+        },
+      ],
+    );
     return [
+      {
+        bench: 'payloads',
+        case: `worst case, ${MAX_DELETIONS} items (est.)`,
+        figure: `${int(worstAt500)} history events (${pct(worstAt500 / HISTORY_LIMIT)} of 25,000); derived bound ${derived.fixed} + ${derived.perItem}/item, cap ${cap}`,
+      },
       {
         bench: 'payloads',
         case: `dry run ${int(DRY_RUN_IMAGES)} AMIs`,

@@ -11,6 +11,11 @@ export class RunNotCompletedError extends Error {
   override readonly name = 'RunNotCompletedError';
 }
 
+/** The person stopped a run with a second Ctrl-C; the run was closed. Exit code 130, as for SIGINT. */
+export class RunInterruptedError extends Error {
+  override readonly name = 'RunInterruptedError';
+}
+
 /** The account could not be read or reached; nothing was planned or deleted. */
 export class AccountUnreachableError extends Error {
   override readonly name = 'AccountUnreachableError';
@@ -34,6 +39,7 @@ export function describeError(error: unknown): string {
 }
 
 export function exitCodeFor(error: unknown): number {
+  if (error instanceof RunInterruptedError) return 130;
   if (error instanceof CommanderError || error instanceof InvalidSettingsError) return 2;
   if (error instanceof AccountUnreachableError) return 2;
   if (error instanceof LedgerUnavailableError || error instanceof UnknownRunError) return 2;

@@ -2,13 +2,23 @@
  * AcquireLock: the first state. Validates the execution input strictly (nothing is read or
  * deleted on bad input), builds the run context every later state receives as `$.run`, and takes
  * the per-region lock so two runs never work on the same account and region at once.
+ *
+ * The run is recorded before the lock is taken, so a lock never exists without a run that
+ * close-abandoned-run can close; a failure after taking the lock releases it before rethrowing,
+ * and close-abandoned-run releases it again if this Lambda died instead (docs/DESIGN.md).
  */
 import type { Ledger } from './adapters/ledger/index.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
-import { getNumberFromEnv, getPlanSettingsFromEnv } from './commons/env.ts';
+import { getHistoryBudgetFromEnv, getNumberFromEnv, getPlanSettingsFromEnv } from './commons/env.ts';
 import { classifyFailures, InvalidEventError } from './commons/errors.ts';
 import { AMI_ID, isRecord, RUN_ID, requireRecord, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import {
+  type HistoryBudget,
+  historyBudgetProblem,
+  payloadBudgetProblem,
+  worstCaseStateBytes,
+} from './core/quotas.ts';
 import { InvalidSettingsError, type PlanSettings, resolvePlanSettings } from './core/settings.ts';
 import type { RunContext, Trigger } from './core/workflow.ts';
 
@@ -52,6 +62,8 @@ export interface AcquireLockDeps {
   /** MAX_DELETIONS_PER_RUN: the ceiling an execution input may only lower. */
   readonly maxDeletionsPerRun: number;
   readonly lockTtlSeconds: number;
+  /** The definition's worst-case history events (HISTORY_BUDGET, derived from the ASL at synth). */
+  readonly historyBudget: HistoryBudget;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -70,12 +82,15 @@ export function createAcquireLockHandler(
   const logger = deps.logger ?? silentLogger;
   return classifyFailures('AcquireLock', async (event) => {
     const run = buildRunContext(event, deps);
+    // The run first: whatever fails later, close-abandoned-run finds a run to close.
+    await deps.ledger.putRun(run, { status: 'RUNNING' });
     const acquired = await deps.ledger.acquireLock(deps.region, run.runId, deps.lockTtlSeconds, deps.now());
-    if (acquired) {
-      await deps.ledger.putRun(run, { status: 'RUNNING' });
-    } else {
+    if (!acquired) {
       // Recorded so the skipped start is visible in the ledger; the lock holder is untouched.
-      await deps.ledger.putRun(run, { status: 'SKIPPED_LOCKED', finishedAt: deps.now().toISOString() });
+      await deps.ledger.updateRun(run.runId, {
+        status: 'SKIPPED_LOCKED',
+        finishedAt: deps.now().toISOString(),
+      });
     }
     logger.info(acquired ? 'run started' : 'run skipped: another run holds the lock', {
       runId: run.runId,
@@ -91,7 +106,7 @@ export function createAcquireLockHandler(
 /** Validates the event and the execution input, and resolves the run context. Pure. */
 export function buildRunContext(
   event: AcquireLockEvent,
-  limits: Pick<AcquireLockDeps, 'defaultSettings' | 'maxDeletionsPerRun'>,
+  limits: Pick<AcquireLockDeps, 'defaultSettings' | 'maxDeletionsPerRun' | 'historyBudget'>,
 ): RunContext {
   const execution = requireRecord(requireRecord(event, 'event').execution, 'execution');
   const executionArn = requireString(execution, 'id');
@@ -152,7 +167,10 @@ export function buildRunContext(
     throw error;
   }
 
-  return {
+  const tooManyEvents = historyBudgetProblem(limits.historyBudget, maxDeletionsPerRun);
+  if (tooManyEvents) throw new InvalidRunInputError(tooManyEvents);
+
+  const run: RunContext = {
     runId,
     executionArn,
     trigger: trigger as Trigger,
@@ -162,6 +180,17 @@ export function buildRunContext(
     ...(trigger === 'ami-available' ? { triggerImageId: imageId as string } : {}),
     maxDeletionsPerRun,
   };
+  const tooLarge = payloadBudgetProblem(runStateEstimate(run));
+  if (tooLarge) throw new InvalidRunInputError(tooLarge);
+  return run;
+}
+
+/** The run's worst-case state: a dry run deletes nothing, `fromIds` bounds the candidates. */
+export function runStateEstimate(run: RunContext) {
+  const deletions = run.dryRun
+    ? 0
+    : Math.min(run.maxDeletionsPerRun, run.settings.fromIds?.length ?? Number.POSITIVE_INFINITY);
+  return worstCaseStateBytes(Buffer.byteLength(JSON.stringify(run), 'utf8'), deletions);
 }
 
 export const handler = lazyHandler(() =>
@@ -171,6 +200,7 @@ export const handler = lazyHandler(() =>
     defaultSettings: getPlanSettingsFromEnv(),
     maxDeletionsPerRun: getNumberFromEnv('MAX_DELETIONS_PER_RUN', { integer: true, min: 0 }),
     lockTtlSeconds: getNumberFromEnv('LOCK_TTL_SECONDS', { integer: true, min: 1 }),
+    historyBudget: getHistoryBudgetFromEnv(),
     now: () => new Date(),
     logger: createLogger('acquire-lock'),
   }),

@@ -9,7 +9,8 @@
  * Any of these can leave ledger items APPROVED or DEREGISTERED, and the lock held until its lease
  * ends. This function gives those items a final status (FAILED, with the reason) and releases the
  * lock, through the same Finalize and ReleaseLock code the workflow uses (invariant 5).
- * A run that already reached a final status is left as it is.
+ * A run that already reached a final status is left as it is. The lock is released in every case
+ * (an AcquireLock that died after taking it leaves no run to close, or a RUNNING one).
  */
 import { PowertoolsRunMetrics } from './adapters/run-metrics.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
@@ -55,20 +56,23 @@ export function createCloseAbandonedRunHandler(
     if (!RUN_ID.test(runId) || !ABNORMAL.has(status)) {
       throw new InvalidEventError('expected an execution status change to FAILED, TIMED_OUT or ABORTED');
     }
-    const run = await deps.ledger.getRun(runId);
-    // Bad input fails the execution before the run is recorded: there is nothing to close.
-    if (!run) return { runId, outcome: 'unknown-run' };
-    if (UNFINISHED.has(run.status)) {
+    // The lock is released whatever the ledger says (even with no run recorded, or when closing
+    // the items fails): the lock's owner is the execution name, so only this execution's lock goes.
+    try {
+      const run = await deps.ledger.getRun(runId);
+      if (!run) return { runId, outcome: 'unknown-run' };
+      if (!UNFINISHED.has(run.status)) return { runId, outcome: 'already-final' };
       await finalize({
         run,
         outcome: 'FAILED',
         error: { Error: 'ExecutionEnded', Cause: `the execution ended ${status} before the run finished` },
       });
       logger.warn('closed a run its execution abandoned', { runId, status });
+      return { runId, outcome: 'closed' };
+    } finally {
+      // Harmless when another run holds the lock, or nobody does.
+      await releaseLock({ run: { runId } });
     }
-    // Releasing is harmless when another run holds the lock, or nobody does.
-    await releaseLock({ run });
-    return { runId, outcome: UNFINISHED.has(run.status) ? 'closed' : 'already-final' };
   });
 }
 

@@ -8,10 +8,11 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { TransientAwsError } from './adapters/errors.ts';
 import { deleteSnapshot, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
-import { awsClients, lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures, ItemStateChangedError } from './commons/errors.ts';
 import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString } from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
+import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import type { PlannedSnapshot } from './core/model.ts';
 
@@ -49,6 +50,8 @@ export interface DeleteImageSnapshotsResult {
 export interface DeleteImageSnapshotsDeps {
   readonly ledger: Ledger;
   readonly clients: { readonly ec2: EC2Client };
+  /** The region whose lock fences each deletion. */
+  readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -75,6 +78,8 @@ export function createDeleteImageSnapshotsHandler(
       { actOn: ['DEREGISTERED', 'APPROVED'], done: ['DONE', 'SKIPPED_IN_USE'] },
     );
     if (!check.act) {
+      // A retry after the clear below was lost.
+      await deps.ledger.clearDeregistrationIntent(deps.region, runId, imageId);
       logger.info('delete snapshots: nothing to do', { runId, imageId, status: check.item.status });
       return { imageId, outcome: 'nothing-to-do', deleted: [], skipped: [], gibFreed: 0 };
     }
@@ -95,7 +100,11 @@ export function createDeleteImageSnapshotsHandler(
     const results: SnapshotResult[] = [];
     // One AMI has a handful of snapshots: in sequence, each re-checked right before its deletion.
     for (const snapshot of check.item.snapshots ?? []) {
-      results.push(await deleteOne(deps.clients.ec2, snapshot, imageId));
+      results.push(
+        await deleteOne(deps.clients.ec2, snapshot, imageId, () =>
+          assertHoldsLock(deps.ledger, deps.region, runId, deps.now()),
+        ),
+      );
     }
     const summary = summarise(results);
     const done = await deps.ledger.transition(runId, 'IMAGE', imageId, {
@@ -111,6 +120,7 @@ export function createDeleteImageSnapshotsHandler(
     });
     if (!done)
       throw new ItemStateChangedError(`AMI ${imageId} of run ${runId} changed while deleting snapshots`);
+    await deps.ledger.clearDeregistrationIntent(deps.region, runId, imageId);
     logger.info('AMI snapshots processed', {
       runId,
       imageId,
@@ -126,6 +136,7 @@ async function deleteOne(
   ec2: EC2Client,
   snapshot: PlannedSnapshot,
   imageId: string,
+  fence: () => Promise<void>,
 ): Promise<SnapshotResult> {
   const { snapshotId, sizeGiB } = snapshot;
   // Right after DeregisterImage, EC2 may still list the AMI just deregistered as a user for a
@@ -134,6 +145,7 @@ async function deleteOne(
   if (users.length > 0) {
     return { snapshotId, sizeGiB, outcome: 'shared', detail: `shared with ${users.join(', ')}` };
   }
+  await fence();
   const outcome = await deleteSnapshot(ec2, snapshotId);
   if (outcome === 'in-use') {
     // No other AMI maps it, so the refusal is the deregistration still settling: retry the step
@@ -166,6 +178,7 @@ export const handler = lazyHandler(() =>
   createDeleteImageSnapshotsHandler({
     ledger: ledgerFromEnv(),
     clients: awsClients(),
+    region: regionFromEnv(),
     now: () => new Date(),
     logger: createLogger('delete-image-snapshots'),
   }),

@@ -6,10 +6,11 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { deleteSnapshot, imageExists, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
-import { awsClients, lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures, ItemStateChangedError, NotApprovedError } from './commons/errors.ts';
 import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString, SNAPSHOT_ID } from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
+import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 
 export interface DeleteOrphanSnapshotEvent {
@@ -35,6 +36,8 @@ export interface DeleteOrphanSnapshotResult {
 export interface DeleteOrphanSnapshotDeps {
   readonly ledger: Ledger;
   readonly clients: { readonly ec2: EC2Client };
+  /** The region whose lock fences each deletion. */
+  readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -84,6 +87,7 @@ export function createDeleteOrphanSnapshotHandler(
     }
     let outcome: DeleteOrphanOutcome;
     if (keptBecause === undefined) {
+      await assertHoldsLock(deps.ledger, deps.region, runId, deps.now());
       const deleted = await deleteSnapshot(deps.clients.ec2, snapshotId);
       if (deleted === 'in-use') keptBecause = 'DeleteSnapshot refused it as in use';
       outcome = deleted === 'in-use' ? 'skipped-in-use' : deleted;
@@ -116,6 +120,7 @@ export const handler = lazyHandler(() =>
   createDeleteOrphanSnapshotHandler({
     ledger: ledgerFromEnv(),
     clients: awsClients(),
+    region: regionFromEnv(),
     now: () => new Date(),
     logger: createLogger('delete-orphan-snapshot'),
   }),

@@ -6,10 +6,11 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { deregisterImage, findCurrentReferences } from './adapters/image-actions.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
-import { awsClients, lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures, ItemStateChangedError } from './commons/errors.ts';
 import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString } from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
+import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 
 export interface DeregisterImageEvent {
@@ -35,6 +36,8 @@ export interface DeregisterImageResult {
 export interface DeregisterImageDeps {
   readonly ledger: Ledger;
   readonly clients: { readonly ec2: EC2Client };
+  /** The region whose lock fences each deregistration. */
+  readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -72,6 +75,14 @@ export function createDeregisterImageHandler(
       return { imageId, outcome: 'skipped-in-use' };
     }
 
+    // Written first: if this run never finishes the snapshots, the region's next run does.
+    await deps.ledger.recordDeregistrationIntent(deps.region, {
+      runId,
+      imageId,
+      snapshotIds: (check.item.snapshots ?? []).map((s) => s.snapshotId),
+    });
+    // Fenced: a stopped run whose lock another run now holds must not deregister (LockLostError).
+    await assertHoldsLock(deps.ledger, deps.region, runId, deps.now());
     const outcome = await deregisterImage(deps.clients.ec2, imageId);
     await transition(deps.ledger, runId, imageId, planHash, 'DEREGISTERED', {
       deregisterOutcome: outcome,
@@ -108,6 +119,7 @@ export const handler = lazyHandler(() =>
   createDeregisterImageHandler({
     ledger: ledgerFromEnv(),
     clients: awsClients(),
+    region: regionFromEnv(),
     now: () => new Date(),
     logger: createLogger('deregister-image'),
   }),

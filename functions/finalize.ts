@@ -12,10 +12,23 @@ import { isRecord, PLAN_HASH, requireRecord, requireRun, requireString } from '.
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import { approvalLatencySeconds, buildRunMetrics } from './core/run-metrics.ts';
 import { estimateMonthlySavingUsd } from './core/summary.ts';
-import type { ApprovalResult, RunContext, RunStatus, RunSummary } from './core/workflow.ts';
+import type {
+  ApprovalResult,
+  EarlierRunsSummary,
+  RunContext,
+  RunStatus,
+  RunSummary,
+} from './core/workflow.ts';
 
 /** How the workflow ended, as the ASL's SetOutcome* states say. APPROVED means the deletions ran. */
-export type RunOutcome = 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'DRY_RUN' | 'NOTHING_TO_DELETE' | 'FAILED';
+export type RunOutcome =
+  | 'APPROVED'
+  | 'REJECTED'
+  | 'EXPIRED'
+  | 'WITHDRAWN'
+  | 'DRY_RUN'
+  | 'NOTHING_TO_DELETE'
+  | 'FAILED';
 
 export interface FinalizeEvent {
   readonly run: RunContext;
@@ -24,6 +37,8 @@ export interface FinalizeEvent {
   readonly approval?: ApprovalResult;
   /** The Catch's `{ Error, Cause }` when the outcome is FAILED. */
   readonly error?: StateError;
+  /** FinishEarlierRuns' result (`$.earlierRuns`), reported in the summary. */
+  readonly earlierRuns?: EarlierRunsSummary;
 }
 
 export type FinalizeHandlerResult = RunSummary;
@@ -47,6 +62,7 @@ const ITEM_OUTCOME: Readonly<Record<RunOutcome, FinalizeOutcome>> = {
   NOTHING_TO_DELETE: 'COMPLETED',
   REJECTED: 'REJECTED',
   EXPIRED: 'EXPIRED',
+  WITHDRAWN: 'WITHDRAWN',
   DRY_RUN: 'DRY_RUN',
   FAILED: 'FAILED',
 };
@@ -69,8 +85,8 @@ export function createFinalizeHandler(
     await deps.ledger.finalizeItems(run.runId, ITEM_OUTCOME[outcome]);
     const items = await deps.ledger.listItems(run.runId);
     const recorded = await deps.ledger.getRun(run.runId);
-    if (outcome === 'EXPIRED' && recorded?.approvalId) {
-      // The link already refuses an expired approval; this makes the ledger say so too.
+    if ((outcome === 'EXPIRED' || outcome === 'WITHDRAWN') && recorded?.approvalId) {
+      // The link already refuses an expired or withdrawn approval; this makes the ledger say so too.
       await deps.ledger.expireApproval(recorded.approvalId);
     }
 
@@ -87,6 +103,8 @@ export function createFinalizeHandler(
       ...(planHash === undefined ? {} : { planHash }),
       ...(approver === undefined ? {} : { approver }),
     });
+    const earlierRuns = earlierRunsOf(record.earlierRuns);
+    if (earlierRuns) Object.assign(summary, { earlierRuns });
     const error =
       outcome === 'FAILED' ? failureMessage(isRecord(record.error) ? record.error : undefined) : undefined;
     await deps.ledger.updateRun(run.runId, {
@@ -95,7 +113,13 @@ export function createFinalizeHandler(
       finishedAt: deps.now().toISOString(),
       ...(error === undefined ? {} : { error }),
     });
-    logger.info('run finalized', { ...summary, error });
+    const { earlierRuns: _earlier, ...counts } = summary;
+    logger.info('run finalized', {
+      ...counts,
+      error,
+      earlierRunsFinished: earlierRuns?.finished,
+      earlierRunsUnfinished: earlierRuns?.unfinished,
+    });
     // At most once per run: a retried Finalize must not count the same deletions twice.
     if (deps.metrics && recorded && OPEN_RUN_STATUSES.has(recorded.status)) {
       await publishRunMetrics(deps.metrics, deps.ledger, recorded, summary, logger);
@@ -159,6 +183,20 @@ export function summariseRun(input: {
     gibFreed,
     estimatedMonthlySavingUsd: estimateMonthlySavingUsd(gibFreed, input.pricePerGibMonth),
     ...(input.approver === undefined ? {} : { approver: input.approver }),
+  };
+}
+
+/** `$.earlierRuns` as FinishEarlierRuns (or its Catch) left it; anything else is ignored. */
+function earlierRunsOf(value: unknown): EarlierRunsSummary | undefined {
+  if (!isRecord(value)) return undefined;
+  const count = (key: string) =>
+    typeof value[key] === 'number' && Number.isFinite(value[key]) ? (value[key] as number) : 0;
+  return {
+    finished: count('finished'),
+    snapshotsDeleted: count('snapshotsDeleted'),
+    gibFreed: count('gibFreed'),
+    unfinished: count('unfinished'),
+    ...(typeof value.error === 'string' ? { error: value.error.slice(0, 128) } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * Lambda per step, the state machine loaded from `statemachine/ami-cleaner.asl.json`, triggers
  * and alarms. Props are validated at synth (see `lib/props.ts`).
  */
-import { Annotations, Names } from 'aws-cdk-lib';
+import { Names } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -17,12 +17,17 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AuditDashboard } from './lib/dashboard.ts';
 import { createLedgerTable, createWorkspaceBucket } from './lib/data-layer.ts';
-import { listPlaceholders, loadDefinitionTemplate, renderNumbers } from './lib/definition.ts';
+import {
+  definitionHistoryBudget,
+  listPlaceholders,
+  loadDefinitionTemplate,
+  renderNumbers,
+} from './lib/definition.ts';
 import { NodejsFunctionFactory } from './lib/function-factory.ts';
 import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from './lib/handlers.ts';
 import { acknowledge } from './lib/nag.ts';
 import { WorkflowAlarms } from './lib/observability.ts';
-import { type AmiCleanerProps, HISTORY_SAFE_MAX_DELETIONS, resolveAmiCleanerProps } from './lib/props.ts';
+import { type AmiCleanerProps, resolveAmiCleanerProps } from './lib/props.ts';
 import { Triggers } from './lib/triggers.ts';
 import { WorkflowFunctions } from './lib/workflow-functions.ts';
 
@@ -60,13 +65,6 @@ export class AmiCleaner extends Construct {
   constructor(scope: Construct, id: string, props: AmiCleanerProps) {
     super(scope, id);
     const settings = resolveAmiCleanerProps(props);
-    if (settings.maxDeletionsPerRun > HISTORY_SAFE_MAX_DELETIONS) {
-      // Not an error: a run with few retries still fits in 25,000 history events.
-      Annotations.of(this).addWarningV2(
-        'ami-cleaner:maxDeletionsPerRun',
-        `maxDeletionsPerRun ${settings.maxDeletionsPerRun} may bring an execution with many retries near Step Functions' 25,000 history events`,
-      );
-    }
 
     this.ledgerTable = createLedgerTable(this);
     this.workspaceBucket = createWorkspaceBucket(this);
@@ -93,11 +91,14 @@ export class AmiCleaner extends Construct {
       workspaceBucket: this.workspaceBucket,
       approvalTopic: this.approvalTopic,
       signingSecret: this.signingSecret,
+      approvalPageConcurrency: settings.approvalPageConcurrency,
       commonEnvironment: {
         LEDGER_TABLE_NAME: this.ledgerTable.tableName,
         WORKSPACE_BUCKET_NAME: this.workspaceBucket.bucketName,
         DEFAULT_PLAN_SETTINGS: JSON.stringify(settings.planSettings),
         MAX_DELETIONS_PER_RUN: String(settings.maxDeletionsPerRun),
+        // AcquireLock checks execution input against the same worst case the props were checked against.
+        HISTORY_BUDGET: JSON.stringify(definitionHistoryBudget()),
         LOCK_TTL_SECONDS: String(settings.lockTtl.toSeconds()),
         APPROVAL_TIMEOUT_SECONDS: String(approvalTimeoutSeconds),
         SNAPSHOT_PRICE_PER_GIB_MONTH: String(settings.snapshotPricePerGibMonth),

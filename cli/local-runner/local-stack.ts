@@ -15,6 +15,7 @@ import type { AwsClients } from '../../functions/adapters/clients.ts';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace } from '../../functions/adapters/workspace.ts';
 import { createApprovalPageHandler } from '../../functions/approval-page.ts';
+import { createCloseAbandonedRunHandler } from '../../functions/close-abandoned-run.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';
 import { DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH } from '../../functions/core/summary.ts';
 import { createDeleteImageSnapshotsHandler } from '../../functions/delete-image-snapshots.ts';
@@ -22,6 +23,7 @@ import { createDeleteOrphanSnapshotHandler } from '../../functions/delete-orphan
 import { createDeregisterImageHandler } from '../../functions/deregister-image.ts';
 import { createFilterInUseHandler } from '../../functions/filter-in-use.ts';
 import { createFinalizeHandler } from '../../functions/finalize.ts';
+import { createFinishEarlierRunsHandler } from '../../functions/finish-earlier-runs.ts';
 import { createInventoryHandler } from '../../functions/inventory.ts';
 import { createLoadApprovedHandler } from '../../functions/load-approved.ts';
 import { createMapGroupsHandler } from '../../functions/map-groups.ts';
@@ -30,6 +32,7 @@ import { createRecordPlanHandler } from '../../functions/record-plan.ts';
 import { createReleaseLockHandler } from '../../functions/release-lock.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
 import { createRotateHandler } from '../../functions/rotate.ts';
+import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
 import type { StateMachineHandlerId } from '../../infra/lib/handlers.ts';
 import { SimulatedAccount } from '../simulated-account/account.ts';
 
@@ -56,6 +59,8 @@ export type StepHandlers = Readonly<Record<StateMachineHandlerId, (event: never)
 export interface LocalStack {
   readonly handlers: StepHandlers;
   readonly approvalPage: ReturnType<typeof createApprovalPageHandler>;
+  /** What the execution status change rule invokes when an execution fails, times out or is stopped. */
+  readonly closeAbandonedRun: ReturnType<typeof createCloseAbandonedRunHandler>;
   readonly control: SimulatedAccount;
   readonly ledger: Ledger;
   readonly workspace: MemoryWorkspace;
@@ -87,8 +92,10 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       defaultSettings: options.defaultSettings,
       maxDeletionsPerRun: options.maxDeletionsPerRun ?? 500,
       lockTtlSeconds: options.approvalTimeoutSeconds + 3 * 3600,
+      historyBudget: definitionHistoryBudget(),
       now,
     }),
+    FinishEarlierRuns: createFinishEarlierRunsHandler({ ledger, clients, region, now }),
     Inventory: createInventoryHandler({ clients, workspace, region, now }),
     MapGroups: createMapGroupsHandler({ workspace }),
     FilterInUse: createFilterInUseHandler({ workspace }),
@@ -105,17 +112,24 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       now,
     }),
     LoadApproved: createLoadApprovedHandler({ ledger, clients, region, now }),
-    DeregisterImage: createDeregisterImageHandler({ ledger, clients, now }),
-    DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, now }),
-    DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, clients, now }),
+    DeregisterImage: createDeregisterImageHandler({ ledger, clients, region, now }),
+    DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, region, now }),
+    DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, clients, region, now }),
     RecordFailure: createRecordFailureHandler({ ledger }),
     Finalize: createFinalizeHandler({ ledger, pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH, now }),
     ReleaseLock: createReleaseLockHandler({ ledger, region }),
   } as StepHandlers;
   const approvalPage = createApprovalPageHandler({ ledger, workspace, sfn, signingKey, now });
+  const closeAbandonedRun = createCloseAbandonedRunHandler({
+    ledger,
+    region,
+    pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH,
+    now,
+  });
   return {
     handlers,
     approvalPage,
+    closeAbandonedRun,
     control,
     ledger,
     workspace,

@@ -9,10 +9,13 @@
  *   simulated Step Functions, and the task waits until the approval page's SendTaskSuccess
  *   settles it, or until TimeoutSeconds, which fails the task with States.Timeout.
  * - The Context object (`$$.Execution`, `$$.Task.Token`) is passed explicitly.
+ * - Stopping (`signal`) is StopExecution: the execution ends ABORTED, the handler calls in flight
+ *   are awaited (a Lambda keeps running after its execution stops), then the run is closed by the
+ *   real close-abandoned-run handler, as the EventBridge rule does in AWS.
  */
 import './polyfills.ts';
 import { randomBytes } from 'node:crypto';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunSummary } from '../../functions/core/workflow.ts';
 import { renderDefinition } from '../../infra/lib/definition.ts';
 import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from '../../infra/lib/handlers.ts';
@@ -44,6 +47,8 @@ export interface LocalRunOptions {
   readonly onEvent?: (event: ExecutionEvent) => void;
   /** Called with the link the approval email carries, once the approval is requested. */
   readonly onApprovalRequested?: (request: ApprovalRequest) => void;
+  /** Aborting it stops the execution (StopExecution), then closes the run (close-abandoned-run). */
+  readonly signal?: AbortSignal;
 }
 
 export interface ApprovalRequest {
@@ -51,8 +56,9 @@ export interface ApprovalRequest {
   readonly subject: string;
   readonly message: string;
   /**
-   * Ends the wait as a timeout would (EXPIRED, nothing deleted; a later click is refused).
-   * Returns false when a decision already arrived and there was nothing left to withdraw.
+   * Withdraws the request (SendTaskFailure `ApprovalWithdrawn`): the run ends WITHDRAWN, nothing
+   * is deleted, a later click is refused. Returns false when a decision already arrived and there
+   * was nothing left to withdraw.
    */
   readonly withdraw: () => boolean;
 }
@@ -60,10 +66,14 @@ export interface ApprovalRequest {
 export interface LocalRunResult {
   readonly executionName: string;
   readonly executionArn: string;
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   /** The execution's output: the run summary (or `{ status: 'SKIPPED_LOCKED' }`). */
   readonly output?: RunSummary | { readonly status: 'SKIPPED_LOCKED' };
   readonly error?: { readonly error: string; readonly cause: string };
+}
+
+class ExecutionStoppedError extends Error {
+  override readonly name = 'ExecutionStopped';
 }
 
 /** Raised into the runner when an approval wait passes TimeoutSeconds, as Step Functions would. */
@@ -103,6 +113,15 @@ export async function runWorkflowLocally(
   const taskToken = stack.control.taskTokens.issue();
 
   const taskHandlers: Record<string, (input: unknown) => Promise<never>> = {};
+  // Handler calls still running: after a stop they finish, as a Lambda would, before the close.
+  const inFlight = new Set<Promise<unknown>>();
+  let stopped = false;
+  const track = <T>(call: Promise<T>): Promise<T> => {
+    inFlight.add(call);
+    const settled = () => inFlight.delete(call);
+    call.then(settled, settled);
+    return call;
+  };
   const retryIntervalOverrides: Record<string, number> = {};
   for (const [stateName, state] of taskStates(definition)) {
     const id = handlerByArn.get(String(state.Parameters?.FunctionName));
@@ -110,9 +129,11 @@ export async function runWorkflowLocally(
     const handler = stack.handlers[id] as (event: unknown) => Promise<unknown>;
     const waitsForToken = String(state.Resource).endsWith('.waitForTaskToken');
     taskHandlers[stateName] = async (input) => {
+      // The runner keeps starting inline Map iterations after abort(); Step Functions would not.
+      if (stopped) throw new ExecutionStoppedError('the execution was stopped');
       const payload = roundTrip((input as { Payload?: unknown }).Payload);
-      if (!waitsForToken) return roundTrip({ Payload: await handler(payload) }) as never;
-      await handler(payload);
+      if (!waitsForToken) return roundTrip({ Payload: await track(handler(payload)) }) as never;
+      await track(handler(payload));
       announceApproval(stack, options, taskToken);
       return (await waitForDecision(stack, taskToken, state.TimeoutSeconds)) as never;
     };
@@ -130,6 +151,13 @@ export async function runWorkflowLocally(
       Task: { Token: taskToken },
     } as never,
   });
+  const stop = () => {
+    stopped = true;
+    if (stack.control.taskTokens.status(taskToken) === 'PENDING') stack.control.taskTokens.expire(taskToken);
+    execution.abort();
+  };
+  if (options.signal?.aborted) stop();
+  else options.signal?.addEventListener('abort', stop, { once: true });
   const events = (async () => {
     for await (const event of execution.eventLogs) options.onEvent?.(event as ExecutionEvent);
   })();
@@ -137,9 +165,20 @@ export async function runWorkflowLocally(
   try {
     const output = (await execution.result) as LocalRunResult['output'];
     await events;
+    options.signal?.removeEventListener('abort', stop);
     return { executionName, executionArn, status: 'SUCCEEDED', ...(output ? { output } : {}) };
   } catch (error) {
     await events.catch(() => {});
+    options.signal?.removeEventListener('abort', stop);
+    if (error instanceof ExecutionAbortedError) {
+      await Promise.allSettled([...inFlight]);
+      await stack.closeAbandonedRun({
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: { executionArn, name: executionName, status: 'ABORTED' },
+      });
+      return { executionName, executionArn, status: 'ABORTED' };
+    }
     if (!(error instanceof ExecutionError)) throw error;
     const cause = (error as { cause?: { name?: string; message?: string } }).cause;
     return {
@@ -163,7 +202,7 @@ function announceApproval(stack: LocalStack, options: LocalRunOptions, token: st
     message: email.message,
     withdraw: () => {
       if (stack.control.taskTokens.status(token) !== 'PENDING') return false;
-      stack.control.taskTokens.expire(token);
+      stack.control.taskTokens.fail(token, 'ApprovalWithdrawn', 'the operator withdrew the approval request');
       return true;
     },
   });

@@ -8,7 +8,7 @@ import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import type { Plan } from '../../functions/core/model.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';
 import type { AccountEnvironment } from '../environment.ts';
-import { RunNotCompletedError } from '../errors.ts';
+import { RunInterruptedError, RunNotCompletedError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import { count, renderPlanReport } from '../report.ts';
 import { startApprovalServer } from './approval-server.ts';
@@ -67,9 +67,11 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
     const local = stack;
     let decided: Promise<void> = Promise.resolve();
     let withdraw: (() => boolean) | undefined;
-    // Ctrl-C while waiting for approval withdraws it: the run ends EXPIRED, records every item
-    // and releases the lock. During deletions it asks for a second Ctrl-C, since stopping then
-    // leaves items for the next run to finish.
+    // Ctrl-C while waiting for approval withdraws it: the run ends WITHDRAWN, records every item
+    // and releases the lock. During deletions a first Ctrl-C lets the steps in progress finish; a
+    // second one stops the execution, as StopExecution would: the handler calls in flight end,
+    // then the run is closed (every item final, the lock released) before the process exits 130.
+    const stop = new AbortController();
     let interrupts = 0;
     const onInterrupt = () => {
       interrupts += 1;
@@ -77,13 +79,15 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
         io.err('\ninterrupted: the approval is withdrawn; nothing will be deleted\n');
       } else if (interrupts === 1) {
         io.err('\ninterrupted: finishing the steps in progress; press Ctrl-C again to stop at once\n');
-      } else {
-        process.exit(130);
+      } else if (!stop.signal.aborted) {
+        io.err('\nstopping: recording the run as stopped and releasing the lock\n');
+        stop.abort();
       }
     };
     process.on('SIGINT', onInterrupt);
     const result = await runWorkflowLocally(local, {
       input: { trigger: 'manual', ...(options.dryRun ? { dryRun: true } : {}) },
+      signal: stop.signal,
       ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
       onEvent: (event) => progress.onEvent(event),
       onApprovalRequested: (request) => {
@@ -174,12 +178,22 @@ function assertCompleted(result: LocalRunResult): void {
       `run ${result.executionName} failed: ${result.error?.error}: ${result.error?.cause}`,
     );
   }
+  if (result.status === 'ABORTED') {
+    throw new RunInterruptedError(
+      `run ${result.executionName} was stopped: its items are recorded FAILED and the lock is released; the next run finishes what was deregistered`,
+    );
+  }
   const status = result.output?.status;
   if (status === 'REJECTED')
     throw new RunNotCompletedError(`run ${result.executionName} was rejected: nothing was deleted`);
   if (status === 'EXPIRED') {
     throw new RunNotCompletedError(
       `run ${result.executionName} expired before approval: nothing was deleted`,
+    );
+  }
+  if (status === 'WITHDRAWN') {
+    throw new RunNotCompletedError(
+      `run ${result.executionName} was withdrawn before approval: nothing was deleted`,
     );
   }
   if (status === 'SKIPPED_LOCKED') {

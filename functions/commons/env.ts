@@ -3,6 +3,7 @@
  * or malformed variable throws a named error, so a misconfigured function fails on its first
  * invocation instead of acting on a default nobody chose.
  */
+import type { HistoryBudget } from '../core/quotas.ts';
 import { type PlanSettings, resolvePlanSettings } from '../core/settings.ts';
 
 export class MissingEnvironmentVariableError extends Error {
@@ -68,4 +69,24 @@ export function getPlanSettingsFromEnv(name = 'DEFAULT_PLAN_SETTINGS', env: Env 
   } catch (error) {
     throw new InvalidEnvironmentVariableError(name, `holds invalid settings: ${(error as Error).message}`);
   }
+}
+
+/** `HISTORY_BUDGET`: `{ fixed, perItem }`, the definition's worst-case history events (computed at synth). */
+export function getHistoryBudgetFromEnv(name = 'HISTORY_BUDGET', env: Env = process.env): HistoryBudget {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(getStringFromEnv(name, env));
+  } catch (error) {
+    if (error instanceof MissingEnvironmentVariableError) throw error;
+    throw new InvalidEnvironmentVariableError(name, 'is not valid JSON');
+  }
+  const { fixed, perItem } = (parsed ?? {}) as { fixed?: unknown; perItem?: unknown };
+  const whole = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+  if (!whole(fixed) || !whole(perItem)) {
+    throw new InvalidEnvironmentVariableError(
+      name,
+      'must be {"fixed": n, "perItem": n} with whole numbers >= 1',
+    );
+  }
+  return { fixed, perItem };
 }

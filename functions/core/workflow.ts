@@ -34,6 +34,8 @@ export type ItemStatus =
   | 'FAILED'
   | 'REJECTED'
   | 'EXPIRED'
+  /** The operator withdrew the approval request (e.g. Ctrl-C in the CLI) before a decision. */
+  | 'WITHDRAWN'
   | 'DEFERRED'
   | 'DRY_RUN';
 
@@ -45,6 +47,7 @@ export const FINAL_ITEM_STATUSES: readonly ItemStatus[] = [
   'FAILED',
   'REJECTED',
   'EXPIRED',
+  'WITHDRAWN',
   'DEFERRED',
   'DRY_RUN',
 ];
@@ -59,6 +62,7 @@ export type RunStatus =
   | 'DRY_RUN'
   | 'REJECTED'
   | 'EXPIRED'
+  | 'WITHDRAWN'
   | 'FAILED'
   | 'SKIPPED_LOCKED';
 
@@ -86,4 +90,17 @@ export interface RunSummary {
   readonly gibFreed: number;
   readonly estimatedMonthlySavingUsd: number;
   readonly approver?: string;
+  /** What this run finished of earlier runs (FinishEarlierRuns): snapshots of AMIs they deregistered. */
+  readonly earlierRuns?: EarlierRunsSummary;
+}
+
+export interface EarlierRunsSummary {
+  /** Earlier items recorded DONE by this run. */
+  readonly finished: number;
+  readonly snapshotsDeleted: number;
+  readonly gibFreed: number;
+  /** Left for a later run (dry run, cap, a snapshot still refused as in use); -1 when the step failed. */
+  readonly unfinished: number;
+  /** The step's error name, when it failed (they stay recorded for the next run). */
+  readonly error?: string;
 }

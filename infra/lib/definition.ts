@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type AslStates, type HistoryBudget, historyBudget } from '../../functions/core/quotas.ts';
 
 export const DEFINITION_PATH = fileURLToPath(
   new URL('../../statemachine/ami-cleaner.asl.json', import.meta.url),
@@ -85,4 +86,10 @@ export function renderDefinition(
     ExecutionTimeoutSeconds: values.executionTimeoutSeconds ?? values.approvalTimeoutSeconds + 3 * 3600,
   });
   return substituteStrings(numbered, values.functionArns);
+}
+
+/** The definition's worst-case history events per execution, derived from its Retry lists. */
+export function definitionHistoryBudget(template = loadDefinitionTemplate()): HistoryBudget {
+  // Placeholders are quoted strings, so the template parses as it is.
+  return historyBudget(JSON.parse(template) as AslStates);
 }

@@ -25,6 +25,11 @@ function task<const I extends string>(id: I, file: string, description: string):
 
 export const STATE_MACHINE_HANDLERS = [
   task('AcquireLock', 'acquire-lock', 'Validates the run input and takes the per-region run lock'),
+  task(
+    'FinishEarlierRuns',
+    'finish-earlier-runs',
+    'Deletes the snapshots of AMIs earlier approved runs deregistered but did not finish',
+  ),
   task('Inventory', 'inventory', 'Reads every AMI, snapshot and reference, every page, failing closed'),
   task('MapGroups', 'map-groups', 'Groups AMIs by name or tags'),
   task('FilterInUse', 'filter-in-use', 'Drops referenced AMIs and records what references them'),

@@ -1,9 +1,11 @@
 /** Least-privilege statements the CDK has no grant method for. */
 import { Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { WORKSPACE_PREFIX } from './data-layer.ts';
+import { type LedgerKeySpace, type LedgerMethod, requestsOf } from './ledger-access.ts';
 
 /** EC2 image ARNs carry no account: `arn:<partition>:ec2:<region>::image/<id>`. */
 export function imageArns(scope: Construct): string {
@@ -109,4 +111,45 @@ export function allowWorkspace(
       resources: [bucket.arnForObjects(`${WORKSPACE_PREFIX}*`)],
     }),
   );
+}
+
+/**
+ * The ledger actions of `methods` only: one statement per key space, bound to it with
+ * `dynamodb:LeadingKeys` (a request whose partition key is outside it is denied), and Query on
+ * exactly the indexes used. No Scan is ever granted, so the condition always has keys to test.
+ */
+export function allowLedger(
+  table: dynamodb.ITable,
+  grantee: iam.IGrantable,
+  methods: readonly LedgerMethod[],
+): void {
+  const byKeySpace = new Map<LedgerKeySpace, Set<string>>();
+  const indexes = new Set<string>();
+  for (const request of requestsOf(methods)) {
+    if ('index' in request) indexes.add(request.index);
+    else
+      byKeySpace.set(request.keySpace, (byKeySpace.get(request.keySpace) ?? new Set()).add(request.action));
+  }
+  for (const [keySpace, actions] of [...byKeySpace].sort(([a], [b]) => a.localeCompare(b))) {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: `Ledger${keySpace
+          .replace('#', '')
+          .toLowerCase()
+          .replace(/^./, (c) => c.toUpperCase())}Items`,
+        actions: [...actions].sort(),
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${keySpace}*`] } },
+      }),
+    );
+  }
+  if (indexes.size > 0) {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'LedgerIndexes',
+        actions: ['dynamodb:Query'],
+        resources: [...indexes].sort().map((name) => `${table.tableArn}/index/${name}`),
+      }),
+    );
+  }
 }

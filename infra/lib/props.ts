@@ -5,7 +5,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import { historyBudgetProblem, maxItemsWithinHistory } from '../../functions/core/quotas.ts';
 import { type PlanSettings, resolvePlanSettings } from '../../functions/core/settings.ts';
+import { definitionHistoryBudget } from './definition.ts';
 import type { FunctionFactory } from './function-factory.ts';
 
 export interface AmiCleanerProps {
@@ -41,11 +43,18 @@ export interface AmiCleanerProps {
   readonly planSettings?: Partial<PlanSettings>;
   /**
    * Most AMIs plus orphan snapshots deleted by one execution; the rest are recorded DEFERRED for
-   * the next run. Keeps an execution under Step Functions' 25,000 history events
-   * (about 12 events per AMI iteration, plus 3 per retry). Between 1 and 2000.
+   * the next run. Keeps an execution under Step Functions' 25,000 history events even when
+   * every step exhausts its retries: between 1 and HISTORY_SAFE_MAX_DELETIONS (506 with the
+   * shipped Retry lists; README "Quotas" gives the formula).
    * @default 500
    */
   readonly maxDeletionsPerRun?: number;
+  /**
+   * Reserved concurrency of the approval page's function (public Function URL), so a flood of
+   * requests cannot use up the account's Lambda concurrency. Between 1 and 100.
+   * @default 10 - see DEFAULT_APPROVAL_PAGE_CONCURRENCY
+   */
+  readonly approvalPageConcurrency?: number;
   /**
    * Map iterations running at once, for both deletion Maps. Between 1 and 40 (inline Map limit).
    * @default 5 - see DEFAULT_DELETION_MAX_CONCURRENCY
@@ -81,12 +90,17 @@ export interface AmiCleanerProps {
  * other tools in the account share.
  */
 export const DEFAULT_DELETION_MAX_CONCURRENCY = 5;
+/** A person clicks one link; 10 at once is plenty and leaves the account's pool alone. */
+export const DEFAULT_APPROVAL_PAGE_CONCURRENCY = 10;
 export const DEFAULT_MAX_DELETIONS_PER_RUN = 500;
 export const DEFAULT_APPROVAL_TIMEOUT = Duration.hours(24);
 export const DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH = 0.05;
 export const DEFAULT_SCHEDULE = events.Schedule.cron({ weekDay: 'MON', hour: '6', minute: '0' });
-/** Above this, a run with a few retries per item may approach 25,000 history events. */
-export const HISTORY_SAFE_MAX_DELETIONS = 1500;
+/**
+ * The most deletions one execution can hold when every step fails as often as the definition's
+ * Retry lists allow: (25,000 - fixed) / perItem, derived from the ASL (functions/core/quotas.ts).
+ */
+export const HISTORY_SAFE_MAX_DELETIONS = maxItemsWithinHistory(definitionHistoryBudget());
 
 const MIN_APPROVAL_SECONDS = Duration.minutes(5).toSeconds();
 const MAX_APPROVAL_SECONDS = Duration.days(7).toSeconds();
@@ -102,6 +116,7 @@ export interface ResolvedAmiCleanerProps {
   readonly planSettings: PlanSettings;
   readonly maxDeletionsPerRun: number;
   readonly deletionMaxConcurrency: number;
+  readonly approvalPageConcurrency: number;
   readonly lockTtl: Duration;
   readonly snapshotPricePerGibMonth: number;
 }
@@ -114,6 +129,15 @@ function wholeNumberIn(name: string, value: number, min: number, max: number): n
   if (!Number.isInteger(value) || value < min || value > max) {
     fail(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
+  return value;
+}
+
+function maxDeletionsWithinHistory(value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    fail(`maxDeletionsPerRun must be a whole number >= 1, got ${JSON.stringify(value)}`);
+  }
+  const problem = historyBudgetProblem(definitionHistoryBudget(), value);
+  if (problem) fail(problem);
   return value;
 }
 
@@ -158,17 +182,18 @@ export function resolveAmiCleanerProps(props: AmiCleanerProps): ResolvedAmiClean
     schedule:
       props.schedule === null || props.schedule === false ? undefined : (props.schedule ?? DEFAULT_SCHEDULE),
     planSettings,
-    maxDeletionsPerRun: wholeNumberIn(
-      'maxDeletionsPerRun',
-      props.maxDeletionsPerRun ?? DEFAULT_MAX_DELETIONS_PER_RUN,
-      1,
-      2000,
-    ),
+    maxDeletionsPerRun: maxDeletionsWithinHistory(props.maxDeletionsPerRun ?? DEFAULT_MAX_DELETIONS_PER_RUN),
     deletionMaxConcurrency: wholeNumberIn(
       'deletionMaxConcurrency',
       props.deletionMaxConcurrency ?? DEFAULT_DELETION_MAX_CONCURRENCY,
       1,
       40,
+    ),
+    approvalPageConcurrency: wholeNumberIn(
+      'approvalPageConcurrency',
+      props.approvalPageConcurrency ?? DEFAULT_APPROVAL_PAGE_CONCURRENCY,
+      1,
+      100,
     ),
     lockTtl,
     snapshotPricePerGibMonth: price,

@@ -24,15 +24,16 @@ import {
   allowDeregisterImage,
   allowDescribe,
   allowImageReferenceReads,
+  allowLedger,
   allowReadSsmParameters,
   allowWorkspace,
 } from './iam.ts';
+import { HANDLER_LEDGER_METHODS } from './ledger-access.ts';
 import { acknowledge } from './nag.ts';
 
 interface Access {
   readonly timeout: Duration;
   readonly memorySize: number;
-  readonly ledger?: boolean;
   readonly workspace?: 'read' | 'readWrite';
   readonly describe?: 'ec2' | 'ec2AndAutoScaling';
   readonly ssm?: boolean;
@@ -50,7 +51,14 @@ const PLANNING = Duration.minutes(5);
 
 /** What each state machine handler may touch. Nothing else gets EC2 write access. */
 export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
-  AcquireLock: { timeout: SHORT, memorySize: 256, ledger: true },
+  AcquireLock: { timeout: SHORT, memorySize: 256 },
+  // Up to 200 earlier AMIs: re-checks and deletes their snapshots at EC2's 5 deletions a second.
+  FinishEarlierRuns: {
+    timeout: PLANNING,
+    memorySize: 256,
+    describe: 'ec2',
+    deleteSnapshot: true,
+  },
   // Every page of every source for up to 100,000 AMIs: give it Lambda's full 15 minutes and 1 vCPU.
   Inventory: {
     timeout: Duration.minutes(15),
@@ -71,12 +79,11 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     describe: 'ec2',
     imageReferences: true,
   },
-  RecordPlan: { timeout: Duration.minutes(15), memorySize: 1024, workspace: 'read', ledger: true },
+  RecordPlan: { timeout: Duration.minutes(15), memorySize: 1024, workspace: 'read' },
   RequestApproval: {
     timeout: Duration.minutes(1),
     memorySize: 512,
     workspace: 'read',
-    ledger: true,
     requestApproval: true,
   },
   // Re-reads every reference source at approval time (the plan may be a day old by then).
@@ -85,7 +92,6 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     timeout: Duration.minutes(15),
     memorySize: 1024,
     workspace: 'read',
-    ledger: true,
     describe: 'ec2AndAutoScaling',
     ssm: true,
     imageReferences: true,
@@ -94,27 +100,24 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
   DeregisterImage: {
     timeout: DELETION,
     memorySize: 256,
-    ledger: true,
     describe: 'ec2AndAutoScaling',
     deregister: true,
   },
   DeleteImageSnapshots: {
     timeout: DELETION,
     memorySize: 256,
-    ledger: true,
     describe: 'ec2',
     deleteSnapshot: true,
   },
   DeleteOrphanSnapshot: {
     timeout: DELETION,
     memorySize: 256,
-    ledger: true,
     describe: 'ec2',
     deleteSnapshot: true,
   },
-  RecordFailure: { timeout: SHORT, memorySize: 256, ledger: true },
-  Finalize: { timeout: PLANNING, memorySize: 512, workspace: 'read', ledger: true },
-  ReleaseLock: { timeout: SHORT, memorySize: 256, ledger: true },
+  RecordFailure: { timeout: SHORT, memorySize: 256 },
+  Finalize: { timeout: PLANNING, memorySize: 512, workspace: 'read' },
+  ReleaseLock: { timeout: SHORT, memorySize: 256 },
 };
 
 /** The approval page renders a plan of up to maxDeletionsPerRun rows. */
@@ -128,6 +131,8 @@ export interface WorkflowFunctionsProps {
   readonly signingSecret: secretsmanager.ISecret;
   /** Settings every workflow handler may read (names, not secrets). */
   readonly commonEnvironment: Readonly<Record<string, string>>;
+  /** Reserved concurrency of the public approval page function. */
+  readonly approvalPageConcurrency: number;
 }
 
 export class WorkflowFunctions extends Construct {
@@ -139,13 +144,11 @@ export class WorkflowFunctions extends Construct {
   readonly closeAbandonedRun: lambda.Function;
 
   private readonly factory: FunctionFactory;
-  private readonly ledgerLogicalId: string;
   private readonly workspaceLogicalId: string;
 
   constructor(scope: Construct, id: string, props: WorkflowFunctionsProps) {
     super(scope, id);
     this.factory = props.functionFactory;
-    this.ledgerLogicalId = logicalId(props.ledgerTable);
     this.workspaceLogicalId = logicalId(props.workspaceBucket);
 
     const byId = {} as Record<StateMachineHandlerId, lambda.Function>;
@@ -158,6 +161,7 @@ export class WorkflowFunctions extends Construct {
       }
       const fn = this.create(spec, access.timeout, access.memorySize, environment);
       this.applyAccess(fn, access, props);
+      allowLedger(props.ledgerTable, fn, HANDLER_LEDGER_METHODS[spec.id]);
       byId[spec.id] = fn;
     }
     this.byId = byId;
@@ -166,10 +170,12 @@ export class WorkflowFunctions extends Construct {
       ...props.commonEnvironment,
       APPROVAL_SIGNING_SECRET_ARN: props.signingSecret.secretArn,
     });
-    props.ledgerTable.grantReadWriteData(this.approvalPage);
+    allowLedger(props.ledgerTable, this.approvalPage, HANDLER_LEDGER_METHODS.ApprovalPage);
     allowWorkspace(props.workspaceBucket, this.approvalPage, 'read');
     props.signingSecret.grantRead(this.approvalPage);
-    this.acknowledgeLedgerIndexes(this.approvalPage);
+    // A public URL: a flood of requests can use these, and never the account's whole concurrency.
+    (this.approvalPage.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions =
+      props.approvalPageConcurrency;
     this.acknowledgeWorkspaceObjects(this.approvalPage);
 
     // STATE_MACHINE_ARN and grantStartExecution are added by the construct once the state machine exists.
@@ -178,8 +184,7 @@ export class WorkflowFunctions extends Construct {
     this.closeAbandonedRun = this.create(CLOSE_ABANDONED_RUN_HANDLER, PLANNING, 512, {
       ...props.commonEnvironment,
     });
-    props.ledgerTable.grantReadWriteData(this.closeAbandonedRun);
-    this.acknowledgeLedgerIndexes(this.closeAbandonedRun);
+    allowLedger(props.ledgerTable, this.closeAbandonedRun, HANDLER_LEDGER_METHODS.CloseAbandonedRun);
 
     for (const fn of [
       ...Object.values(byId),
@@ -211,10 +216,6 @@ export class WorkflowFunctions extends Construct {
   }
 
   private applyAccess(fn: lambda.Function, access: Access, props: WorkflowFunctionsProps): void {
-    if (access.ledger) {
-      props.ledgerTable.grantReadWriteData(fn);
-      this.acknowledgeLedgerIndexes(fn);
-    }
     if (access.workspace) {
       allowWorkspace(props.workspaceBucket, fn, access.workspace);
       this.acknowledgeWorkspaceObjects(fn);
@@ -267,14 +268,6 @@ export class WorkflowFunctions extends Construct {
       props.approvalTopic.grantPublish(fn);
       props.signingSecret.grantRead(fn);
     }
-  }
-
-  private acknowledgeLedgerIndexes(fn: lambda.Function): void {
-    acknowledge(
-      fn,
-      "Queries the ledger's own GSIs (by-image, runs-by-start); the wildcard covers only this table's indexes.",
-      `AwsSolutions-IAM5[Resource::<${this.ledgerLogicalId}.Arn>/index/*]`,
-    );
   }
 
   private acknowledgeWorkspaceObjects(fn: lambda.Function): void {

@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidRunInputError } from '../../functions/acquire-lock.ts';
+import { createAcquireLockHandler, InvalidRunInputError } from '../../functions/acquire-lock.ts';
+import { TransientAwsError } from '../../functions/adapters/errors.ts';
+import type { Ledger } from '../../functions/adapters/ledger/index.ts';
+import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
 import { executionEvent, type Harness, NOW, REGION, SETTINGS, startHarness } from './harness.ts';
+
+/** 6,000 AMI ids: about 140 KiB of execution input. */
+const SIX_THOUSAND_IDS = Array.from({ length: 6000 }, (_, i) => `ami-${i.toString(16).padStart(17, '0')}`);
 
 describe('acquire-lock', () => {
   let h: Harness;
@@ -146,5 +152,71 @@ describe('acquire-lock', () => {
     // Assess
     expect(stillHeld).toMatchObject({ owner: 'run-1' });
     expect(next.acquired).toBe(true);
+  });
+
+  const acquireWith = (overrides: { ledger?: Ledger; maxDeletionsPerRun?: number }) =>
+    createAcquireLockHandler({
+      ledger: overrides.ledger ?? h.ledger,
+      region: REGION,
+      defaultSettings: SETTINGS,
+      maxDeletionsPerRun: overrides.maxDeletionsPerRun ?? 100,
+      lockTtlSeconds: 3600,
+      historyBudget: definitionHistoryBudget(),
+      now: () => NOW,
+    });
+
+  it('takes no lock when the run cannot be recorded, so nothing holds it for the lease', async () => {
+    // Prepare: the run-record write is throttled (every SDK retry spent).
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    const ledger = new Proxy(h.ledger, {
+      get: (target, key) =>
+        key === 'putRun' ? () => Promise.reject(throttled) : Reflect.get(target, key, target),
+    });
+
+    // Act
+    const attempt = acquireWith({ ledger })(executionEvent({}));
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(TransientAwsError);
+    expect(await h.ledger.getLock(REGION)).toBeUndefined();
+  });
+
+  it('refuses a cap whose worst-case history passes 25,000 events, from the deployment or the input', async () => {
+    // Prepare
+    const generous = acquireWith({ maxDeletionsPerRun: 2000 });
+    const budget = definitionHistoryBudget();
+    const fits = Math.floor((25_000 - budget.fixed) / budget.perItem);
+
+    // Act
+    const byDefault = await generous(executionEvent({}, 'run-1')).catch((error: unknown) => error);
+    const byInput = await acquireWith({ maxDeletionsPerRun: 2000 })(
+      executionEvent({ maxDeletionsPerRun: fits + 1 }, 'run-2'),
+    ).catch((error: unknown) => error);
+    const within = await generous(executionEvent({ maxDeletionsPerRun: fits }, 'run-3'));
+
+    // Assess
+    expect(byDefault).toBeInstanceOf(InvalidRunInputError);
+    expect(String(byDefault)).toMatch(
+      /maxDeletionsPerRun 2000 could take .* history events .* at most \d+ fit/,
+    );
+    expect(byInput).toBeInstanceOf(InvalidRunInputError);
+    expect(within.run.maxDeletionsPerRun).toBe(fits);
+    expect(await h.ledger.getRun('run-1')).toBeUndefined();
+  });
+
+  it('accepts a dry run of 6,000 fromIds but refuses deleting them, whose state could pass 256 KiB', async () => {
+    // Act
+    const dry = await h.handlers.acquireLock(
+      executionEvent({ dryRun: true, settings: { fromIds: SIX_THOUSAND_IDS } }, 'run-dry'),
+    );
+    await h.handlers.releaseLock({ run: dry.run });
+    const approved = acquireWith({ maxDeletionsPerRun: 500 })(
+      executionEvent({ settings: { fromIds: SIX_THOUSAND_IDS } }, 'run-approved'),
+    );
+
+    // Assess
+    expect(dry.acquired).toBe(true);
+    await expect(approved).rejects.toThrow(/state could reach \d+ KiB .* past Step Functions' 256 KiB/);
+    expect(await h.ledger.getRun('run-approved')).toBeUndefined();
   });
 });

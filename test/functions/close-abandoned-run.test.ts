@@ -81,12 +81,32 @@ describe('close-abandoned-run', () => {
     expect((await h.ledger.listItems('run-1')).map((i) => i.status)).toEqual(before.map((i) => i.status));
   });
 
-  it('ignores an execution that failed before its run was recorded', async () => {
+  it('releases the lock of an execution that died before its run was recorded', async () => {
+    // Prepare: AcquireLock took the lock, then its Lambda died (no run record).
+    await h.ledger.acquireLock(REGION, 'never-recorded', 3600, NOW);
+
     // Act
     const result = await close(statusChange('FAILED', 'never-recorded'));
 
     // Assess
     expect(result).toEqual({ runId: 'never-recorded', outcome: 'unknown-run' });
+    expect(await h.ledger.getLock(REGION)).toBeUndefined();
+  });
+
+  it("releases the failed execution's lock even when its run already looks final, but never another run's", async () => {
+    // Prepare
+    await approvedRun(h);
+    await h.ledger.updateRun('run-1', { status: 'COMPLETED' });
+    const theirs = await close(statusChange('ABORTED', 'run-other'));
+    const heldByOther = await h.ledger.getLock(REGION);
+
+    // Act
+    await close(statusChange('ABORTED'));
+
+    // Assess
+    expect(theirs.outcome).toBe('unknown-run');
+    expect(heldByOther).toMatchObject({ owner: 'run-1' });
+    expect(await h.ledger.getLock(REGION)).toBeUndefined();
   });
 
   it.each(['SUCCEEDED', 'RUNNING'])('rejects a %s status change', async (status) => {

@@ -1,8 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransientAwsError } from '../../functions/adapters/errors.ts';
 import { NotApprovedError } from '../../functions/commons/errors.ts';
+import { LockLostError } from '../../functions/commons/lock-fence.ts';
 import { ImageNotDeregisteredError } from '../../functions/delete-image-snapshots.ts';
-import { approvedRun, type Harness, planRun, type Scenario, seedScenario, startHarness } from './harness.ts';
+import {
+  approvedRun,
+  type Harness,
+  NOW,
+  planRun,
+  REGION,
+  type Scenario,
+  seedScenario,
+  startHarness,
+} from './harness.ts';
 
 describe('deletion handlers', () => {
   let h: Harness;
@@ -19,6 +29,32 @@ describe('deletion handlers', () => {
 
   const item = async (id: string, kind: 'IMAGE' | 'SNAPSHOT' = 'IMAGE') =>
     h.ledger.getItem('run-1', kind, id);
+
+  describe('fencing by the lock', () => {
+    it('refuses to deregister or delete once another run holds the lock (a stopped run still working)', async () => {
+      // Prepare: run-1 was stopped; close-abandoned-run released its lock and run-2 took it.
+      const { plan } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      await h.ledger.releaseLock(REGION, 'run-1');
+      await h.ledger.acquireLock(REGION, 'run-2', 3600, NOW);
+
+      // Act
+      const attempt = h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+      const orphan = h.handlers.deleteOrphan({
+        runId: 'run-1',
+        planHash: plan.planHash,
+        snapshotId: scenario.orphanSnapshot,
+      });
+
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(LockLostError);
+      await expect(orphan).rejects.toBeInstanceOf(LockLostError);
+      expect(h.account.images.has(imageId)).toBe(true);
+      expect(h.account.snapshots.has(scenario.orphanSnapshot)).toBe(true);
+      expect(h.account.callsTo('DeregisterImage')).toEqual([]);
+      expect(h.account.callsTo('DeleteSnapshot')).toEqual([]);
+    });
+  });
 
   describe('deregister-image', () => {
     it('deregisters an approved, unused AMI and records DEREGISTERED with one attempt', async () => {

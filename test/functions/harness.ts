@@ -16,6 +16,7 @@ import { createDeleteOrphanSnapshotHandler } from '../../functions/delete-orphan
 import { createDeregisterImageHandler } from '../../functions/deregister-image.ts';
 import { createFilterInUseHandler } from '../../functions/filter-in-use.ts';
 import { createFinalizeHandler } from '../../functions/finalize.ts';
+import { createFinishEarlierRunsHandler } from '../../functions/finish-earlier-runs.ts';
 import { createInventoryHandler } from '../../functions/inventory.ts';
 import { createLoadApprovedHandler } from '../../functions/load-approved.ts';
 import { createMapGroupsHandler } from '../../functions/map-groups.ts';
@@ -23,6 +24,7 @@ import { createRecordFailureHandler } from '../../functions/record-failure.ts';
 import { createRecordPlanHandler } from '../../functions/record-plan.ts';
 import { createReleaseLockHandler } from '../../functions/release-lock.ts';
 import { createRotateHandler } from '../../functions/rotate.ts';
+import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
 import { type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 
 export const NOW = new Date('2026-05-01T12:00:00.000Z');
@@ -74,17 +76,19 @@ function createHandlers(deps: { clients: AwsClients; ledger: Ledger; workspace: 
       defaultSettings: SETTINGS,
       maxDeletionsPerRun: 100,
       lockTtlSeconds: 3600,
+      historyBudget: definitionHistoryBudget(),
       now,
     }),
+    finishEarlierRuns: createFinishEarlierRunsHandler({ ledger, clients, region: REGION, now }),
     inventory: createInventoryHandler({ clients, workspace, region: REGION, now }),
     mapGroups: createMapGroupsHandler({ workspace }),
     filterInUse: createFilterInUseHandler({ workspace }),
     rotate: createRotateHandler({ clients, workspace }),
     recordPlan: createRecordPlanHandler({ ledger, workspace }),
     loadApproved: createLoadApprovedHandler({ ledger, clients, region: REGION, now }),
-    deregister: createDeregisterImageHandler({ ledger, clients, now }),
-    deleteSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, now }),
-    deleteOrphan: createDeleteOrphanSnapshotHandler({ ledger, clients, now }),
+    deregister: createDeregisterImageHandler({ ledger, clients, region: REGION, now }),
+    deleteSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, region: REGION, now }),
+    deleteOrphan: createDeleteOrphanSnapshotHandler({ ledger, clients, region: REGION, now }),
     recordFailure: createRecordFailureHandler({ ledger }),
     finalize: createFinalizeHandler({ ledger, pricePerGibMonth: 0.05, now }),
     releaseLock: createReleaseLockHandler({ ledger, region: REGION }),

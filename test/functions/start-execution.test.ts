@@ -12,6 +12,7 @@ import {
   type ScheduledEvent,
   type StartExecutionEvent,
 } from '../../functions/start-execution.ts';
+import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:ami-cleaner';
 const sfnMock = mockClient(SFNClient);
@@ -91,7 +92,11 @@ describe('start-execution', () => {
         input: JSON.parse(sent?.input ?? '{}'),
         execution: { id: 'arn:exec', name: result.executionName, startTime: '2026-11-25T21:03:08.000Z' },
       },
-      { defaultSettings: DEFAULT_PLAN_SETTINGS, maxDeletionsPerRun: 10 },
+      {
+        defaultSettings: DEFAULT_PLAN_SETTINGS,
+        maxDeletionsPerRun: 10,
+        historyBudget: definitionHistoryBudget(),
+      },
     );
     expect(run).toMatchObject({ trigger: 'ami-available', triggerImageId: 'ami-0123456789abcdef0' });
   });

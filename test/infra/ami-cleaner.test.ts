@@ -87,12 +87,14 @@ describe('IAM', () => {
     ]);
   });
 
-  it('lets only the two snapshot functions delete snapshots, and only snapshots of this region', () => {
+  it('lets only the three snapshot functions delete snapshots, and only snapshots of this region', () => {
     // Act
     const grants = withAction('ec2:DeleteSnapshot');
 
     // Assess
-    const roles = ['DeleteImageSnapshots', 'DeleteOrphanSnapshot'].map((id) => roleOf(cleaner, stack, id));
+    const roles = ['DeleteImageSnapshots', 'DeleteOrphanSnapshot', 'FinishEarlierRuns'].map((id) =>
+      roleOf(cleaner, stack, id),
+    );
     expect(grants.map((g) => g.role).sort()).toEqual(roles.sort());
     for (const g of grants) {
       expect(g.actions).toEqual(['ec2:DeleteSnapshot']);
@@ -590,12 +592,12 @@ describe('props validation at synth', () => {
     [
       'maxDeletionsPerRun 0',
       { maxDeletionsPerRun: 0 },
-      /maxDeletionsPerRun must be a whole number from 1 to 2000, got 0/,
+      /maxDeletionsPerRun must be a whole number >= 1, got 0/,
     ],
     [
-      'maxDeletionsPerRun 2001',
-      { maxDeletionsPerRun: 2001 },
-      /maxDeletionsPerRun must be a whole number from 1 to 2000/,
+      'maxDeletionsPerRun 1500, whose worst case passes 25,000 history events',
+      { maxDeletionsPerRun: 1500 },
+      /maxDeletionsPerRun 1500 could take 73,699 history events in the worst case \(199 \+ 49 per item, from the definition's Retry MaxAttempts\), past Step Functions' 25,000; at most 506 fit/,
     ],
     [
       'a concurrency above the inline Map limit',

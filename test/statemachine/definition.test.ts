@@ -88,22 +88,33 @@ function deletionStates(states: Map<string, Json>): string[] {
   return [...states].filter(([, s]) => DELETION_FUNCTIONS.includes(functionOf(s))).map(([name]) => name);
 }
 
-const DELETION_RETRY = {
-  ErrorEquals: [
-    'TransientAwsError',
-    'Lambda.TooManyRequestsException',
-    'Lambda.ServiceException',
-    'Lambda.AWSLambdaException',
-    'Lambda.SdkClientException',
-    // A deletion can succeed and then time out before it is recorded; the retry records it.
-    'Sandbox.Timedout',
-  ],
-  IntervalSeconds: 2,
-  BackoffRate: 2,
-  MaxAttempts: 6,
-  MaxDelaySeconds: 60,
-  JitterStrategy: 'FULL',
-};
+const DELETION_RETRY = [
+  {
+    ErrorEquals: [
+      'TransientAwsError',
+      'Lambda.TooManyRequestsException',
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      // A deletion can succeed and then time out before it is recorded; the retry records it.
+      'Sandbox.Timedout',
+    ],
+    IntervalSeconds: 2,
+    BackoffRate: 2,
+    MaxAttempts: 3,
+    MaxDelaySeconds: 60,
+    JitterStrategy: 'FULL',
+  },
+  {
+    // A crashed Lambda (out of memory, exit) may have deleted before dying: deletions are
+    // idempotent, so one more attempt finishes or records it.
+    ErrorEquals: ['Runtime.ExitError', 'Runtime.OutOfMemory', 'Lambda.Unknown'],
+    IntervalSeconds: 5,
+    BackoffRate: 2,
+    MaxAttempts: 1,
+    JitterStrategy: 'FULL',
+  },
+];
 
 describe('the ASL file', () => {
   it('is valid ASL for asl-validator once its placeholders are filled', () => {
@@ -200,7 +211,7 @@ describe('deletion safety', () => {
     // Assess
     expect(deletions.sort()).toEqual(['DeleteOrphan', 'DeleteSnapshots', 'Deregister']);
     for (const name of deletions) {
-      expect(states.get(name)?.Retry, name).toEqual([DELETION_RETRY]);
+      expect(states.get(name)?.Retry, name).toEqual(DELETION_RETRY);
     }
   });
 
@@ -353,7 +364,7 @@ describe('deletion safety', () => {
 async function execute(options: {
   dryRun?: boolean;
   toDelete?: number;
-  approval?: Json | 'timeout';
+  approval?: Json | 'timeout' | 'withdrawn';
   failingState?: string;
   /** Only fail calls whose payload carries this AMI id. */
   failingImageId?: string;
@@ -392,8 +403,20 @@ async function execute(options: {
     RequestApproval: async (input: Json) => {
       calls.push({ state: 'RequestApproval', payload: input.Payload });
       if (options.approval === 'timeout') return new Promise<Json>(() => {});
+      if (options.approval === 'withdrawn') {
+        // What SendTaskFailure(error: ApprovalWithdrawn) raises into the waiting task.
+        throw Object.assign(new Error('the operator withdrew the approval request'), {
+          name: 'ApprovalWithdrawn',
+        });
+      }
       return options.approval ?? { decision: 'APPROVED', planHash: 'hash-1', approver: 'alice@example.com' };
     },
+    FinishEarlierRuns: lambda('FinishEarlierRuns', () => ({
+      finished: 1,
+      snapshotsDeleted: 2,
+      gibFreed: 16,
+      unfinished: 0,
+    })),
     LoadApproved: lambda('LoadApproved', () => ({
       images: [{ imageId: 'ami-00000001' }, { imageId: 'ami-00000002' }],
       orphanSnapshots: [{ snapshotId: 'snap-00000001' }],
@@ -461,6 +484,7 @@ describe('the definition executed locally with stub Lambdas', () => {
       outcome: 'APPROVED',
       planHash: 'hash-1',
       approval: { decision: 'APPROVED', planHash: 'hash-1', approver: 'alice@example.com' },
+      earlierRuns: { finished: 1, snapshotsDeleted: 2, gibFreed: 16, unfinished: 0 },
     });
     expect(states.at(-1)).toBe('ReleaseLock');
   });
@@ -473,6 +497,7 @@ describe('the definition executed locally with stub Lambdas', () => {
       'REJECTED',
     ],
     ['a timeout', 'timeout' as const, 'EXPIRED'],
+    ['a withdrawal (not an expiry)', 'withdrawn' as const, 'WITHDRAWN'],
   ])('deletes nothing after %s', async (_label, approval, outcome) => {
     // Act
     const { output, states, payloadOf } = await execute({ approval });
@@ -516,6 +541,7 @@ describe('the definition executed locally with stub Lambdas', () => {
       run: { runId: 'run-1', dryRun: false },
       outcome: 'FAILED',
       error: { Error: 'PermanentError', Cause: expect.stringContaining('Rotate broke') },
+      earlierRuns: { finished: 1, snapshotsDeleted: 2, gibFreed: 16, unfinished: 0 },
     });
     expect(states).toContain('ReleaseLockAfterFailure');
     expect(states).not.toContain('RequestApproval');
@@ -539,5 +565,52 @@ describe('the definition executed locally with stub Lambdas', () => {
     const snapshotDeletes = calls.filter((c) => c.state === 'DeleteSnapshots').map((c) => c.payload.imageId);
     expect(snapshotDeletes).toEqual(['ami-00000001']);
     expect(calls.some((c) => c.state === 'DeleteOrphan')).toBe(true);
+  });
+});
+
+describe('finishing earlier runs and quotas', () => {
+  const definition = render();
+  const states = allStates(definition);
+
+  it('finishes earlier runs on every path that holds the lock, before planning, and plans even if that fails', () => {
+    // Act
+    const lockChoice = states.get('LockAcquired?') as Json;
+    const step = states.get('FinishEarlierRuns') as Json;
+    const onFailure = states.get(step.Catch[0].Next) as Json;
+
+    // Assess
+    expect(lockChoice.Choices.map((c: Json) => c.Next)).toEqual(['FinishEarlierRuns']);
+    expect(functionOf(step)).toBe(functionArns.FinishEarlierRunsFunctionArn);
+    expect(step.Next).toBe('Inventory');
+    expect(step.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.earlierRuns', Next: expect.any(String) },
+    ]);
+    // Only the error name stays in the state: a Cause can be 32 KiB.
+    expect(onFailure).toMatchObject({ Type: 'Pass', ResultPath: '$.earlierRuns', Next: 'Inventory' });
+    expect(onFailure.Parameters['error.$']).toBe('$.earlierRuns.Error');
+  });
+
+  it('never copies the run context: every state that passes it reads $.run', () => {
+    // Act
+    const copies = [...states].filter(
+      ([, state]) => state.Type === 'Pass' && JSON.stringify(state.Parameters ?? {}).includes('$.run'),
+    );
+    const finalizers = ['Finalize', 'FinalizeFailed'].map((name) => states.get(name)?.Parameters.Payload);
+
+    // Assess
+    expect(copies.map(([name]) => name)).toEqual([]);
+    for (const payload of finalizers) expect(payload['run.$']).toBe('$.run');
+  });
+
+  it('treats a withdrawn approval as its own outcome, with no deletion reachable', () => {
+    // Act
+    const request = states.get('RequestApproval') as Json;
+    const withdrawn = request.Catch.find((c: Json) => c.ErrorEquals.includes('ApprovalWithdrawn'));
+    const after = reachable(states, withdrawn.Next);
+
+    // Assess
+    expect(states.get(withdrawn.Next)?.Parameters.outcome).toBe('WITHDRAWN');
+    for (const name of deletionStates(states)) expect(after.has(name)).toBe(false);
+    expect(after.has('ReleaseLock')).toBe(true);
   });
 });

@@ -39,6 +39,8 @@ export interface RunOptions {
   readonly deletionMaxConcurrency?: number;
   /** Replaces some step handlers for this execution (e.g. to simulate a Lambda crash). */
   readonly handlers?: (real: LocalStack['handlers']) => Partial<LocalStack['handlers']>;
+  /** Stops the execution when aborted (StopExecution, then close-abandoned-run). */
+  readonly signal?: AbortSignal;
 }
 
 export interface Execution {
@@ -145,6 +147,7 @@ export async function startWorkflowHarness(options: HarnessOptions = {}): Promis
         ...(runOptions.deletionMaxConcurrency === undefined
           ? {}
           : { deletionMaxConcurrency: runOptions.deletionMaxConcurrency }),
+        ...(runOptions.signal ? { signal: runOptions.signal } : {}),
         onEvent: (event) => events.push(event),
         onApprovalRequested: (request) => {
           approvals.push(request);

@@ -1,7 +1,7 @@
 /**
  * The audit ledger, one DynamoDB table split by entity: `RunStore` (runs.ts), `ItemStore`
  * (items.ts: per-AMI and per-orphan-snapshot records), `ApprovalStore` (approvals.ts) and
- * `LockStore` (lock.ts), sharing the table definition (table.ts) and one conditional-write helper
+ * `LockStore` (lock.ts) and `IntentStore` (intents.ts: deregistrations not yet finished), sharing the table definition (table.ts) and one conditional-write helper
  * (conditional-write.ts).
  *
  * `Ledger` composes the four and keeps the single-object API every caller used before the split.
@@ -12,6 +12,7 @@
 import type { Plan } from '../../core/model.ts';
 import type { ApprovalDecision, RunContext, RunStatus } from '../../core/workflow.ts';
 import { type ApprovalRecord, ApprovalStore, type NewApproval, type UseApprovalResult } from './approvals.ts';
+import { type DeregistrationIntent, IntentStore } from './intents.ts';
 import {
   type FinalizeOutcome,
   type FinalizeResult,
@@ -27,6 +28,7 @@ import type { LedgerOptions } from './table.ts';
 
 export * from './approvals.ts';
 export * from './errors.ts';
+export * from './intents.ts';
 export * from './items.ts';
 export * from './lock.ts';
 export * from './runs.ts';
@@ -45,12 +47,14 @@ export class Ledger {
   readonly items: ItemStore;
   readonly approvals: ApprovalStore;
   readonly lock: LockStore;
+  readonly intents: IntentStore;
 
   constructor(options: LedgerOptions) {
     this.runs = new RunStore(options);
     this.items = new ItemStore(options);
     this.approvals = new ApprovalStore(options);
     this.lock = new LockStore(options);
+    this.intents = new IntentStore(options);
   }
 
   // ----- lock ---------------------------------------------------------------------------------
@@ -143,5 +147,22 @@ export class Ledger {
 
   expireApproval(approvalId: string): Promise<boolean> {
     return this.approvals.expireApproval(approvalId);
+  }
+
+  // ----- deregistration intents ---------------------------------------------------------------
+
+  recordDeregistrationIntent(
+    region: string,
+    intent: Omit<DeregistrationIntent, 'recordedAt'>,
+  ): Promise<void> {
+    return this.intents.recordDeregistrationIntent(region, intent);
+  }
+
+  clearDeregistrationIntent(region: string, runId: string, imageId: string): Promise<void> {
+    return this.intents.clearDeregistrationIntent(region, runId, imageId);
+  }
+
+  listDeregistrationIntents(region: string): Promise<DeregistrationIntent[]> {
+    return this.intents.listDeregistrationIntents(region);
   }
 }

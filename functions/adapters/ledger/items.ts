@@ -86,7 +86,7 @@ export interface TransitionOptions {
 }
 
 /** How a run ended, as far as its non-final items are concerned. */
-export type FinalizeOutcome = 'COMPLETED' | 'REJECTED' | 'EXPIRED' | 'DRY_RUN' | 'FAILED';
+export type FinalizeOutcome = 'COMPLETED' | 'REJECTED' | 'EXPIRED' | 'WITHDRAWN' | 'DRY_RUN' | 'FAILED';
 
 export interface FinalizeResult {
   /** Items this call moved to a final status. */
@@ -200,6 +200,10 @@ export class ItemStore {
    * `lastError`, extra attributes and `attempts + 1`). Returns false, writing nothing, when the
    * item is missing, is in another status, or belongs to another plan hash: a second attempt of
    * the same step is therefore harmless.
+   *
+   * An item already in `to` (under the same plan hash) counts as moved: a write whose response was
+   * lost is retried by the SDK, finds its own change and fails the condition; that is done, not a
+   * conflict. (The extra attributes are then the first write's.)
    */
   async transition(runId: string, kind: ItemKind, id: string, options: TransitionOptions): Promise<boolean> {
     if (options.from.length === 0) throw new RangeError('transition needs at least one from-status');
@@ -222,7 +226,7 @@ export class ItemStore {
       values[':one'] = 1;
       update += ' ADD attempts :one';
     }
-    return conditionalWrite(
+    const moved = await conditionalWrite(
       this.#table,
       new UpdateCommand({
         TableName: this.#table.tableName,
@@ -232,6 +236,12 @@ export class ItemStore {
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
+    );
+    if (moved || options.from.includes(options.to)) return moved;
+    const current = await this.getItem(runId, kind, id);
+    return (
+      current?.status === options.to &&
+      (options.planHash === undefined || current.planHash === options.planHash)
     );
   }
 
@@ -252,7 +262,7 @@ export class ItemStore {
 
   /**
    * Gives every non-final item of the run a final status (FINAL_ITEM_STATUSES):
-   * - PLANNED → REJECTED / EXPIRED / DRY_RUN for those outcomes; otherwise FAILED (never approved);
+   * - PLANNED → REJECTED / EXPIRED / WITHDRAWN / DRY_RUN for those outcomes; otherwise FAILED (never approved);
    * - APPROVED → FAILED (approved but never processed);
    * - DEREGISTERED → FAILED (AMI gone, but its snapshots were not all deleted).
    * Each move is conditional on the status just read; items that change meanwhile are read again.
@@ -280,7 +290,8 @@ export class ItemStore {
 
 function finalStatusFor(status: ItemStatus, outcome: FinalizeOutcome): { to: ItemStatus; error?: string } {
   if (status === 'PLANNED') {
-    if (outcome === 'REJECTED' || outcome === 'EXPIRED' || outcome === 'DRY_RUN') return { to: outcome };
+    if (outcome === 'REJECTED' || outcome === 'EXPIRED' || outcome === 'WITHDRAWN' || outcome === 'DRY_RUN')
+      return { to: outcome };
     return { to: 'FAILED', error: 'the run ended before this item was approved' };
   }
   if (status === 'DEREGISTERED') {

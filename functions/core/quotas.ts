@@ -1,0 +1,179 @@
+/**
+ * Step Functions quotas in the worst case, derived from the definition itself (plain ASL JSON),
+ * so a change to a Retry list changes the limit with it.
+ *
+ * History events (25,000 per execution). AWS records, per state visited:
+ * - a Task: Entered + Exited, and per attempt Scheduled + Started + (Succeeded | Failed | TimedOut),
+ *   plus Submitted for `.waitForTaskToken` / `.sync` resources;
+ * - a Map: Entered + Started + (Succeeded | Failed) + Exited, and per iteration
+ *   IterationStarted + (IterationSucceeded | IterationFailed) around the iteration's own states;
+ * - every other state: Entered + Exited; the execution itself: Started + (Succeeded | Failed).
+ * A Task's attempts are at most 1 + the sum of its retriers' MaxAttempts (default 3 each): one
+ * error can only be matched by one retrier, but a run of different errors can use every one.
+ *
+ * worst case = fixed + perItem × items, where `fixed` is the longest path through the top-level
+ * states (each Map counted without its iterations) and `perItem` the longest path through any
+ * Map's ItemProcessor plus its 2 iteration events. Both deletion Maps together iterate at most
+ * `maxDeletionsPerRun` times (the cap counts AMIs and orphan snapshots together).
+ */
+
+export const HISTORY_EVENT_LIMIT = 25_000;
+/** Step Functions' limit on a state's input or output, and on the execution input. */
+export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
+interface AslRetrier {
+  readonly MaxAttempts?: number;
+}
+interface AslState {
+  readonly Type: string;
+  readonly Resource?: string;
+  readonly Next?: string;
+  readonly Default?: string;
+  readonly Choices?: readonly { readonly Next?: string }[];
+  readonly Catch?: readonly { readonly Next?: string }[];
+  readonly Retry?: readonly AslRetrier[];
+  readonly ItemProcessor?: AslStates;
+  readonly Iterator?: AslStates;
+}
+export interface AslStates {
+  readonly StartAt: string;
+  readonly States: Readonly<Record<string, AslState>>;
+}
+
+export interface HistoryBudget {
+  /** Events of the longest path outside the Map iterations, execution events included. */
+  readonly fixed: number;
+  /** Events of the longest path through one Map iteration, iteration events included. */
+  readonly perItem: number;
+}
+
+/** The definition cannot be bounded (a loop, a nested Map, an unknown state). */
+export class UnboundedDefinitionError extends Error {
+  override readonly name = 'UnboundedDefinitionError';
+}
+
+const DEFAULT_MAX_ATTEMPTS = 3;
+
+/** Most attempts a Task can make: the first one plus every retrier's MaxAttempts. */
+export function maxAttempts(state: Pick<AslState, 'Retry'>): number {
+  return 1 + (state.Retry ?? []).reduce((sum, r) => sum + (r.MaxAttempts ?? DEFAULT_MAX_ATTEMPTS), 0);
+}
+
+function taskEvents(state: AslState): number {
+  const perAttempt = /\.(waitForTaskToken|sync(:2)?)$/.test(state.Resource ?? '') ? 4 : 3;
+  return 2 + perAttempt * maxAttempts(state);
+}
+
+export function historyBudget(definition: AslStates): HistoryBudget {
+  let perItem = 0;
+  const fixed =
+    2 +
+    longestPath(definition, (state) => {
+      const inner = state.ItemProcessor ?? state.Iterator;
+      if (!inner) return undefined;
+      perItem = Math.max(
+        perItem,
+        2 +
+          longestPath(inner, (nested) => {
+            if (nested.ItemProcessor ?? nested.Iterator)
+              throw new UnboundedDefinitionError('nested Map states are not budgeted');
+            return undefined;
+          }),
+      );
+      return 4;
+    });
+  return { fixed, perItem };
+}
+
+/** History events of an execution that deletes `items` items, every step failing as often as its retries allow. */
+export function worstCaseHistoryEvents(budget: HistoryBudget, items: number): number {
+  return budget.fixed + budget.perItem * items;
+}
+
+/** The largest `maxDeletionsPerRun` whose worst case stays within the history limit. */
+export function maxItemsWithinHistory(budget: HistoryBudget, limit: number = HISTORY_EVENT_LIMIT): number {
+  return Math.max(0, Math.floor((limit - budget.fixed) / budget.perItem));
+}
+
+/** Null when `items` fits; otherwise a message saying why and what would fit. */
+export function historyBudgetProblem(budget: HistoryBudget, items: number): string | null {
+  const worst = worstCaseHistoryEvents(budget, items);
+  if (worst <= HISTORY_EVENT_LIMIT) return null;
+  return (
+    `maxDeletionsPerRun ${items} could take ${worst.toLocaleString('en-US')} history events in the worst case ` +
+    `(${budget.fixed} + ${budget.perItem} per item, from the definition's Retry MaxAttempts), past Step Functions' ` +
+    `${HISTORY_EVENT_LIMIT.toLocaleString('en-US')}; at most ${maxItemsWithinHistory(budget)} fit`
+  );
+}
+
+function longestPath(states: AslStates, mapCost: (state: AslState) => number | undefined): number {
+  const memo = new Map<string, number>();
+  const visiting = new Set<string>();
+  const walk = (name: string): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const state = states.States[name];
+    if (!state) throw new UnboundedDefinitionError(`state "${name}" is not defined`);
+    if (visiting.has(name)) throw new UnboundedDefinitionError(`state "${name}" is part of a loop`);
+    visiting.add(name);
+    let own: number;
+    if (state.Type === 'Task') own = taskEvents(state);
+    else if (state.Type === 'Map') own = mapCost(state) ?? 4;
+    else if (state.Type === 'Parallel')
+      throw new UnboundedDefinitionError('Parallel states are not budgeted');
+    else own = 2;
+    const next = [
+      state.Next,
+      state.Default,
+      ...(state.Choices ?? []).map((c) => c.Next),
+      ...(state.Catch ?? []).map((c) => c.Next),
+    ].filter((n): n is string => typeof n === 'string');
+    const rest = next.reduce((most, n) => Math.max(most, walk(n)), 0);
+    visiting.delete(name);
+    memo.set(name, own + rest);
+    return own + rest;
+  };
+  return walk(states.StartAt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payloads
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What a state can hold besides `$.run`, at most (see docs/DESIGN.md, "Payload budget"):
+ * - two Step Functions errors (`$.error` and `$.cleanupError`), each Error ≤ 256 and
+ *   Cause ≤ 32,768 characters; 40 KiB each leaves a quarter for the escaping of the JSON a
+ *   Lambda failure's Cause carries;
+ * - the small results (keys, counts, hashes, the approval with its approver, the summary);
+ * - `$.work`: one entry per approved deletion (an id and its snapshot ids).
+ */
+export const STATE_ERROR_BYTES = 2 * 40 * 1024;
+export const STATE_SMALL_RESULTS_BYTES = 8 * 1024;
+export const WORK_ENTRY_BYTES = 200;
+
+export interface PayloadEstimate {
+  readonly runBytes: number;
+  readonly deletions: number;
+  readonly worstCaseBytes: number;
+}
+
+export function worstCaseStateBytes(runBytes: number, deletions: number): PayloadEstimate {
+  return {
+    runBytes,
+    deletions,
+    worstCaseBytes: runBytes + STATE_ERROR_BYTES + STATE_SMALL_RESULTS_BYTES + WORK_ENTRY_BYTES * deletions,
+  };
+}
+
+/** Null when the state fits in 256 KiB in the worst case; otherwise what to change. */
+export function payloadBudgetProblem(estimate: PayloadEstimate): string | null {
+  if (estimate.worstCaseBytes <= PAYLOAD_LIMIT_BYTES) return null;
+  const kib = (bytes: number) => `${Math.ceil(bytes / 1024)} KiB`;
+  return (
+    `the run's state could reach ${kib(estimate.worstCaseBytes)} in the worst case, past Step Functions' 256 KiB: ` +
+    `run context ${kib(estimate.runBytes)} (settings, fromIds) + ${estimate.deletions} deletions × ${WORK_ENTRY_BYTES} B ` +
+    `+ ${kib(STATE_ERROR_BYTES + STATE_SMALL_RESULTS_BYTES)} for errors and results; ` +
+    'pass fewer fromIds or a lower maxDeletionsPerRun'
+  );
+}

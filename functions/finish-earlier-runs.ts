@@ -1,0 +1,158 @@
+/**
+ * FinishEarlierRuns (right after the lock, before planning): finishes what earlier approved runs
+ * of this region left half done (invariant 5: no snapshot of a deregistered AMI is left behind
+ * for good), whatever `checkOrphans` says and whatever triggered this run.
+ *
+ * Deregister writes a deregistration intent (AMI, its approved snapshots) before calling
+ * DeregisterImage; DeleteSnapshots (or the in-use skip) clears it. An intent still present when
+ * a later run starts means that run stopped in between: retries exhausted at DeleteSnapshot, a
+ * crash, a lost ledger response, a stopped execution. For each one:
+ * - the AMI still exists: it was never deregistered, so nothing is stranded (the next plan sees
+ *   the AMI like any other); the intent is dropped;
+ * - the earlier item is missing or already DONE / SKIPPED_IN_USE: nothing to do; dropped;
+ * - otherwise each snapshot both the intent and the earlier item list is re-checked (no
+ *   existing AMI maps it) and deleted, under this run's lock, and the earlier item is recorded
+ *   DONE with what happened (`finishedByRunId`). A snapshot EC2 still refuses as in use keeps
+ *   the intent for the next run.
+ * A dry run deletes nothing: it only counts them.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { mapWithConcurrency } from './adapters/concurrency.ts';
+import { deleteSnapshot, imageExists, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
+import type { DeregistrationIntent, Ledger } from './adapters/ledger/index.ts';
+import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import { classifyFailures } from './commons/errors.ts';
+import { requireRecord, requireRun } from './commons/events.ts';
+import { assertHoldsLock } from './commons/lock-fence.ts';
+import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import type { ItemStatus } from './core/workflow.ts';
+
+export interface FinishEarlierRunsEvent {
+  readonly run: { readonly runId: string; readonly dryRun: boolean };
+}
+
+export interface FinishEarlierRunsResult {
+  /** Earlier items this call recorded DONE. */
+  readonly finished: number;
+  readonly snapshotsDeleted: number;
+  readonly gibFreed: number;
+  /** Intents left for a later run (dry run, over the per-run cap, or a snapshot still in use). */
+  readonly unfinished: number;
+}
+
+export interface FinishEarlierRunsDeps {
+  readonly ledger: Ledger;
+  readonly clients: { readonly ec2: EC2Client };
+  readonly region: string;
+  readonly now: () => Date;
+  /** Intents handled per run, so the Lambda stays well inside 15 minutes. @default 200 */
+  readonly maxPerRun?: number;
+  readonly logger?: HandlerLogger;
+}
+
+/** An earlier item in one of these was never finished. */
+const UNFINISHED: readonly ItemStatus[] = ['FAILED', 'DEREGISTERED', 'APPROVED'];
+/** EC2 deletes refill at 5 a second: as many in flight. */
+const CONCURRENCY = 5;
+
+type IntentOutcome =
+  | { readonly kind: 'finished'; readonly snapshotsDeleted: number; readonly gibFreed: number }
+  | { readonly kind: 'dropped' }
+  | { readonly kind: 'unfinished' };
+
+export function createFinishEarlierRunsHandler(
+  deps: FinishEarlierRunsDeps,
+): (event: FinishEarlierRunsEvent) => Promise<FinishEarlierRunsResult> {
+  const logger = deps.logger ?? silentLogger;
+  const maxPerRun = deps.maxPerRun ?? 200;
+  return classifyFailures('FinishEarlierRuns', async (event) => {
+    const run = requireRun(requireRecord(event, 'event').run);
+    const intents = (await deps.ledger.listDeregistrationIntents(deps.region)).filter(
+      (intent) => intent.runId !== run.runId,
+    );
+    if (run.dryRun || intents.length === 0) {
+      return { finished: 0, snapshotsDeleted: 0, gibFreed: 0, unfinished: intents.length };
+    }
+    const now = intents.slice(0, maxPerRun);
+    const outcomes = await mapWithConcurrency(now, CONCURRENCY, (intent) =>
+      finishOne(deps, run.runId, intent, logger),
+    );
+    const finished = outcomes.filter((o) => o.kind === 'finished');
+    const result: FinishEarlierRunsResult = {
+      finished: finished.length,
+      snapshotsDeleted: finished.reduce((sum, o) => sum + o.snapshotsDeleted, 0),
+      gibFreed: finished.reduce((sum, o) => sum + o.gibFreed, 0),
+      unfinished: intents.length - now.length + outcomes.filter((o) => o.kind === 'unfinished').length,
+    };
+    if (result.finished > 0 || result.unfinished > 0) logger.info('earlier runs finished', { ...result });
+    return result;
+  });
+}
+
+async function finishOne(
+  deps: FinishEarlierRunsDeps,
+  runId: string,
+  intent: DeregistrationIntent,
+  logger: HandlerLogger,
+): Promise<IntentOutcome> {
+  const { ledger, region } = deps;
+  const ec2 = deps.clients.ec2;
+  const drop = async (why: string): Promise<IntentOutcome> => {
+    await ledger.clearDeregistrationIntent(region, intent.runId, intent.imageId);
+    logger.info('deregistration intent dropped', { runId: intent.runId, imageId: intent.imageId, why });
+    return { kind: 'dropped' };
+  };
+
+  const item = await ledger.getItem(intent.runId, 'IMAGE', intent.imageId);
+  if (!item || !UNFINISHED.includes(item.status)) return drop(item ? `item is ${item.status}` : 'no item');
+  if (await imageExists(ec2, intent.imageId)) return drop('the AMI was never deregistered');
+
+  // Both records must name a snapshot: neither alone can widen what gets deleted.
+  const approved = new Map((item.snapshots ?? []).map((s) => [s.snapshotId, s.sizeGiB]));
+  const snapshots = intent.snapshotIds.filter((id) => approved.has(id));
+  const results: { snapshotId: string; sizeGiB: number; outcome: string; detail?: string }[] = [];
+  for (const snapshotId of snapshots) {
+    const sizeGiB = approved.get(snapshotId) ?? 0;
+    const users = (await snapshotUsedByOtherImage(ec2, snapshotId)).filter((id) => id !== intent.imageId);
+    if (users.length > 0) {
+      results.push({ snapshotId, sizeGiB, outcome: 'shared', detail: `shared with ${users.join(', ')}` });
+      continue;
+    }
+    await assertHoldsLock(ledger, region, runId, deps.now());
+    const outcome = await deleteSnapshot(ec2, snapshotId);
+    if (outcome === 'in-use') return { kind: 'unfinished' };
+    results.push({ snapshotId, sizeGiB, outcome });
+  }
+  const deleted = results.filter((r) => r.outcome === 'deleted');
+  const gibFreed = deleted.reduce((sum, r) => sum + r.sizeGiB, 0);
+  await ledger.transition(intent.runId, 'IMAGE', intent.imageId, {
+    from: UNFINISHED,
+    to: 'DONE',
+    set: {
+      snapshotResults: results,
+      snapshotsDeleted: deleted.length,
+      gibFreed,
+      completedAt: deps.now().toISOString(),
+      finishedByRunId: runId,
+      finishedFrom: item.status,
+    },
+  });
+  await ledger.clearDeregistrationIntent(region, intent.runId, intent.imageId);
+  logger.info('earlier AMI finished', {
+    runId: intent.runId,
+    imageId: intent.imageId,
+    finishedByRunId: runId,
+    deleted: deleted.map((r) => r.snapshotId).join(','),
+  });
+  return { kind: 'finished', snapshotsDeleted: deleted.length, gibFreed };
+}
+
+export const handler = lazyHandler(() =>
+  createFinishEarlierRunsHandler({
+    ledger: ledgerFromEnv(),
+    clients: awsClients(),
+    region: regionFromEnv(),
+    now: () => new Date(),
+    logger: createLogger('finish-earlier-runs'),
+  }),
+);

@@ -1,0 +1,102 @@
+/**
+ * Least privilege on the ledger: each function gets only the DynamoDB actions that the ledger
+ * methods its handler calls send, on only the key spaces those methods touch
+ * (`dynamodb:LeadingKeys`). Two tables of plain data, each checked by a test:
+ * - LEDGER_METHOD_ACCESS, against the requests each method really sends (recorded on dynalite);
+ * - HANDLER_LEDGER_METHODS, against the `ledger.<method>(` calls in each handler's code.
+ */
+import type { LEDGER_INDEXES } from './data-layer.ts';
+
+export type LedgerAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem'
+  | 'dynamodb:Query'
+  | 'dynamodb:BatchWriteItem';
+
+/** Partition key prefixes (docs/DESIGN.md, "Ledger"). */
+export type LedgerKeySpace = 'RUN#' | 'APPROVAL#' | 'LOCK#' | 'INTENT#';
+type IndexName = (typeof LEDGER_INDEXES)[keyof typeof LEDGER_INDEXES]['indexName'];
+
+export type LedgerRequest =
+  | { readonly action: LedgerAction; readonly keySpace: LedgerKeySpace }
+  | { readonly action: 'dynamodb:Query'; readonly index: IndexName };
+
+const on = (keySpace: LedgerKeySpace, ...actions: LedgerAction[]): LedgerRequest[] =>
+  actions.map((action) => ({ action, keySpace }));
+
+// A condition that fails is read back: a repeat of a move already made counts as done.
+const TRANSITION = on('RUN#', 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+const GET_RUN = on('RUN#', 'dynamodb:GetItem');
+const LIST_ITEMS = on('RUN#', 'dynamodb:Query');
+
+/** What each public method of the `Ledger` facade sends (composite methods: what they call). */
+export const LEDGER_METHOD_ACCESS = {
+  acquireLock: on('LOCK#', 'dynamodb:PutItem'),
+  releaseLock: on('LOCK#', 'dynamodb:DeleteItem'),
+  getLock: on('LOCK#', 'dynamodb:GetItem'),
+  putRun: on('RUN#', 'dynamodb:UpdateItem'),
+  updateRun: on('RUN#', 'dynamodb:UpdateItem'),
+  getRun: GET_RUN,
+  listRuns: [{ action: 'dynamodb:Query', index: 'runs-by-start' }],
+  recordPlan: [...GET_RUN, ...LIST_ITEMS, ...on('RUN#', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem')],
+  getItem: on('RUN#', 'dynamodb:GetItem'),
+  listItems: LIST_ITEMS,
+  itemsByImage: [{ action: 'dynamodb:Query', index: 'by-image' }],
+  transition: TRANSITION,
+  markAllApproved: [...LIST_ITEMS, ...TRANSITION],
+  finalizeItems: [...LIST_ITEMS, ...TRANSITION],
+  putApproval: on('APPROVAL#', 'dynamodb:PutItem'),
+  getApproval: on('APPROVAL#', 'dynamodb:GetItem'),
+  useApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
+  reopenApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
+  expireApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
+  recordDeregistrationIntent: on('INTENT#', 'dynamodb:PutItem'),
+  clearDeregistrationIntent: on('INTENT#', 'dynamodb:DeleteItem'),
+  listDeregistrationIntents: on('INTENT#', 'dynamodb:Query'),
+} as const satisfies Readonly<Record<string, readonly LedgerRequest[]>>;
+
+export type LedgerMethod = keyof typeof LEDGER_METHOD_ACCESS;
+
+/** The ledger methods each function's handler calls (its own file and the handler code it imports). */
+export const HANDLER_LEDGER_METHODS = {
+  AcquireLock: ['putRun', 'acquireLock', 'updateRun'],
+  FinishEarlierRuns: [
+    'listDeregistrationIntents',
+    'clearDeregistrationIntent',
+    'getItem',
+    'getLock',
+    'transition',
+  ],
+  Inventory: [],
+  MapGroups: [],
+  FilterInUse: [],
+  Rotate: [],
+  RecordPlan: ['recordPlan', 'updateRun'],
+  RequestApproval: ['getRun', 'listItems', 'putApproval', 'updateRun'],
+  LoadApproved: ['getApproval', 'getRun', 'listItems', 'markAllApproved', 'transition', 'updateRun'],
+  DeregisterImage: ['getItem', 'transition', 'getLock', 'recordDeregistrationIntent'],
+  DeleteImageSnapshots: ['getItem', 'transition', 'getLock', 'clearDeregistrationIntent'],
+  DeleteOrphanSnapshot: ['getItem', 'transition', 'getLock'],
+  RecordFailure: ['transition'],
+  Finalize: ['finalizeItems', 'listItems', 'getRun', 'expireApproval', 'updateRun'],
+  ReleaseLock: ['releaseLock'],
+  // The public page: reads the run and its items, changes approvals only.
+  ApprovalPage: ['getApproval', 'getRun', 'listItems', 'useApproval', 'reopenApproval', 'expireApproval'],
+  StartExecution: [],
+  CloseAbandonedRun: ['getRun', 'finalizeItems', 'listItems', 'expireApproval', 'updateRun', 'releaseLock'],
+} as const satisfies Readonly<Record<string, readonly LedgerMethod[]>>;
+
+export type LedgerUser = keyof typeof HANDLER_LEDGER_METHODS;
+
+/** Every request a set of methods may send, de-duplicated. */
+export function requestsOf(methods: readonly LedgerMethod[]): LedgerRequest[] {
+  const seen = new Map<string, LedgerRequest>();
+  for (const method of methods) {
+    for (const request of LEDGER_METHOD_ACCESS[method]) {
+      seen.set(`${request.action} ${'index' in request ? request.index : request.keySpace}`, request);
+    }
+  }
+  return [...seen.values()];
+}
