@@ -80,12 +80,21 @@ export const HANDLER_LEDGER_METHODS = {
   DeleteImageSnapshots: ['getItem', 'transition', 'getLock', 'clearDeregistrationIntent'],
   DeleteOrphanSnapshot: ['getItem', 'transition', 'getLock'],
   RecordFailure: ['transition'],
-  Finalize: ['finalizeItems', 'listItems', 'getRun', 'expireApproval', 'updateRun'],
+  // getApproval: the approval latency metric.
+  Finalize: ['finalizeItems', 'listItems', 'getRun', 'expireApproval', 'updateRun', 'getApproval'],
   ReleaseLock: ['releaseLock'],
   // The public page: reads the run and its items, changes approvals only.
   ApprovalPage: ['getApproval', 'getRun', 'listItems', 'useApproval', 'reopenApproval', 'expireApproval'],
   StartExecution: [],
-  CloseAbandonedRun: ['getRun', 'finalizeItems', 'listItems', 'expireApproval', 'updateRun', 'releaseLock'],
+  CloseAbandonedRun: [
+    'getRun',
+    'finalizeItems',
+    'listItems',
+    'expireApproval',
+    'updateRun',
+    'releaseLock',
+    'getApproval',
+  ],
 } as const satisfies Readonly<Record<string, readonly LedgerMethod[]>>;
 
 export type LedgerUser = keyof typeof HANDLER_LEDGER_METHODS;
