@@ -73,7 +73,14 @@ async function planOnce({ account, clients }: BenchAccount): Promise<Timings> {
     limit: DEFAULT_MAX_DELETIONS,
   });
   const orphanSnapshots = orphanStep({ inventory, settings });
-  const plan = assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
+  const plan = assemblePlan({
+    region: inventory.region,
+    now,
+    groups,
+    orphanSnapshots,
+    images: inventory.images,
+    maxDeletionsPerRun: DEFAULT_MAX_DELETIONS,
+  });
   const t4 = performance.now();
   return {
     inventory: t1 - t0,

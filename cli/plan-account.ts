@@ -42,5 +42,12 @@ export async function planAccount(
   const sharedImageIds = await readLaunchPermissions(clients.ec2, sharingCheckedIds);
   const groups = rotateStep({ filtered, settings, now, sharedImageIds, sharingCheckedIds, limit });
   const orphanSnapshots = orphanStep({ inventory, settings });
-  return assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
+  return assemblePlan({
+    region: inventory.region,
+    now,
+    groups,
+    orphanSnapshots,
+    images: inventory.images,
+    maxDeletionsPerRun: limit,
+  });
 }
