@@ -41,6 +41,8 @@ export interface ApprovalPageDeps {
   readonly pricePerGibMonth?: number;
   /** The deployment's region: a plan for another region is refused. Default: not checked. */
   readonly region?: string;
+  /** Waits between re-reads of the run after a spent token (tests pass one that returns at once). */
+  readonly sleep?: (ms: number) => Promise<void>;
   readonly logger?: HandlerLogger;
 }
 
@@ -63,6 +65,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 const MAX_BODY_BYTES = 8 * 1024;
 const MAX_APPROVER_LENGTH = 100;
+/** Re-reads of the run after a spent token, one a second: the workflow records its move within seconds. */
+const CONFIRM_ATTEMPTS = 10;
+const CONFIRM_INTERVAL_MS = 1000;
 /** SendTaskSuccess errors meaning the workflow no longer waits for this token. */
 const TOKEN_GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
@@ -115,6 +120,12 @@ const REFUSALS = {
   },
   tooLarge: { status: 413, title: 'Form too large', message: 'The form is larger than this page accepts.' },
   method: { status: 405, title: 'Method not allowed', message: 'Only GET and POST are accepted here.' },
+  unconfirmed: {
+    status: 202,
+    title: 'Decision sent',
+    message:
+      'Your decision was sent, but the workflow has not confirmed it yet. Do not press again; the run history shows the outcome in a few minutes.',
+  },
   unavailable: {
     status: 503,
     title: 'Try again',
@@ -292,12 +303,18 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
   } catch (error) {
     const name = error instanceof Error ? error.name : 'UnknownError';
     if (TOKEN_GONE.has(name)) {
-      // The token is spent: either it expired, or an earlier attempt of this very call was
-      // delivered and only its answer was lost. A run that already acted on the decision says which.
-      const after = await deps.ledger.getRun(approval.runId);
+      // The token is spent: either the wait ended, or an earlier attempt of this very call was
+      // delivered and only its answer was lost. The run says which, once it has moved on.
+      const after = await runAfterDelivery(deps, approval.runId);
       if (after && actedOn(after.status, decision)) {
+        await deps.ledger.settleApproval(approval.approvalId, use.useId);
         deps.logger?.info('approval decided (delivered by an earlier attempt)', { ...log, decision });
         return respond(200, decided(decision, approver));
+      }
+      if (after?.status === 'AWAITING_APPROVAL') {
+        // Not moved on yet: claiming "expired" could be false while the run deletes.
+        deps.logger?.warn('approval sent, delivery unconfirmed', { ...log, error: name });
+        return refuse(REFUSALS.unconfirmed);
       }
       await deps.ledger.expireApproval(approval.approvalId);
       deps.logger?.warn('approval expired: the workflow no longer waits', { ...log, error: name });
@@ -310,8 +327,20 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
     return refuse(REFUSALS.unavailable);
   }
 
+  await deps.ledger.settleApproval(approval.approvalId, use.useId);
   deps.logger?.info('approval decided', { ...log, decision });
   return respond(200, decided(decision, approver));
+}
+
+/** The run, re-read until it leaves AWAITING_APPROVAL (the workflow acts within seconds) or the tries run out. */
+async function runAfterDelivery(deps: ApprovalPageDeps, runId: string): Promise<RunRecord | undefined> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let run = await deps.ledger.getRun(runId);
+  for (let attempt = 1; attempt < CONFIRM_ATTEMPTS && run?.status === 'AWAITING_APPROVAL'; attempt += 1) {
+    await sleep(CONFIRM_INTERVAL_MS);
+    run = await deps.ledger.getRun(runId);
+  }
+  return run;
 }
 
 function decided(decision: ApprovalDecision, approver: string): string {

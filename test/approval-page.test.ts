@@ -143,6 +143,7 @@ describe('approval page', () => {
       sfn: new SFNClient({}),
       signingKey: async () => KEY,
       now: () => NOW,
+      sleep: async () => undefined,
       logger: { info: record, warn: record, error: record },
     });
   });
@@ -556,19 +557,54 @@ describe('approval page', () => {
     it('answers 410 and marks the approval expired when the task has timed out', async () => {
       // Prepare
       const fields = await renderedForm();
-      sfnMock
-        .on(SendTaskSuccessCommand)
-        .rejects(Object.assign(new Error(`Task Timed Out: '${TASK_TOKEN}'`), { name: 'TaskTimedOut' }));
+      sfnMock.on(SendTaskSuccessCommand).callsFake(async () => {
+        // The wait timed out: the workflow has recorded the run EXPIRED.
+        await ledger.updateRun('run-1', { status: 'EXPIRED' });
+        throw Object.assign(new Error(`Task Timed Out: '${TASK_TOKEN}'`), { name: 'TaskTimedOut' });
+      });
 
       // Act
       const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
 
       // Assess
       expect(response.statusCode).toBe(410);
+      expect((await ledger.getApproval(APPROVAL_ID))?.hasTaskToken).toBe(false);
       expect(response.body).toContain('This approval has expired');
       expectNoToken(response);
       expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('EXPIRED');
       expect(logged.join('\n')).not.toContain(TASK_TOKEN);
+    });
+
+    it('says the decision was sent, not that it expired, when the spent token is not yet explained by the run', async () => {
+      // Prepare: SendTaskSuccess delivered, its answer lost; the run has not recorded its move yet
+      const fields = await renderedForm();
+      sfnMock
+        .on(SendTaskSuccessCommand)
+        .rejects(Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' }));
+
+      // Act
+      const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(response.statusCode).toBe(202);
+      expect(response.body).toContain('Decision sent');
+      expect(response.body).not.toContain('Nothing will be deleted');
+      expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('APPROVED');
+    });
+
+    it('removes the task token from the ledger once SendTaskSuccess answered', async () => {
+      // Prepare
+      const fields = await renderedForm();
+
+      // Act
+      const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(await ledger.getApproval(APPROVAL_ID)).toMatchObject({
+        status: 'APPROVED',
+        hasTaskToken: false,
+      });
     });
 
     it('answers Approved, and keeps the approval, when an earlier attempt already delivered it', async () => {
