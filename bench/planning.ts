@@ -90,7 +90,14 @@ async function planOnce({ account, clients }: BenchAccount): Promise<Timings> {
   const t5 = performance.now();
   const groups = secondOpinionStep({ groups: rotated, awsReferences });
   const orphanSnapshots = orphanStep({ inventory, settings });
-  const plan = assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
+  const plan = assemblePlan({
+    region: inventory.region,
+    now,
+    groups,
+    orphanSnapshots,
+    images: inventory.images,
+    maxDeletionsPerRun: DEFAULT_MAX_DELETIONS,
+  });
   const t6 = performance.now();
   return {
     inventory: t1 - t0,

@@ -35,5 +35,12 @@ export async function planAccount(
   const limit = options.maxDeletionsPerRun;
   const groups = await rotateWithAwsChecks(clients.ec2, { filtered, settings, now, limit });
   const orphanSnapshots = orphanStep({ inventory, settings });
-  return assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
+  return assemblePlan({
+    region: inventory.region,
+    now,
+    groups,
+    orphanSnapshots,
+    images: inventory.images,
+    maxDeletionsPerRun: limit,
+  });
 }

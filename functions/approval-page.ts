@@ -19,13 +19,16 @@ import {
   verifyFormToken,
 } from './adapters/approval-link.ts';
 import { clientConfig } from './adapters/clients.ts';
-import type { ApprovalRecord, Ledger, LedgerItem, RunRecord } from './adapters/ledger/index.ts';
+import type { ApprovalRecord, Ledger, RunRecord } from './adapters/ledger/index.ts';
 import { type RunWorkspace, WorkspaceKeyNotFoundError } from './adapters/workspace.ts';
-import { lazyHandler, ledgerFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
-import { getStringFromEnv } from './commons/env.ts';
+import { lazyHandler, ledgerFromEnv, regionFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
+import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
-import type { KeepReason, Plan, PlanGroup } from './core/model.ts';
+import { admitUnderCap, deletionSetOf, hashDeletionSet, previewDeletion } from './core/deletion-set.ts';
+import type { Plan } from './core/model.ts';
+import { planCandidates } from './core/plan.ts';
 import type { ApprovalDecision, ApprovalResult, RunStatus } from './core/workflow.ts';
+import { renderMessage, renderPlanPage } from './views/approval-page.ts';
 
 export interface ApprovalPageDeps {
   readonly ledger: Ledger;
@@ -34,6 +37,12 @@ export interface ApprovalPageDeps {
   /** The HMAC key (cache it: it is asked for on every request). */
   readonly signingKey: () => Promise<string>;
   readonly now: () => Date;
+  /** For the saving estimate shown before approval (the summary's price). Default: the core's. */
+  readonly pricePerGibMonth?: number;
+  /** The deployment's region: a plan for another region is refused. Default: not checked. */
+  readonly region?: string;
+  /** Waits between re-reads of the run after a spent token (tests pass one that returns at once). */
+  readonly sleep?: (ms: number) => Promise<void>;
   readonly logger?: HandlerLogger;
 }
 
@@ -56,6 +65,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 const MAX_BODY_BYTES = 8 * 1024;
 const MAX_APPROVER_LENGTH = 100;
+/** Re-reads of the run after a spent token, one a second: the workflow records its move within seconds. */
+const CONFIRM_ATTEMPTS = 10;
+const CONFIRM_INTERVAL_MS = 1000;
 /** SendTaskSuccess errors meaning the workflow no longer waits for this token. */
 const TOKEN_GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
@@ -108,6 +120,12 @@ const REFUSALS = {
   },
   tooLarge: { status: 413, title: 'Form too large', message: 'The form is larger than this page accepts.' },
   method: { status: 405, title: 'Method not allowed', message: 'Only GET and POST are accepted here.' },
+  unconfirmed: {
+    status: 202,
+    title: 'Decision sent',
+    message:
+      'Your decision was sent, but the workflow has not confirmed it yet. Do not press again; the run history shows the outcome in a few minutes.',
+  },
   unavailable: {
     status: 503,
     title: 'Try again',
@@ -161,19 +179,11 @@ async function showPlan(
   if (state.refusal || !approval) return refuse(state.refusal ?? REFUSALS.unknown);
 
   const run = await deps.ledger.getRun(approval.runId);
-  if (!awaits(run, approval)) return refuse(REFUSALS.superseded);
-  let plan: Plan;
-  try {
-    plan = await deps.workspace.getJson<Plan>(approval.planKey);
-  } catch (error) {
-    if (error instanceof WorkspaceKeyNotFoundError) return refuse(REFUSALS.planChanged);
-    throw error;
-  }
-  if (plan.planHash !== approval.planHash || run?.planHash !== approval.planHash)
-    return refuse(REFUSALS.planChanged);
+  if (!run || !awaits(run, approval)) return refuse(REFUSALS.superseded);
+  const verified = await loadVerifiedPlan(deps, approval, run);
+  if (!verified) return refuse(REFUSALS.planChanged);
 
-  const items = await deps.ledger.listItems(approval.runId);
-  const deferred = new Set(items.filter((item) => item.status === 'DEFERRED').map((item) => item.id));
+  const plan = verified;
   const hidden = {
     a: query.get('a') ?? '',
     e: query.get('e') ?? '',
@@ -181,7 +191,54 @@ async function showPlan(
     planHash: plan.planHash,
     formToken: formToken(key, approval.approvalId, plan.planHash),
   };
-  return respond(200, renderPlanPage(plan, approval, deferred, hidden, items));
+  const cap = plan.maxDeletionsPerRun;
+  const admitted = admitUnderCap(planCandidates(plan), plan.orphanSnapshots, cap);
+  const deferred = new Set([
+    ...admitted.deferredCandidates.map((c) => c.imageId),
+    ...admitted.deferredOrphans.map((o) => o.snapshotId),
+  ]);
+  return respond(
+    200,
+    renderPlanPage({
+      plan,
+      runId: approval.runId,
+      expiresAt: approval.expiresAt,
+      preview: previewDeletion(planCandidates(plan), plan.orphanSnapshots, cap, deps.pricePerGibMonth),
+      deferred,
+      hidden,
+      maxApproverLength: MAX_APPROVER_LENGTH,
+    }),
+  );
+}
+
+/**
+ * The plan the page shows, from one source (the workspace), and only if the deletion set it
+ * renders hashes to the approved plan hash, which the run recorded too. Anything else (a plan
+ * rewritten, missing, or bound to another hash) is undefined: the page refuses it.
+ */
+async function loadVerifiedPlan(
+  deps: ApprovalPageDeps,
+  approval: ApprovalRecord,
+  run: RunRecord,
+): Promise<Plan | undefined> {
+  if (run.planHash !== approval.planHash) return undefined;
+  let plan: Plan;
+  try {
+    plan = await deps.workspace.getJson<Plan>(approval.planKey);
+  } catch (error) {
+    if (error instanceof WorkspaceKeyNotFoundError) return undefined;
+    throw error;
+  }
+  if (
+    plan.planHash !== approval.planHash ||
+    !Array.isArray(plan.groups) ||
+    !Array.isArray(plan.orphanSnapshots)
+  )
+    return undefined;
+  const cap = plan.maxDeletionsPerRun ?? run.maxDeletionsPerRun;
+  const deletion = deletionSetOf(plan.region, planCandidates(plan), plan.orphanSnapshots, cap);
+  if (deps.region !== undefined && plan.region !== deps.region) return undefined;
+  return hashDeletionSet(deletion) === approval.planHash ? plan : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,11 +279,12 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
     return refuse(state.refusal ?? REFUSALS.unknown);
   }
   const run = await deps.ledger.getRun(approval.runId);
-  if (!awaits(run, approval)) {
+  if (!run || !awaits(run, approval)) {
     deps.logger?.warn('approval refused: the run does not wait for it', log);
     return refuse(REFUSALS.superseded);
   }
-  if (planHash !== approval.planHash || run?.planHash !== approval.planHash) {
+  // Verified again on POST: the plan may have been rewritten since the page was shown.
+  if (planHash !== approval.planHash || !(await loadVerifiedPlan(deps, approval, run))) {
     deps.logger?.warn('approval refused: plan changed', log);
     return refuse(REFUSALS.planChanged);
   }
@@ -245,12 +303,18 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
   } catch (error) {
     const name = error instanceof Error ? error.name : 'UnknownError';
     if (TOKEN_GONE.has(name)) {
-      // The token is spent: either it expired, or an earlier attempt of this very call was
-      // delivered and only its answer was lost. A run that already acted on the decision says which.
-      const after = await deps.ledger.getRun(approval.runId);
+      // The token is spent: either the wait ended, or an earlier attempt of this very call was
+      // delivered and only its answer was lost. The run says which, once it has moved on.
+      const after = await runAfterDelivery(deps, approval.runId);
       if (after && actedOn(after.status, decision)) {
+        await deps.ledger.settleApproval(approval.approvalId, use.useId);
         deps.logger?.info('approval decided (delivered by an earlier attempt)', { ...log, decision });
         return respond(200, decided(decision, approver));
+      }
+      if (after?.status === 'AWAITING_APPROVAL') {
+        // Not moved on yet: claiming "expired" could be false while the run deletes.
+        deps.logger?.warn('approval sent, delivery unconfirmed', { ...log, error: name });
+        return refuse(REFUSALS.unconfirmed);
       }
       await deps.ledger.expireApproval(approval.approvalId);
       deps.logger?.warn('approval expired: the workflow no longer waits', { ...log, error: name });
@@ -263,8 +327,20 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
     return refuse(REFUSALS.unavailable);
   }
 
+  await deps.ledger.settleApproval(approval.approvalId, use.useId);
   deps.logger?.info('approval decided', { ...log, decision });
   return respond(200, decided(decision, approver));
+}
+
+/** The run, re-read until it leaves AWAITING_APPROVAL (the workflow acts within seconds) or the tries run out. */
+async function runAfterDelivery(deps: ApprovalPageDeps, runId: string): Promise<RunRecord | undefined> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let run = await deps.ledger.getRun(runId);
+  for (let attempt = 1; attempt < CONFIRM_ATTEMPTS && run?.status === 'AWAITING_APPROVAL'; attempt += 1) {
+    await sleep(CONFIRM_INTERVAL_MS);
+    run = await deps.ledger.getRun(runId);
+  }
+  return run;
 }
 
 function decided(decision: ApprovalDecision, approver: string): string {
@@ -277,8 +353,8 @@ function decided(decision: ApprovalDecision, approver: string): string {
 }
 
 /** The run is waiting, and waiting for this very approval (a retried request replaces it). */
-function awaits(run: RunRecord | undefined, approval: ApprovalRecord): boolean {
-  return run?.status === 'AWAITING_APPROVAL' && run.approvalId === approval.approvalId;
+function awaits(run: RunRecord, approval: ApprovalRecord): boolean {
+  return run.status === 'AWAITING_APPROVAL' && run.approvalId === approval.approvalId;
 }
 
 /** Statuses a run reaches only once the workflow received this decision. */
@@ -314,202 +390,6 @@ function headerValue(event: APIGatewayProxyEventV2, name: string): string | unde
   return undefined;
 }
 
-// ---------------------------------------------------------------------------------------------
-// HTML
-// ---------------------------------------------------------------------------------------------
-
-export function escapeHtml(value: unknown): string {
-  return String(value)
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
-
-const STYLE = `
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;line-height:1.5;margin:0;color:#1b1b1b;background:#fff}
-main{max-width:72rem;margin:0 auto;padding:1rem 1.5rem 3rem}
-.scroll{overflow-x:auto}
-h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}h3{font-size:1.05rem}
-table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
-caption{text-align:left;font-weight:600;padding:.25rem 0}
-th,td{border:1px solid #8a8a8a;padding:.35rem .5rem;text-align:left;vertical-align:top}
-th{background:#eef0f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
-code{font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}td code{overflow-wrap:normal;white-space:nowrap}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}
-.notice{border-left:4px solid #8a5a00;background:#fff8e5;padding:.5rem 1rem}
-form{margin-top:2rem;padding:1rem;border:2px solid #1b1b1b;max-width:32rem}
-label{display:block;font-weight:600;margin-bottom:.25rem}
-input[type=text]{font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box;border:2px solid #555}
-.actions{display:flex;gap:1rem;margin-top:1rem}
-button{font-size:1rem;padding:.5rem 1.25rem;border:2px solid #1b1b1b;cursor:pointer}
-button.approve{background:#0b5d1e;color:#fff}button.reject{background:#fff;color:#8b0000;border-color:#8b0000}
-:focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}
-`;
-
-function htmlDocument(title: string, content: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
-<title>${escapeHtml(title)} · ami-cleaner</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-${content}
-</main>
-</body>
-</html>
-`;
-}
-
-function renderMessage(title: string, message: string): string {
-  return htmlDocument(title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>`);
-}
-
-const REASONS: Readonly<Record<KeepReason, string>> = {
-  NO_MAPPING: 'Lacks the mapping (excluded group)',
-  EXCLUDED_MAPPING_VALUE: 'Excluded mapping value',
-  IN_USE: 'In use',
-  KEEP_PREVIOUS: 'Among the newest kept',
-  MIN_AGE: 'Younger than the minimum age',
-  OPT_OUT_TAG: 'Carries the opt-out tag',
-  DEREGISTRATION_PROTECTION: 'Deregistration protection',
-  SHARED: 'Public or shared with other accounts',
-  NOT_AVAILABLE: 'Not available',
-  NOT_REQUESTED: 'Not among the requested AMI IDs',
-  MAX_DELETIONS_PER_RUN: 'Deferred to a later run',
-  AWS_REPORTS_IN_USE: 'In use according to AWS (not found by our inventory)',
-};
-
-function renderGroup(group: PlanGroup, deferred: ReadonlySet<string>): string {
-  const parts = [`<section>\n<h2>Group ${escapeHtml(group.name)}</h2>`];
-  if (group.candidates.length > 0) {
-    const rows = group.candidates.map((c) => {
-      const size = c.snapshots.reduce((sum, s) => sum + s.sizeGiB, 0);
-      const action = deferred.has(c.imageId) ? 'Deferred to a later run' : 'Delete';
-      return `<tr><td><code>${escapeHtml(c.imageId)}</code></td><td>${escapeHtml(c.name)}</td><td>${escapeHtml(
-        c.creationDate,
-      )}</td><td>${c.snapshots.map((s) => `<code>${escapeHtml(s.snapshotId)}</code>`).join('<br>')}</td><td class="num">${escapeHtml(
-        size,
-      )}</td><td>${action}</td></tr>`;
-    });
-    parts.push(
-      table(
-        `AMIs to delete in ${group.name} (${group.candidates.length})`,
-        ['AMI ID', 'Name', 'Creation Date', 'Snapshots', 'Size GiB', 'This run'],
-        rows,
-      ),
-    );
-  } else {
-    parts.push('<p>No AMIs to delete in this group.</p>');
-  }
-  if (group.kept.length > 0) {
-    const rows = group.kept.map(
-      (k) =>
-        `<tr><td><code>${escapeHtml(k.imageId)}</code></td><td>${escapeHtml(k.name)}</td><td>${escapeHtml(
-          k.creationDate,
-        )}</td><td>${escapeHtml(REASONS[k.reason] ?? k.reason)}${
-          k.detail ? `: ${escapeHtml(k.detail)}` : ''
-        }</td></tr>`,
-    );
-    parts.push(
-      table(
-        `AMIs kept in ${group.name} (${group.kept.length})`,
-        ['AMI ID', 'Name', 'Creation Date', 'Reason'],
-        rows,
-      ),
-    );
-  }
-  parts.push('</section>');
-  return parts.join('\n');
-}
-
-function plural(n: number, word: string): string {
-  return `${escapeHtml(n)} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function table(caption: string, headings: readonly string[], rows: readonly string[]): string {
-  const head = headings.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('');
-  // The wrapper scrolls a wide table on a phone instead of the whole page.
-  return `<div class="scroll">\n<table>\n<caption>${escapeHtml(caption)}</caption>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${rows.join(
-    '\n',
-  )}\n</tbody>\n</table>\n</div>`;
-}
-
-function renderPlanPage(
-  plan: Plan,
-  approval: ApprovalRecord,
-  deferred: ReadonlySet<string>,
-  hidden: Readonly<Record<'a' | 'e' | 's' | 'planHash' | 'formToken', string>>,
-  items: readonly LedgerItem[],
-): string {
-  const t = plan.totals;
-  const deferredCount = items.filter((item) => item.status === 'DEFERRED').length;
-  const action = `?${new URLSearchParams({ a: hidden.a, e: hidden.e, s: hidden.s }).toString()}`;
-  const orphanRows = plan.orphanSnapshots.map(
-    (o) =>
-      `<tr><td><code>${escapeHtml(o.snapshotId)}</code></td><td><code>${escapeHtml(o.imageId)}</code></td><td class="num">${escapeHtml(
-        o.sizeGiB,
-      )}</td><td>${escapeHtml(o.description)}</td><td>${deferred.has(o.snapshotId) ? 'Deferred to a later run' : 'Delete'}</td></tr>`,
-  );
-  const content = [
-    `<h1>Approve AMI cleanup in ${escapeHtml(plan.region)}?</h1>`,
-    '<p>Review the plan below. Nothing is deleted until you press <strong>Approve</strong>.</p>',
-    // The plan can list hundreds of kept AMIs; the decision is one jump away.
-    '<p><a href="#decision">Go to the decision</a> at the end of the plan.</p>',
-    '<dl>',
-    `<dt>Region</dt><dd>${escapeHtml(plan.region)}</dd>`,
-    `<dt>Plan hash</dt><dd><code>${escapeHtml(plan.planHash)}</code></dd>`,
-    `<dt>Planned at</dt><dd>${escapeHtml(plan.createdAt)}</dd>`,
-    `<dt>Run</dt><dd><code>${escapeHtml(approval.runId)}</code></dd>`,
-    `<dt>Approval expires</dt><dd>${escapeHtml(approval.expiresAt)}</dd>`,
-    '</dl>',
-    '<h2>Totals</h2>',
-    '<ul>',
-    `<li>${plural(t.candidates, 'AMI')} to delete, with ${plural(t.candidateSnapshots, 'snapshot')} (${escapeHtml(
-      t.candidateSizeGiB,
-    )} GiB)</li>`,
-    `<li>${plural(t.orphanSnapshots, 'orphan snapshot')} (${escapeHtml(t.orphanSizeGiB)} GiB)</li>`,
-    `<li>${plural(t.kept, 'AMI')} kept</li>`,
-    '</ul>',
-    deferredCount > 0
-      ? `<p class="notice">${escapeHtml(deferredCount)} of these exceed the per-run deletion limit; they are marked "Deferred" and are left for a later run.</p>`
-      : '',
-    ...plan.groups.map((group) => renderGroup(group, deferred)),
-    '<section>',
-    '<h2>Orphan snapshots</h2>',
-    orphanRows.length > 0
-      ? table(
-          `Orphan snapshots to delete (${orphanRows.length})`,
-          ['Snapshot ID', 'Former AMI', 'Size GiB', 'Description', 'This run'],
-          orphanRows,
-        )
-      : '<p>No orphan snapshots in this plan.</p>',
-    '</section>',
-    `<form id="decision" method="post" action="${escapeHtml(action)}">`,
-    '<h2>Your decision</h2>',
-    ...Object.entries(hidden).map(
-      ([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`,
-    ),
-    '<label for="approver">Your name</label>',
-    `<input type="text" id="approver" name="approver" required maxlength="${MAX_APPROVER_LENGTH}" autocomplete="name">`,
-    '<div class="actions">',
-    '<button type="submit" class="approve" name="decision" value="APPROVE">Approve</button>',
-    '<button type="submit" class="reject" name="decision" value="REJECT">Reject</button>',
-    '</div>',
-    '</form>',
-  ];
-  return htmlDocument(
-    `Approve AMI cleanup in ${plan.region}`,
-    content.filter((line) => line !== '').join('\n'),
-  );
-}
-
 function respond(statusCode: number, body: string): ApprovalPageResponse {
   return { statusCode, headers: { ...SECURITY_HEADERS }, body };
 }
@@ -532,6 +412,8 @@ export const handler = lazyHandler(() =>
       getStringFromEnv('APPROVAL_SIGNING_SECRET_ARN'),
     ),
     now: () => new Date(),
+    pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
+    region: regionFromEnv(),
     logger: createLogger('approval-page'),
   }),
 );

@@ -1,6 +1,6 @@
 /**
  * DeleteSnapshots (one Map iteration, after Deregister): deletes the deregistered AMI's
- * snapshots, skipping every snapshot another existing AMI still maps (invariant 4), then
+ * snapshots named in its Map item (the ids LoadApproved verified, never the ledger's list), skipping every snapshot another existing AMI still maps (invariant 4), then
  * records DONE with what happened to each snapshot. Safe to repeat: a snapshot already gone
  * counts as done, and an item already DONE (or kept as in use) is a no-op.
  */
@@ -10,16 +10,27 @@ import { deleteSnapshot, snapshotUsedByOtherImage } from './adapters/image-actio
 import type { Ledger } from './adapters/ledger/index.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures, ItemStateChangedError } from './commons/errors.ts';
-import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString } from './commons/events.ts';
+import {
+  AMI_ID,
+  PLAN_HASH,
+  RUN_ID,
+  requireIdList,
+  requireRecord,
+  requireString,
+  SNAPSHOT_ID,
+} from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { deletableSnapshotIds } from './core/deletion-set.ts';
 import type { PlannedSnapshot } from './core/model.ts';
 
 export interface DeleteImageSnapshotsEvent {
   readonly runId: string;
   readonly planHash: string;
   readonly imageId: string;
+  /** The only snapshots this step may delete: the ids LoadApproved verified, through the state. */
+  readonly snapshotIds: readonly string[];
 }
 
 /**
@@ -70,6 +81,7 @@ export function createDeleteImageSnapshotsHandler(
     const runId = requireString(record, 'runId', RUN_ID);
     const planHash = requireString(record, 'planHash', PLAN_HASH);
     const imageId = requireString(record, 'imageId', AMI_ID);
+    const snapshotIds = requireIdList(record, 'snapshotIds', SNAPSHOT_ID);
 
     const check = await loadItem(
       deps.ledger,
@@ -97,9 +109,23 @@ export function createDeleteImageSnapshotsHandler(
     if (!moved)
       throw new ItemStateChangedError(`AMI ${imageId} of run ${runId} changed while deleting snapshots`);
 
+    // The ledger only supplies sizes (for GiB freed): which snapshots to delete comes from the
+    // verified state, so an id added to the ledger item after approval is never deleted.
+    const sizes = new Map((check.item.snapshots ?? []).map((s) => [s.snapshotId, s.sizeGiB]));
+    const unapproved = deletableSnapshotIds(check.item.snapshots ?? []).filter(
+      (id) => !snapshotIds.includes(id),
+    );
+    if (unapproved.length > 0) {
+      logger.warn('delete snapshots: ledger lists snapshots that were not approved; left alone', {
+        runId,
+        imageId,
+        snapshots: unapproved.join(','),
+      });
+    }
     const results: SnapshotResult[] = [];
     // One AMI has a handful of snapshots: in sequence, each re-checked right before its deletion.
-    for (const snapshot of check.item.snapshots ?? []) {
+    for (const snapshotId of snapshotIds) {
+      const snapshot = { snapshotId, sizeGiB: numberOr0(sizes.get(snapshotId)) };
       results.push(
         await deleteOne(deps.clients.ec2, snapshot, imageId, () =>
           assertHoldsLock(deps.ledger, deps.region, runId, deps.now()),
@@ -115,6 +141,7 @@ export function createDeleteImageSnapshotsHandler(
         snapshotResults: results,
         snapshotsDeleted: results.filter((r) => r.outcome === 'deleted').length,
         gibFreed: summary.gibFreed,
+        ...(unapproved.length > 0 ? { unapprovedSnapshotsLeft: unapproved } : {}),
         completedAt: deps.now().toISOString(),
       },
     });
@@ -159,6 +186,9 @@ async function deleteOne(
   }
   return { snapshotId, sizeGiB, outcome };
 }
+
+const numberOr0 = (value: unknown): number =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
 
 export function summarise(
   results: readonly SnapshotResult[],

@@ -1,22 +1,34 @@
 /**
  * Deregister (one Map iteration): deregisters one approved AMI, after checking right now that
- * nothing references it (invariant 3). Safe to repeat: an AMI already handled is a no-op, and
+ * nothing references it (invariant 3), and only if the ledger still lists the snapshots
+ * LoadApproved verified for it (invariant 1). Safe to repeat: an AMI already handled is a no-op, and
  * one already gone counts as deregistered.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { deregisterImage, findCurrentReferences } from './adapters/image-actions.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
-import { classifyFailures, ItemStateChangedError } from './commons/errors.ts';
-import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString } from './commons/events.ts';
+import { classifyFailures, ItemStateChangedError, NotApprovedError } from './commons/errors.ts';
+import {
+  AMI_ID,
+  PLAN_HASH,
+  RUN_ID,
+  requireIdList,
+  requireRecord,
+  requireString,
+  SNAPSHOT_ID,
+} from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { deletableSnapshotIds } from './core/deletion-set.ts';
 
 export interface DeregisterImageEvent {
   readonly runId: string;
   readonly planHash: string;
   readonly imageId: string;
+  /** The snapshot ids LoadApproved verified for this AMI (through the state, not the ledger). */
+  readonly snapshotIds: readonly string[];
 }
 
 export type DeregisterImageOutcome =
@@ -51,6 +63,7 @@ export function createDeregisterImageHandler(
     const runId = requireString(record, 'runId', RUN_ID);
     const planHash = requireString(record, 'planHash', PLAN_HASH);
     const imageId = requireString(record, 'imageId', AMI_ID);
+    const snapshotIds = requireIdList(record, 'snapshotIds', SNAPSHOT_ID);
 
     const check = await loadItem(
       deps.ledger,
@@ -60,6 +73,13 @@ export function createDeregisterImageHandler(
     if (!check.act) {
       logger.info('deregister: already handled', { runId, imageId, status: check.item.status });
       return { imageId, outcome: 'already-done' };
+    }
+    // The ledger's snapshot list changed since LoadApproved verified it: someone rewrote the plan.
+    const recorded = deletableSnapshotIds(check.item.snapshots ?? []);
+    if (!sameIds(recorded, snapshotIds)) {
+      throw new NotApprovedError(
+        `AMI ${imageId} of run ${runId}: the ledger's snapshots no longer match the approved ones; not deregistered`,
+      );
     }
     // Counted before touching AWS, so `attempts` also counts tries that failed.
     await countAttempt(deps.ledger, runId, imageId, planHash);
@@ -75,12 +95,9 @@ export function createDeregisterImageHandler(
       return { imageId, outcome: 'skipped-in-use' };
     }
 
-    // Written first: if this run never finishes the snapshots, the region's next run does.
-    await deps.ledger.recordDeregistrationIntent(deps.region, {
-      runId,
-      imageId,
-      snapshotIds: (check.item.snapshots ?? []).map((s) => s.snapshotId),
-    });
+    // Written first: if this run never finishes the snapshots, the region's next run does. It
+    // names only the verified ids, so a later finish can never widen what was approved.
+    await deps.ledger.recordDeregistrationIntent(deps.region, { runId, imageId, snapshotIds });
     // Fenced: a stopped run whose lock another run now holds must not deregister (LockLostError).
     await assertHoldsLock(deps.ledger, deps.region, runId, deps.now());
     const outcome = await deregisterImage(deps.clients.ec2, imageId);
@@ -91,6 +108,11 @@ export function createDeregisterImageHandler(
     logger.info('AMI deregistered', { runId, imageId, outcome });
     return { imageId, outcome };
   });
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((id) => set.has(id));
 }
 
 async function countAttempt(ledger: Ledger, runId: string, imageId: string, planHash: string): Promise<void> {

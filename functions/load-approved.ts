@@ -1,7 +1,9 @@
 /**
  * LoadApproved: after an APPROVED decision, checks once more (defence in depth; the ASL's Choice
- * checks too) that the decision is bound to the exact plan recorded for this run, marks the
- * plan's items APPROVED and returns only their ids for the deletion Maps.
+ * checks too) that the decision is bound to the exact plan recorded for this run, recomputes the
+ * plan hash from the ledger's items of the plan (refusing the whole run if it differs), marks
+ * those items APPROVED and returns their verified ids (each AMI with its snapshot ids) for the
+ * deletion Maps: the deletion steps act on those ids only, never on ids read from the ledger.
  *
  * A plan can be a day old when it is approved. So every reference source (instances, launch
  * templates, launch configurations, Auto Scaling groups, SSM parameters, Image Builder recipes) is
@@ -10,13 +12,22 @@
  * deregistration then re-checks instances and launch templates once more, right before it (the
  * sources that can change within minutes).
  */
+import { mapWithConcurrency } from './adapters/concurrency.ts';
 import type { InventoryClients } from './adapters/inventory.ts';
 import type { Ledger, LedgerItem } from './adapters/ledger/index.ts';
 import { referencesNow } from './adapters/reference-checks.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';
-import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
+import {
+  AMI_ID,
+  PLAN_HASH,
+  requireRecord,
+  requireRun,
+  requireString,
+  SNAPSHOT_ID,
+} from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { type DeletionImage, deletableSnapshotIds, hashDeletionSet } from './core/deletion-set.ts';
 import { describeAnswers } from './core/second-opinion.ts';
 import type { ApprovalResult, RunContext } from './core/workflow.ts';
 
@@ -29,7 +40,8 @@ export interface LoadApprovedEvent {
 }
 
 export interface LoadApprovedResult {
-  readonly images: readonly { readonly imageId: string }[];
+  /** The verified deletion set: each AMI with the only snapshot ids its deletion may delete. */
+  readonly images: readonly DeletionImage[];
   readonly orphanSnapshots: readonly { readonly snapshotId: string }[];
 }
 
@@ -47,8 +59,17 @@ export class ApprovalMismatchError extends Error {
   override readonly name = 'ApprovalMismatchError';
 }
 
+/** The ledger's plan is not the approved one (its ids hash to another plan hash). Nothing was marked approved. */
+export class PlanTamperedError extends Error {
+  override readonly name = 'PlanTamperedError';
+}
+
+/** Statuses of items that are part of the approved plan (a retried LoadApproved finds them moved on). */
+const IN_PLAN = new Set(['PLANNED', 'APPROVED', 'DEREGISTERED', 'DONE', 'SKIPPED_IN_USE', 'FAILED']);
 /** Approved items a deletion step still has to process (DEREGISTERED: a retried Map resumes them). */
 const TO_PROCESS = new Set(['APPROVED', 'DEREGISTERED']);
+/** Conditional updates in flight at once while marking the verified items APPROVED. */
+const MARK_CONCURRENCY = 8;
 
 export function createLoadApprovedHandler(
   deps: LoadApprovedDeps,
@@ -80,6 +101,13 @@ export function createLoadApprovedHandler(
       throw new ApprovalMismatchError(`run ${runId}: no APPROVED approval of plan ${planHash} in the ledger`);
     }
 
+    // Bind by content: the ids handed to the deletion Maps must hash to the approved plan hash
+    // (which came through the state, not the ledger). Checked before anything is marked.
+    const inPlan = (await deps.ledger.listItems(runId)).filter(
+      (item) => item.planHash === planHash && IN_PLAN.has(item.status),
+    );
+    const verified = verifiedDeletionSet(runId, deps.region, planHash, inPlan, run.maxDeletionsPerRun);
+
     const approver =
       stored.approver ?? (typeof approval.approver === 'string' ? approval.approver : undefined);
     const deleting = await deps.ledger.updateRun(
@@ -88,22 +116,22 @@ export function createLoadApprovedHandler(
       { from: ['AWAITING_APPROVAL', 'DELETING'] },
     );
     if (!deleting) throw new ApprovalMismatchError(`run ${runId} is not awaiting approval`);
-    const moved = await deps.ledger.markAllApproved(runId, planHash);
+    // Only the verified items move to APPROVED; anything else the ledger holds stays unapproved.
+    const moved = await mapWithConcurrency(
+      inPlan.filter((item) => item.status === 'PLANNED'),
+      MARK_CONCURRENCY,
+      (item) =>
+        deps.ledger.transition(runId, item.kind, item.id, { from: ['PLANNED'], to: 'APPROVED', planHash }),
+    );
 
     const approved = (await deps.ledger.listItems(runId)).filter(
-      (item) => item.planHash === planHash && TO_PROCESS.has(item.status),
+      (item) => item.planHash === planHash && TO_PROCESS.has(item.status) && verified.has(item),
     );
-    if (approved.length > run.maxDeletionsPerRun) {
-      // recordPlan caps PLANNED items; more here means the ledger was changed behind the workflow.
-      throw new ApprovalMismatchError(
-        `run ${runId}: ${approved.length} approved items exceed maxDeletionsPerRun ${run.maxDeletionsPerRun}`,
-      );
-    }
     const skipped = await setAsideReferenced(deps, run, planHash, approved);
     const images = approved
       .filter((item) => item.kind === 'IMAGE' && !skipped.has(item.id))
       .sort(oldestFirst)
-      .map((item) => ({ imageId: item.id }));
+      .map((item) => ({ imageId: item.id, snapshotIds: verified.snapshotIdsOf(item.id) }));
     const orphanSnapshots = approved
       .filter((item) => item.kind === 'SNAPSHOT')
       .map((item) => ({ snapshotId: item.id }));
@@ -111,13 +139,65 @@ export function createLoadApprovedHandler(
       runId,
       planHash,
       approver,
-      markedApproved: moved,
+      markedApproved: moved.filter(Boolean).length,
       skippedInUse: skipped.size,
       images: images.length,
       orphanSnapshots: orphanSnapshots.length,
     });
     return { images, orphanSnapshots };
   });
+}
+
+/** The ids of the verified deletion set, looked up by item. */
+interface VerifiedSet {
+  has(item: LedgerItem): boolean;
+  snapshotIdsOf(imageId: string): readonly string[];
+}
+
+/**
+ * Rebuilds the deletion set from the ledger's items of the plan and refuses the whole run if its
+ * hash is not the approved one: an item flipped to PLANNED, a snapshot id added to an AMI, an id
+ * that is not an EC2 id or more items than the cap all change it.
+ */
+function verifiedDeletionSet(
+  runId: string,
+  region: string,
+  planHash: string,
+  items: readonly LedgerItem[],
+  cap: number,
+): VerifiedSet {
+  const refuse = (why: string) =>
+    new PlanTamperedError(`run ${runId}: ${why}; nothing was approved for deletion`);
+  if (items.length > cap)
+    throw refuse(`${items.length} items are in the plan, over maxDeletionsPerRun ${cap}`);
+  const images = new Map<string, readonly string[]>();
+  const orphans = new Set<string>();
+  for (const item of items) {
+    if (item.kind === 'IMAGE') {
+      const snapshotIds = deletableSnapshotIds(Array.isArray(item.snapshots) ? item.snapshots : []);
+      if (!AMI_ID.test(item.id) || !snapshotIds.every((id) => SNAPSHOT_ID.test(id)))
+        throw refuse(`AMI item ${JSON.stringify(item.id.slice(0, 40))} carries an id that is not EC2's`);
+      images.set(item.id, snapshotIds);
+    } else {
+      if (!SNAPSHOT_ID.test(item.id))
+        throw refuse(`snapshot item ${JSON.stringify(item.id.slice(0, 40))} is not an EC2 snapshot id`);
+      orphans.add(item.id);
+    }
+  }
+  const hash = hashDeletionSet({
+    region,
+    images: [...images].map(([imageId, snapshotIds]) => ({ imageId, snapshotIds })),
+    orphanSnapshots: [...orphans].map((snapshotId) => ({ snapshotId })),
+  });
+  if (hash !== planHash) {
+    throw refuse(
+      `the ledger's plan (${images.size} AMIs, ${orphans.size} orphan snapshots) hashes to ${hash}, not the approved ${planHash}`,
+    );
+  }
+  return {
+    has: (item) => (item.kind === 'IMAGE' ? images.has(item.id) : orphans.has(item.id)),
+    snapshotIdsOf: (imageId) => images.get(imageId) ?? [],
+  };
 }
 
 /** Re-reads every reference source and moves newly referenced approved AMIs to SKIPPED_IN_USE. */

@@ -13,9 +13,11 @@ import type { Ledger } from './adapters/ledger/index.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
 import { lazyHandler, ledgerFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
+import { classifyFailures } from './commons/errors.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
 import type { Plan } from './core/model.ts';
 import type { RunContext } from './core/workflow.ts';
+import { inertText } from './views/plain-text.ts';
 
 export interface RequestApprovalEvent {
   readonly run: RunContext;
@@ -55,7 +57,9 @@ const SUBJECT_MAX = 100;
 export function createRequestApprovalHandler(
   deps: RequestApprovalDeps,
 ): (event: RequestApprovalEvent) => Promise<RequestApprovalResult> {
-  return async (event) => {
+  // Throttles and 5xx of SNS, S3, DynamoDB and Secrets Manager become TransientAwsError, which the
+  // state retries; a retried invocation mints a new approval id, and the run waits for the newest.
+  return classifyFailures('RequestApproval', async (event) => {
     validate(event);
     const { run, planKey, planHash } = event;
     if (run.dryRun)
@@ -113,7 +117,7 @@ export function createRequestApprovalHandler(
       expiresAt: expiresAt.toISOString(),
     });
     return { approvalId, expiresAt: expiresAt.toISOString() };
-  };
+  });
 }
 
 function validate(event: RequestApprovalEvent): void {
@@ -161,7 +165,7 @@ export function renderApprovalEmail(
   const rows = plan.groups
     .filter((group) => group.candidates.length > 0)
     .map((group) => [
-      group.name,
+      inertText(group.name),
       String(group.candidates.length),
       String(group.kept.length),
       gib(group.candidates.flatMap((c) => c.snapshots).reduce((sum, s) => sum + s.sizeGiB, 0)),

@@ -65,7 +65,14 @@ export function createRotateHandler(deps: RotateDeps): (event: RotateEvent) => P
       settings,
       ...(run.triggerImageId === undefined ? {} : { triggerImageId: run.triggerImageId }),
     });
-    const plan = assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
+    const plan = assemblePlan({
+      region: inventory.region,
+      now,
+      groups,
+      orphanSnapshots,
+      images: inventory.images,
+      maxDeletionsPerRun: limit,
+    });
     const planKey = runKey(run.runId, 'plan');
     await deps.workspace.putJson(planKey, plan);
     const result: RotateResult = {

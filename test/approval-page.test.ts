@@ -1,4 +1,5 @@
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,15 +7,31 @@ import { formToken, signApprovalLink } from '../functions/adapters/approval-link
 import { Ledger } from '../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace, runKey } from '../functions/adapters/workspace.ts';
 import { type ApprovalPageResponse, createApprovalPageHandler } from '../functions/approval-page.ts';
+import { deletionSetOf, hashDeletionSet } from '../functions/core/deletion-set.ts';
+import type { Plan, PlanCandidate, PlannedSnapshot } from '../functions/core/model.ts';
+import { planCandidates } from '../functions/core/plan.ts';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.ts';
-import { runContext, smallPlan } from './helpers/ledger-fixtures.ts';
+import { candidate, runContext, smallPlan } from './helpers/ledger-fixtures.ts';
 
 const KEY = 'test-signing-key-0123456789abcdef';
 const NOW = new Date('2026-05-01T12:00:00.000Z');
 const EXPIRES = new Date('2026-05-02T12:00:00.000Z');
 const APPROVAL_ID = '11111111-2222-4333-8444-555555555555';
 const TASK_TOKEN = 'AQCEAAAAKgAAAA-very-secret-task-token-value';
-const PLAN_HASH = 'a'.repeat(64);
+const CAP = 2;
+/** The fixture plan, bound (as Rotate binds it) to the hash of what it deletes under the cap. */
+const PLAN = withDeletionHash(smallPlan({ maxDeletionsPerRun: CAP }));
+const PLAN_HASH = PLAN.planHash;
+
+function withDeletionHash(plan: Plan): Plan {
+  const deletion = deletionSetOf(
+    plan.region,
+    planCandidates(plan),
+    plan.orphanSnapshots,
+    plan.maxDeletionsPerRun,
+  );
+  return { ...plan, planHash: hashDeletionSet(deletion) };
+}
 const BASE_URL = 'https://abc123.lambda-url.eu-west-1.on.aws/';
 
 const sfnMock = mockClient(SFNClient);
@@ -100,8 +117,8 @@ describe('approval page', () => {
     dynamo = await startDynalite();
     ledger = new Ledger({ doc: dynamo.docClient, tableName: dynamo.tableName, now: () => NOW });
     workspace = new MemoryWorkspace();
-    const run = runContext({ maxDeletionsPerRun: 2 });
-    const plan = smallPlan();
+    const run = runContext({ maxDeletionsPerRun: CAP });
+    const plan = PLAN;
     await ledger.putRun(run);
     await ledger.recordPlan(run, plan);
     await workspace.putJson(runKey(run.runId, 'plan'), plan);
@@ -126,6 +143,7 @@ describe('approval page', () => {
       sfn: new SFNClient({}),
       signingKey: async () => KEY,
       now: () => NOW,
+      sleep: async () => undefined,
       logger: { info: record, warn: record, error: record },
     });
   });
@@ -134,6 +152,27 @@ describe('approval page', () => {
     sfnMock.reset();
     await dynamo.stop();
   });
+
+  /** Stores `plan` as the run's plan and binds the run and the approval to its hash. */
+  async function bindTo(plan: Plan): Promise<void> {
+    await workspace.putJson(runKey('run-1', 'plan'), plan);
+    await dynamo.docClient.send(
+      new UpdateCommand({
+        TableName: dynamo.tableName,
+        Key: { pk: 'RUN#run-1', sk: 'RUN' },
+        UpdateExpression: 'SET planHash = :h',
+        ExpressionAttributeValues: { ':h': plan.planHash },
+      }),
+    );
+    await dynamo.docClient.send(
+      new UpdateCommand({
+        TableName: dynamo.tableName,
+        Key: { pk: `APPROVAL#${APPROVAL_ID}`, sk: 'APPROVAL' },
+        UpdateExpression: 'SET planHash = :h',
+        ExpressionAttributeValues: { ':h': plan.planHash },
+      }),
+    );
+  }
 
   async function renderedForm(): Promise<Record<string, string>> {
     const page = await handle(httpEvent('GET', { query: linkQuery() }));
@@ -176,7 +215,12 @@ describe('approval page', () => {
       expect(html).toMatch(/ami-0000000000000003<\/code>.*Deferred to a later run/);
       expect(html).toMatch(/ami-0000000000000001<\/code>.*<td>Delete<\/td>/);
       expect(html).toMatch(/snap-00000000000000ff<\/code>.*Deferred to a later run/);
-      expect(html).toContain('2 of these exceed the per-run deletion limit');
+      expect(html).toContain('2 more exceed the per-run deletion limit');
+      // Exactly what approving deletes under the cap of 2: the two oldest AMIs, 4 snapshots of 10 GiB each pair.
+      expect(html).toContain('<li>2 AMIs to deregister</li>');
+      expect(html).toContain('<li>4 snapshots to delete (20 GiB)');
+      expect(html).toContain('0 orphan snapshots (0 GiB)');
+      expect(html).toContain('at most $1.00 a month (an upper bound');
       expect(html).toMatch(/<input type="text" id="approver" name="approver" required/);
       expect(html).toContain('name="decision" value="APPROVE"');
       expect(html).toContain('name="decision" value="REJECT"');
@@ -372,6 +416,64 @@ describe('approval page', () => {
       expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
     });
 
+    it('shows a snapshot another AMI maps as kept, outside the totals and the saving', async () => {
+      // Prepare: the oldest AMI's second snapshot is also mapped by a kept AMI
+      const [front, back] = PLAN.groups as [Plan['groups'][number], Plan['groups'][number]];
+      const [newer, oldest] = front.candidates as [PlanCandidate, PlanCandidate];
+      const shared: PlanCandidate = {
+        ...oldest,
+        snapshots: [
+          oldest.snapshots[0] as PlannedSnapshot,
+          { ...(oldest.snapshots[1] as PlannedSnapshot), sharedWith: ['ami-0000000000000009'] },
+        ],
+      };
+      const plan = withDeletionHash({ ...PLAN, groups: [{ ...front, candidates: [newer, shared] }, back] });
+      await bindTo(plan);
+
+      // Act
+      const response = await handle(httpEvent('GET', { query: linkQuery() }));
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('<li>3 snapshots to delete (18 GiB)');
+      expect(response.body).toContain('<li>1 snapshot of these AMIs kept because another AMI uses it</li>');
+      expect(response.body).toMatch(
+        /snap-0000000000000001b<\/code> \(kept: also used by <code>ami-0000000000000009<\/code>\)/,
+      );
+      expect(response.body).toContain('at most $0.90 a month');
+    });
+
+    it('refuses (409) a workspace plan rewritten to delete more, though it keeps the approved hash', async () => {
+      // Prepare: a third AMI admitted by raising the cap in the stored plan, planHash field untouched
+      await workspace.putJson(runKey('run-1', 'plan'), { ...PLAN, maxDeletionsPerRun: 3 });
+
+      // Act
+      const get = await handle(httpEvent('GET', { query: linkQuery() }));
+
+      // Assess
+      expect(get.statusCode).toBe(409);
+      expect(get.body).toContain('plan has changed');
+    });
+
+    it('refuses a POST when the workspace plan changed after the page was shown, and approves nothing', async () => {
+      // Prepare
+      const fields = await renderedForm();
+      const [front, back] = PLAN.groups as [Plan['groups'][number], Plan['groups'][number]];
+      const extra = candidate('ami-0000000000000004', '2026-01-01T00:00:00.000Z');
+      await workspace.putJson(runKey('run-1', 'plan'), {
+        ...PLAN,
+        groups: [{ ...front, candidates: [...front.candidates, extra] }, back],
+      });
+
+      // Act
+      const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(response.statusCode).toBe(409);
+      expect(sfnMock).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+      expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('PENDING');
+    });
+
     it('refuses with 409 when the run now records another plan', async () => {
       // Prepare: a correctly signed form for a plan hash that is not the approval's.
       const fields = await renderedForm();
@@ -455,19 +557,54 @@ describe('approval page', () => {
     it('answers 410 and marks the approval expired when the task has timed out', async () => {
       // Prepare
       const fields = await renderedForm();
-      sfnMock
-        .on(SendTaskSuccessCommand)
-        .rejects(Object.assign(new Error(`Task Timed Out: '${TASK_TOKEN}'`), { name: 'TaskTimedOut' }));
+      sfnMock.on(SendTaskSuccessCommand).callsFake(async () => {
+        // The wait timed out: the workflow has recorded the run EXPIRED.
+        await ledger.updateRun('run-1', { status: 'EXPIRED' });
+        throw Object.assign(new Error(`Task Timed Out: '${TASK_TOKEN}'`), { name: 'TaskTimedOut' });
+      });
 
       // Act
       const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
 
       // Assess
       expect(response.statusCode).toBe(410);
+      expect((await ledger.getApproval(APPROVAL_ID))?.hasTaskToken).toBe(false);
       expect(response.body).toContain('This approval has expired');
       expectNoToken(response);
       expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('EXPIRED');
       expect(logged.join('\n')).not.toContain(TASK_TOKEN);
+    });
+
+    it('says the decision was sent, not that it expired, when the spent token is not yet explained by the run', async () => {
+      // Prepare: SendTaskSuccess delivered, its answer lost; the run has not recorded its move yet
+      const fields = await renderedForm();
+      sfnMock
+        .on(SendTaskSuccessCommand)
+        .rejects(Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' }));
+
+      // Act
+      const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(response.statusCode).toBe(202);
+      expect(response.body).toContain('Decision sent');
+      expect(response.body).not.toContain('Nothing will be deleted');
+      expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('APPROVED');
+    });
+
+    it('removes the task token from the ledger once SendTaskSuccess answered', async () => {
+      // Prepare
+      const fields = await renderedForm();
+
+      // Act
+      const response = await post({ ...fields, approver: 'Ada', decision: 'APPROVE' });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(await ledger.getApproval(APPROVAL_ID)).toMatchObject({
+        status: 'APPROVED',
+        hasTaskToken: false,
+      });
     });
 
     it('answers Approved, and keeps the approval, when an earlier attempt already delivered it', async () => {

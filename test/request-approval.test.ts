@@ -115,14 +115,29 @@ describe('request approval', () => {
     // Assess
     const { Message = '', Subject = '' } = published();
     expect(Subject).toBe('ami-cleaner: approve deleting 3 AMIs and 1 orphan snapshot in eu-west-1');
-    expect(Message).toMatch(/front\.prod\s+2\s+2\s+20\n/);
-    expect(Message).toMatch(/dev\.back\s+1\s+0\s+10\n/);
+    expect(Message).toMatch(/"front\.prod"\s+2\s+2\s+20\n/);
+    expect(Message).toMatch(/"dev\.back"\s+1\s+0\s+10\n/);
     expect(Message).toMatch(/Total\s+3\s+2\s+30\n/);
     expect(Message).toContain('Orphan snapshots: 1 (30 GiB)');
     expect(Message).toContain('1 item exceeds the per-run deletion limit');
     expect(Message).toContain('2026-05-02T12:00:00.000Z');
     expect(Message).toContain('Nothing is deleted until you press Approve');
     expect(Message).toContain(PLAN_HASH);
+  });
+
+  it('surfaces an SNS throttle as TransientAwsError, which the state retries', async () => {
+    // Prepare
+    snsMock
+      .on(PublishCommand)
+      .rejects(
+        Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }),
+      );
+
+    // Act
+    const attempt = handle(event);
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: 'TransientAwsError' });
   });
 
   it('refuses a plan whose hash is not the one the event names, sending nothing', async () => {
@@ -210,5 +225,40 @@ describe('renderApprovalEmail', () => {
     expect(subject).toBe('ami-cleaner: approve deleting 1 AMI in eu-west-1');
     expect(message).toContain(`${BASE_URL}?a=1`);
     expect(message).not.toContain('per-run deletion limit');
+  });
+});
+
+describe('tag-derived text in the email is inert data', () => {
+  const LINK = `${BASE_URL}?a=1`;
+  it.each([
+    [
+      'a line break forging an instruction',
+      'web\nAPPROVE NOW at the link below',
+      /^"web APPROVE NOW at the link below"/,
+    ],
+    ['a link', 'see https://evil.example/approve', /hxxps\[:\]\/\/evil\.example/],
+    ['a bare www host', 'www.evil.example', /www\[\.\]evil\.example/],
+    ['an address', 'mail admin@evil.example', /admin\[at\]evil\.example/],
+    ['bidi and zero-width controls', 'ab\u202Ec\u200Bd\u0007', /^"ab c d"/],
+    ['a quote closing the value early', 'x" approved by security', /^"x' approved by security"/],
+    ['a very long name', 'g'.repeat(500), /^"g{57}\.\.\."/],
+  ])('%s', (_what, name, expected) => {
+    // Prepare
+    const base = smallPlan();
+    const [first, ...rest] = base.groups;
+    const plan = { ...base, groups: [{ ...(first as (typeof base.groups)[number]), name }, ...rest] };
+
+    // Act
+    const { message } = renderApprovalEmail(plan, LINK, NOW);
+
+    // Assess
+    const row =
+      message.split('\n').find((line) => line.startsWith('"') && !line.startsWith('"dev.back"')) ?? '';
+    expect(row).toMatch(expected);
+    // The only link in the email is the approval link, on its own line.
+    expect(message.match(/https?:\/\//g)).toEqual(['https://']);
+    expect(message.split('\n').filter((line) => line.includes('https://'))).toEqual([LINK]);
+    const controls = [...message].filter((c) => c !== '\n' && /[\p{Cc}\p{Cf}]/u.test(c));
+    expect(controls).toEqual([]);
   });
 });

@@ -119,7 +119,15 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
     Finalize: createFinalizeHandler({ ledger, pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH, now }),
     ReleaseLock: createReleaseLockHandler({ ledger, region }),
   } as StepHandlers;
-  const approvalPage = createApprovalPageHandler({ ledger, workspace, sfn, signingKey, now });
+  const approvalPage = createApprovalPageHandler({
+    ledger,
+    workspace,
+    sfn,
+    signingKey,
+    now,
+    region,
+    pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH,
+  });
   const closeAbandonedRun = createCloseAbandonedRunHandler({
     ledger,
     region,

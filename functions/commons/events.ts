@@ -55,3 +55,24 @@ export function requireRun(value: unknown): RunContext {
   }
   return run as unknown as RunContext;
 }
+
+/** Most snapshots one AMI can map (EC2 allows far fewer block devices); longer lists are refused. */
+const MAX_IDS = 256;
+
+/** An array of ids each matching `pattern`, without repeats. The message names the field, never the values. */
+export function requireIdList(
+  record: Readonly<Record<string, unknown>>,
+  field: string,
+  pattern: RegExp,
+): string[] {
+  const value = record[field];
+  if (
+    !Array.isArray(value) ||
+    value.length > MAX_IDS ||
+    !value.every((id) => typeof id === 'string' && pattern.test(id)) ||
+    new Set(value).size !== value.length
+  ) {
+    throw new InvalidEventError(`${field} must be a list of distinct ids matching ${pattern}`);
+  }
+  return value as string[];
+}

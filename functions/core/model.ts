@@ -177,6 +177,11 @@ export function isKeepReason(value: unknown): value is KeepReason {
 export interface PlannedSnapshot {
   readonly snapshotId: string;
   readonly sizeGiB: number;
+  /**
+   * AMIs outside this run's deletions that also map the snapshot when the plan was made: it is
+   * kept, and not part of the deletion set (see `deletion-set.ts`).
+   */
+  readonly sharedWith?: readonly string[];
 }
 
 export interface PlanCandidate {
@@ -241,8 +246,10 @@ export interface PlanTotals {
 }
 
 export interface Plan {
-  /** sha256 over what would be deleted (and where); see `plan-hash.ts`. */
+  /** sha256 over what this run would delete (and where): the deletion set, see `deletion-set.ts`. */
   readonly planHash: string;
+  /** The cap the deletion set was admitted under; absent: no cap. */
+  readonly maxDeletionsPerRun?: number;
   readonly region: string;
   readonly createdAt: string;
   readonly groups: readonly PlanGroup[];

@@ -4,6 +4,8 @@
  * are plain JSON (no Map or Set), because the workspace stores them between states.
  * `buildPlan` is exactly those steps in sequence.
  */
+
+import { admitUnderCap, deletionSetOf, hashDeletionSet, markSharedSnapshots } from './deletion-set.ts';
 import { EXCLUDED_GROUP, groupImages, type ImageGroup } from './grouping.ts';
 import { findReferences } from './in-use.ts';
 import type {
@@ -18,7 +20,6 @@ import type {
   PlanTotals,
 } from './model.ts';
 import { findOrphanSnapshots } from './orphans.ts';
-import { computePlanHash } from './plan-hash.ts';
 import { compareNewestFirst, rotateGroup, sharingCheckImageIds, splitInUse, toEpochMs } from './rotation.ts';
 import { keepAwsReferenced } from './second-opinion.ts';
 import type { PlanSettings } from './settings.ts';
@@ -196,21 +197,38 @@ export function planTotals(
   };
 }
 
-/** The final step: hash and totals over rotated groups and orphans. */
+/**
+ * The final step: marks candidate snapshots other AMIs still map, then the hash (over the
+ * deletion set under the cap) and totals over rotated groups and orphans.
+ */
 export function assemblePlan({
   region,
   now,
-  groups,
+  groups: rotated,
   orphanSnapshots,
+  images = [],
+  maxDeletionsPerRun,
 }: {
   readonly region: string;
   readonly now: Date | string;
   readonly groups: readonly PlanGroup[];
   readonly orphanSnapshots: readonly OrphanSnapshot[];
+  /** Every AMI of the inventory, to find the snapshots another AMI maps. */
+  readonly images?: readonly Pick<Image, 'imageId' | 'snapshots'>[];
+  readonly maxDeletionsPerRun?: number;
 }): Plan {
-  const planHash = computePlanHash({ region, candidates: planCandidates({ groups }), orphanSnapshots });
+  const admitted = admitUnderCap(planCandidates({ groups: rotated }), orphanSnapshots, maxDeletionsPerRun);
+  const admittedIds = new Set(admitted.candidates.map((c) => c.imageId));
+  const groups = rotated.map((g) => ({
+    ...g,
+    candidates: markSharedSnapshots(g.candidates, admittedIds, images),
+  }));
+  const planHash = hashDeletionSet(
+    deletionSetOf(region, planCandidates({ groups }), orphanSnapshots, maxDeletionsPerRun),
+  );
   return {
     planHash,
+    ...(maxDeletionsPerRun === undefined ? {} : { maxDeletionsPerRun }),
     region,
     createdAt: new Date(toEpochMs(now)).toISOString(),
     groups,
@@ -249,5 +267,12 @@ export function buildPlan({
   const rotated = rotateStep({ filtered, settings, now, sharedImageIds, sharingCheckedIds, limit });
   const groups = secondOpinionStep({ groups: rotated, awsReferences });
   const orphanSnapshots = orphanStep({ inventory, settings, triggerImageId });
-  return assemblePlan({ region: inventory.region, now, groups, orphanSnapshots });
+  return assemblePlan({
+    region: inventory.region,
+    now,
+    groups,
+    orphanSnapshots,
+    images: inventory.images,
+    ...(maxDeletionsPerRun === undefined ? {} : { maxDeletionsPerRun }),
+  });
 }

@@ -239,8 +239,14 @@ describe('the approval page in Chromium, on a waiting local run', () => {
             c.imageId,
             c.name,
             c.creationDate,
-            c.snapshots.map((s) => s.snapshotId).join(''),
-            String(c.snapshots.reduce((sum, s) => sum + s.sizeGiB, 0)),
+            c.snapshots
+              .map((s) =>
+                s.sharedWith
+                  ? `${s.snapshotId} (kept: also used by ${s.sharedWith.join(', ')})`
+                  : s.snapshotId,
+              )
+              .join(''),
+            String(c.snapshots.filter((s) => !s.sharedWith).reduce((sum, s) => sum + s.sizeGiB, 0)),
             'Delete',
           ]),
         );
@@ -259,7 +265,16 @@ describe('the approval page in Chromium, on a waiting local run', () => {
     );
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).toContain(plan.planHash);
-    expect(text).toContain(`${plan.totals.candidates} AMIs to delete`);
+    expect(text).toContain(`${plan.totals.candidates} AMIs to deregister`);
+    const sharedSnapshots = plan.groups.flatMap((g) =>
+      g.candidates.flatMap((c) => c.snapshots.filter((s) => s.sharedWith)),
+    );
+    expect(sharedSnapshots.length).toBeGreaterThan(0);
+    const keptRows = await tableBody(
+      page,
+      `Snapshots kept because another AMI uses them (${sharedSnapshots.length})`,
+    );
+    expect(keptRows).toEqual(sharedSnapshots.map((s) => [s.snapshotId, (s.sharedWith ?? []).join('')]));
     const planned = (await run.ledger.listItems(run.runId)).filter((item) => item.status === 'PLANNED');
     expect(planned.map((item) => item.id).sort()).toEqual(
       [...candidateIds(plan), ...plan.orphanSnapshots.map((o) => o.snapshotId)].sort(),
@@ -319,6 +334,11 @@ describe('the approval page in Chromium, on a waiting local run', () => {
     );
     expect(shared.length).toBeGreaterThan(0);
     await open(page, run.link);
+    // What the page promises, read as the person reads it.
+    const promised = /(\d+) snapshots to delete \((\d+) GiB\)/.exec(
+      (await page.locator('main').textContent()) ?? '',
+    );
+    const saving = /at most \$(\d+\.\d\d) a month/.exec((await page.locator('main').textContent()) ?? '');
 
     // Act
     const response = await decide(page, 'Approve', 'Ada Lovelace');
@@ -343,6 +363,15 @@ describe('the approval page in Chromium, on a waiting local run', () => {
         failed: 0,
       },
     });
+    // The page said exactly what the run did: snapshots, GiB and the summary's own estimate.
+    const output = (
+      result as { output: { snapshotsDeleted: number; gibFreed: number; estimatedMonthlySavingUsd: number } }
+    ).output;
+    expect([Number(promised?.[1]), Number(promised?.[2])]).toEqual([
+      output.snapshotsDeleted,
+      output.gibFreed,
+    ]);
+    expect(Number(saving?.[1])).toBe(output.estimatedMonthlySavingUsd);
     expect(candidates.filter((c) => account.images.has(c.imageId))).toEqual([]);
     const sharedIds = new Set(shared.map((s) => s.snapshotId));
     const deleted = [

@@ -309,7 +309,14 @@ describe('the sharing check under a per-run limit', () => {
 
     // Assess
     expect(toCheck).toEqual([amiId(1), amiId(2)]);
-    const stepped = assemblePlan({ region: inv.region, now: NOW, groups, orphanSnapshots: [] });
+    const stepped = assemblePlan({
+      region: inv.region,
+      now: NOW,
+      groups,
+      orphanSnapshots: [],
+      images: inv.images,
+      maxDeletionsPerRun: 2,
+    });
     expect(planCandidates(stepped).map((c) => c.imageId)).toEqual([amiId(1)]);
     const kept = stepped.groups.flatMap((g) => g.kept).map((k) => [k.imageId, k.reason]);
     expect(kept.sort()).toEqual([

@@ -7,6 +7,7 @@ import { FINAL_ITEM_STATUSES } from '../../functions/core/workflow.ts';
 import {
   approvedRun,
   type Harness,
+  imageItem,
   NOW,
   REGION,
   type Scenario,
@@ -48,9 +49,9 @@ describe('close-abandoned-run', () => {
 
   it('gives every item of a run stopped mid-deletion a final status, and releases the lock', async () => {
     // Prepare: one AMI deregistered, the others approved, when the execution timed out.
-    const { plan } = await approvedRun(h);
+    const { plan, work } = await approvedRun(h);
     const imageId = scenario.frontCandidates[0] as string;
-    await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+    await h.handlers.deregister(imageItem(plan.planHash, imageId, work));
     expect((await h.ledger.getLock(REGION))?.owner).toBe('run-1');
 
     // Act

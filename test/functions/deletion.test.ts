@@ -1,3 +1,4 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransientAwsError } from '../../functions/adapters/errors.ts';
 import { NotApprovedError } from '../../functions/commons/errors.ts';
@@ -6,6 +7,7 @@ import { ImageNotDeregisteredError } from '../../functions/delete-image-snapshot
 import {
   approvedRun,
   type Harness,
+  imageItem,
   NOW,
   planRun,
   REGION,
@@ -13,6 +15,19 @@ import {
   seedScenario,
   startHarness,
 } from './harness.ts';
+
+/** What a hostile ledger writer does: rewrites an item's snapshot list in place. */
+async function appendSnapshot(h: Harness, imageId: string, snapshotId: string): Promise<void> {
+  const current = await h.ledger.getItem('run-1', 'IMAGE', imageId);
+  await h.dynamo.docClient.send(
+    new UpdateCommand({
+      TableName: h.dynamo.tableName,
+      Key: { pk: 'RUN#run-1', sk: `IMAGE#${imageId}` },
+      UpdateExpression: 'SET snapshots = :s',
+      ExpressionAttributeValues: { ':s': [...(current?.snapshots ?? []), { snapshotId, sizeGiB: 500 }] },
+    }),
+  );
+}
 
 describe('deletion handlers', () => {
   let h: Harness;
@@ -33,14 +48,14 @@ describe('deletion handlers', () => {
   describe('fencing by the lock', () => {
     it('refuses to deregister or delete once another run holds the lock (a stopped run still working)', async () => {
       // Prepare: run-1 was stopped; close-abandoned-run released its lock and run-2 took it.
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
       await h.ledger.releaseLock(REGION, 'run-1');
       await h.ledger.acquireLock(REGION, 'run-2', 3600, NOW);
 
       // Act (settled together, so neither rejection goes unobserved while the other is awaited)
       const [attempt, orphan] = await Promise.allSettled([
-        h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId }),
+        h.handlers.deregister(imageItem(plan.planHash, imageId, work)),
         h.handlers.deleteOrphan({
           runId: 'run-1',
           planHash: plan.planHash,
@@ -61,11 +76,11 @@ describe('deletion handlers', () => {
   describe('deregister-image', () => {
     it('deregisters an approved, unused AMI and records DEREGISTERED with one attempt', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
 
       // Act
-      const result = await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+      const result = await h.handlers.deregister(imageItem(plan.planHash, imageId, work));
 
       // Assess
       expect(result).toEqual({ imageId, outcome: 'deregistered' });
@@ -79,12 +94,12 @@ describe('deletion handlers', () => {
 
     it('skips an AMI that became in use after planning and records SKIPPED_IN_USE with the reference', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
       const instance = h.account.addInstance({ imageId, launchTime: '2026-05-01T11:00:00.000Z' });
 
       // Act
-      const result = await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+      const result = await h.handlers.deregister(imageItem(plan.planHash, imageId, work));
 
       // Assess
       expect(result).toEqual({ imageId, outcome: 'skipped-in-use' });
@@ -97,7 +112,7 @@ describe('deletion handlers', () => {
 
     it('skips an AMI a launch template $Latest started using after planning', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.backCandidate;
       h.account.addLaunchTemplate({
         name: 'web',
@@ -106,7 +121,7 @@ describe('deletion handlers', () => {
       });
 
       // Act
-      const result = await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+      const result = await h.handlers.deregister(imageItem(plan.planHash, imageId, work));
 
       // Assess
       expect(result.outcome).toBe('skipped-in-use');
@@ -119,7 +134,7 @@ describe('deletion handlers', () => {
       const imageId = scenario.frontCandidates[0] as string;
 
       // Act
-      const attempt = h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+      const attempt = h.handlers.deregister(imageItem(plan.planHash, imageId));
 
       // Assess
       await expect(attempt).rejects.toBeInstanceOf(NotApprovedError);
@@ -138,25 +153,36 @@ describe('deletion handlers', () => {
       ['another plan hash', (s: Scenario) => s.frontCandidates[0] as string, 'd'.repeat(64)],
     ])('refuses %s', async (_what, pick, hash) => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
 
       // Act
-      const attempt = h.handlers.deregister({
-        runId: 'run-1',
-        planHash: hash ?? plan.planHash,
-        imageId: pick(scenario),
-      });
+      const attempt = h.handlers.deregister(imageItem(hash ?? plan.planHash, pick(scenario), work));
 
       // Assess
       await expect(attempt).rejects.toBeInstanceOf(NotApprovedError);
       expect(h.account.mutatingCalls()).toEqual([]);
     });
 
+    it('refuses to deregister an AMI whose ledger snapshot list changed after LoadApproved', async () => {
+      // Prepare
+      const { plan, work } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      await appendSnapshot(h, imageId, 'snap-0123456789abcdef0');
+
+      // Act
+      const attempt = h.handlers.deregister(imageItem(plan.planHash, imageId, work));
+
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(NotApprovedError);
+      await expect(attempt).rejects.toThrow(/no longer match the approved ones/);
+      expect(h.account.mutatingCalls()).toEqual([]);
+    });
+
     it('is a no-op the second time', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
-      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      const event = imageItem(plan.planHash, imageId, work);
       await h.handlers.deregister(event);
 
       // Act
@@ -170,12 +196,12 @@ describe('deletion handlers', () => {
 
     it('counts an AMI already gone (a crash after DeregisterImage) as deregistered', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
       h.account.removeImage(imageId);
 
       // Act
-      const result = await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+      const result = await h.handlers.deregister(imageItem(plan.planHash, imageId, work));
 
       // Assess
       expect(result.outcome).toBe('already-gone');
@@ -187,12 +213,12 @@ describe('deletion handlers', () => {
       const patient = await startHarness({ maxAttempts: 2 });
       try {
         const s = seedScenario(patient.account);
-        const { plan } = await approvedRun(patient);
+        const { plan, work } = await approvedRun(patient);
         const imageId = s.frontCandidates[0] as string;
         patient.account.failNext('DeregisterImage', 'RequestLimitExceeded', 2);
 
         // Act
-        const attempt = patient.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+        const attempt = patient.handlers.deregister(imageItem(plan.planHash, imageId, work));
 
         // Assess
         await expect(attempt).rejects.toBeInstanceOf(TransientAwsError);
@@ -213,12 +239,12 @@ describe('deletion handlers', () => {
 
     it('lets a non-retryable AWS error propagate by its own name, for the Map Catch', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
       h.account.failNext('DeregisterImage', 'UnauthorizedOperation');
 
       // Act
-      const attempt = h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+      const attempt = h.handlers.deregister(imageItem(plan.planHash, imageId, work));
 
       // Assess
       await expect(attempt).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
@@ -229,10 +255,10 @@ describe('deletion handlers', () => {
   describe('delete-image-snapshots', () => {
     it('deletes the snapshots of a deregistered AMI and records DONE with GiB freed', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
       const snapshotId = h.account.images.get(imageId)?.blockDeviceMappings[0]?.snapshotId as string;
-      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      const event = imageItem(plan.planHash, imageId, work);
       await h.handlers.deregister(event);
 
       // Act
@@ -244,10 +270,35 @@ describe('deletion handlers', () => {
       expect(await item(imageId)).toMatchObject({ status: 'DONE', gibFreed: 8, snapshotsDeleted: 1 });
     });
 
-    it('keeps a snapshot another AMI still maps (invariant 4)', async () => {
+    it('leaves out of the Map item a snapshot a kept AMI maps at planning, and deletes nothing of it', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
-      const event = { runId: 'run-1', planHash: plan.planHash, imageId: scenario.backCandidate };
+      const { plan, work } = await approvedRun(h);
+      const event = imageItem(plan.planHash, scenario.backCandidate, work);
+      await h.handlers.deregister(event);
+
+      // Act
+      const result = await h.handlers.deleteSnapshots(event);
+
+      // Assess
+      expect(event.snapshotIds).toEqual([]);
+      expect(result).toMatchObject({ deleted: [], skipped: [], gibFreed: 0 });
+      expect(h.account.snapshots.has(scenario.sharedSnapshot)).toBe(true);
+      expect(h.account.callsTo('DeleteSnapshot')).toHaveLength(0);
+      expect(await item(scenario.backCandidate)).toMatchObject({ status: 'DONE', gibFreed: 0 });
+    });
+
+    it('keeps an approved snapshot that an AMI registered after approval maps (invariant 4)', async () => {
+      // Prepare
+      const { plan, work } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      const event = imageItem(plan.planHash, imageId, work);
+      const snapshotId = event.snapshotIds[0] as string;
+      const late = h.account.addImage({
+        name: 'late',
+        creationDate: '2026-05-01T11:00:00.000Z',
+        volumes: [],
+        existingSnapshots: [{ snapshotId }],
+      });
       await h.handlers.deregister(event);
 
       // Act
@@ -256,20 +307,59 @@ describe('deletion handlers', () => {
       // Assess
       expect(result).toMatchObject({
         deleted: [],
-        skipped: [{ snapshotId: scenario.sharedSnapshot, reason: `shared with ${scenario.backSharing}` }],
+        skipped: [{ snapshotId, reason: `shared with ${late.imageId}` }],
         gibFreed: 0,
       });
-      expect(h.account.snapshots.has(scenario.sharedSnapshot)).toBe(true);
+      expect(h.account.snapshots.has(snapshotId)).toBe(true);
       expect(h.account.callsTo('DeleteSnapshot')).toHaveLength(0);
-      expect(await item(scenario.backCandidate)).toMatchObject({ status: 'DONE', gibFreed: 0 });
+    });
+
+    it('deletes only the snapshot ids of its Map item, not one appended to the ledger item after approval', async () => {
+      // Prepare: a ledger writer adds a kept AMI's snapshot to an approved AMI after LoadApproved
+      const { plan, work } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      const event = imageItem(plan.planHash, imageId, work);
+      await h.handlers.deregister(event);
+      const foreign = h.account.addSnapshot({
+        sizeGiB: 500,
+        startTime: '2026-01-01T00:00:00.000Z',
+        description: 'backup',
+      });
+      await appendSnapshot(h, imageId, foreign.snapshotId);
+
+      // Act
+      const result = await h.handlers.deleteSnapshots(event);
+
+      // Assess
+      expect(result.deleted).toEqual(event.snapshotIds);
+      expect(h.account.snapshots.has(foreign.snapshotId)).toBe(true);
+      expect(await item(imageId)).toMatchObject({
+        status: 'DONE',
+        unapprovedSnapshotsLeft: [foreign.snapshotId],
+      });
+    });
+
+    it('refuses an event without its verified snapshot ids and deletes nothing', async () => {
+      // Prepare
+      const { plan, work } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      const { snapshotIds: _dropped, ...event } = imageItem(plan.planHash, imageId, work);
+
+      // Act
+      const attempts = [h.handlers.deregister(event as never), h.handlers.deleteSnapshots(event as never)];
+
+      // Assess
+      for (const attempt of attempts)
+        await expect(attempt).rejects.toMatchObject({ name: 'InvalidEventError' });
+      expect(h.account.mutatingCalls()).toEqual([]);
     });
 
     it('counts a snapshot already deleted as done, but not as freed by this run', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
       const snapshotId = h.account.images.get(imageId)?.blockDeviceMappings[0]?.snapshotId as string;
-      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      const event = imageItem(plan.planHash, imageId, work);
       await h.handlers.deregister(event);
       h.account.removeSnapshot(snapshotId);
 
@@ -283,11 +373,11 @@ describe('deletion handlers', () => {
 
     it('finishes without harm when re-run after a crash between deregister and delete', async () => {
       // Prepare: the first Deregister attempt deregistered, then its Lambda died before recording it
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[1] as string;
       const snapshotId = h.account.images.get(imageId)?.blockDeviceMappings[0]?.snapshotId as string;
       h.account.removeImage(imageId);
-      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      const event = imageItem(plan.planHash, imageId, work);
 
       // Act: the Map retries Deregister, then DeleteSnapshots runs (twice, as after a second crash)
       const deregistered = await h.handlers.deregister(event);
@@ -305,10 +395,10 @@ describe('deletion handlers', () => {
 
     it('does nothing for an AMI kept as in use', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
       h.account.addInstance({ imageId, launchTime: '2026-05-01T11:00:00.000Z' });
-      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      const event = imageItem(plan.planHash, imageId, work);
       await h.handlers.deregister(event);
 
       // Act
@@ -322,11 +412,11 @@ describe('deletion handlers', () => {
 
     it('refuses an AMI that was approved but not deregistered', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
 
       // Act
-      const attempt = h.handlers.deleteSnapshots({ runId: 'run-1', planHash: plan.planHash, imageId });
+      const attempt = h.handlers.deleteSnapshots(imageItem(plan.planHash, imageId, work));
 
       // Assess
       await expect(attempt).rejects.toBeInstanceOf(ImageNotDeregisteredError);
@@ -335,9 +425,9 @@ describe('deletion handlers', () => {
 
     it('surfaces a throttled snapshot re-check as TransientAwsError and stays DEREGISTERED', async () => {
       // Prepare
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
-      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      const event = imageItem(plan.planHash, imageId, work);
       await h.handlers.deregister(event);
       h.account.failNext('DescribeImages', 'RequestLimitExceeded');
 
@@ -351,9 +441,9 @@ describe('deletion handlers', () => {
     });
     it('retries, rather than keeps, a snapshot EC2 still reports in use just after deregistering', async () => {
       // Prepare: no other AMI maps the snapshot; the refusal is the deregistration settling.
-      const { plan } = await approvedRun(h);
+      const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
-      const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+      const event = imageItem(plan.planHash, imageId, work);
       await h.handlers.deregister(event);
       h.account.failNext('DeleteSnapshot', 'InvalidSnapshot.InUse');
 

@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FINAL_ITEM_STATUSES } from '../../functions/core/workflow.ts';
-import { approvedRun, type Harness, planRun, type Scenario, seedScenario, startHarness } from './harness.ts';
+import {
+  approvedRun,
+  type Harness,
+  imageItem,
+  planRun,
+  type Scenario,
+  seedScenario,
+  startHarness,
+} from './harness.ts';
 
 const TOKEN = `AAAAKgAAAAIAAAAAAAAAA${'x'.repeat(300)}`;
 
@@ -47,9 +55,9 @@ describe('record-failure and finalize', () => {
 
   it('record-failure leaves an item that already reached a final status alone', async () => {
     // Prepare
-    const { plan } = await approvedRun(h);
+    const { plan, work } = await approvedRun(h);
     const imageId = scenario.frontCandidates[0] as string;
-    const event = { runId: 'run-1', planHash: plan.planHash, imageId };
+    const event = imageItem(plan.planHash, imageId, work);
     await h.handlers.deregister(event);
     await h.handlers.deleteSnapshots(event);
 
@@ -76,9 +84,9 @@ describe('record-failure and finalize', () => {
   it('after deletions, gives every item a final status and sums what was actually freed', async () => {
     // Prepare: front[0] done (8 GiB), front[1] fails at deregister, back candidate done but
     // its snapshot is shared (0 GiB), the orphan is deleted (30 GiB)
-    const { run, plan, approval } = await approvedRun(h);
+    const { run, plan, approval, work } = await approvedRun(h);
     const [f0, f1] = scenario.frontCandidates as [string, string];
-    const ev = (imageId: string) => ({ runId: 'run-1', planHash: plan.planHash, imageId });
+    const ev = (imageId: string) => imageItem(plan.planHash, imageId, work);
     await h.handlers.deregister(ev(f0));
     await h.handlers.deleteSnapshots(ev(f0));
     await h.handlers.recordFailure({ ...ev(f1), error: { Error: 'UnauthorizedOperation', Cause: 'denied' } });
@@ -119,9 +127,9 @@ describe('record-failure and finalize', () => {
 
   it('moves items a crashed Map left behind to FAILED, counting the AMI that did get deregistered', async () => {
     // Prepare: one AMI deregistered but its snapshots never deleted, the rest never started
-    const { run, plan, approval } = await approvedRun(h);
+    const { run, plan, approval, work } = await approvedRun(h);
     const imageId = scenario.frontCandidates[0] as string;
-    await h.handlers.deregister({ runId: 'run-1', planHash: plan.planHash, imageId });
+    await h.handlers.deregister(imageItem(plan.planHash, imageId, work));
 
     // Act
     const summary = await h.handlers.finalize({

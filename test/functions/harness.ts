@@ -18,7 +18,7 @@ import { createFilterInUseHandler } from '../../functions/filter-in-use.ts';
 import { createFinalizeHandler } from '../../functions/finalize.ts';
 import { createFinishEarlierRunsHandler } from '../../functions/finish-earlier-runs.ts';
 import { createInventoryHandler } from '../../functions/inventory.ts';
-import { createLoadApprovedHandler } from '../../functions/load-approved.ts';
+import { createLoadApprovedHandler, type LoadApprovedResult } from '../../functions/load-approved.ts';
 import { createMapGroupsHandler } from '../../functions/map-groups.ts';
 import { createRecordFailureHandler } from '../../functions/record-failure.ts';
 import { createRecordPlanHandler } from '../../functions/record-plan.ts';
@@ -219,4 +219,13 @@ export async function approvedRun(h: Harness, input: unknown = {}) {
   const approval = await approve(h, planned.run, planned.plan.planHash, planned.plan.planKey);
   const work = await h.handlers.loadApproved({ run: planned.run, planHash: planned.plan.planHash, approval });
   return { ...planned, approval, work };
+}
+
+/**
+ * The DeleteImages Map item the ASL builds for an AMI from LoadApproved's result: its verified
+ * snapshot ids, none if LoadApproved did not hand the AMI over.
+ */
+export function imageItem(planHash: string, imageId: string, work?: LoadApprovedResult, runId = 'run-1') {
+  const snapshotIds = work?.images.find((image) => image.imageId === imageId)?.snapshotIds ?? [];
+  return { runId, planHash, imageId, snapshotIds: [...snapshotIds] };
 }

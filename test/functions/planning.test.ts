@@ -35,7 +35,13 @@ describe('planning handlers (Inventory → MapGroups → FilterInUse → Rotate)
       includeSnapshots: true,
       now: () => NOW,
     });
-    const expected = buildPlan({ inventory, settings: SETTINGS, now: NOW, sharedImageIds: new Set() });
+    const expected = buildPlan({
+      inventory,
+      settings: SETTINGS,
+      now: NOW,
+      sharedImageIds: new Set(),
+      maxDeletionsPerRun: 100,
+    });
 
     // Act
     const { plan, inventory: read, groups, filtered } = await planRun(h);

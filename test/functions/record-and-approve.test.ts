@@ -67,12 +67,17 @@ describe('record-plan and load-approved', () => {
     const work = await h.handlers.loadApproved({ run, planHash: plan.planHash, approval });
 
     // Assess
+    const snapshotsOf = (imageId: string) =>
+      (h.account.images.get(imageId)?.blockDeviceMappings ?? []).map((m) => m.snapshotId);
     expect(work).toEqual({
-      images: [scenario.frontCandidates[0], scenario.frontCandidates[1], scenario.backCandidate].map(
-        (imageId) => ({
-          imageId,
-        }),
-      ),
+      images: [
+        ...[scenario.frontCandidates[0], scenario.frontCandidates[1]].map((imageId) => ({
+          imageId: imageId as string,
+          snapshotIds: snapshotsOf(imageId as string),
+        })),
+        // Its only snapshot is also mapped by a kept AMI: not part of what is deleted.
+        { imageId: scenario.backCandidate, snapshotIds: [] },
+      ],
       orphanSnapshots: [],
     });
     const items = await h.ledger.listItems('run-1');

@@ -10,7 +10,15 @@ import {
 } from '../../functions/core/run-metrics.ts';
 import type { RunSummary } from '../../functions/core/workflow.ts';
 import { createFinalizeHandler } from '../../functions/finalize.ts';
-import { type Harness, NOW, planRun, type Scenario, seedScenario, startHarness } from './harness.ts';
+import {
+  type Harness,
+  imageItem,
+  NOW,
+  planRun,
+  type Scenario,
+  seedScenario,
+  startHarness,
+} from './harness.ts';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:ami-cleaner:run-1';
 
@@ -176,10 +184,11 @@ describe('finalize publishes run metrics', () => {
     const emf = captureEmf();
     const { run, plan } = await planRun(h);
     const approval = await approveAfter90Minutes(run.runId, plan.planHash, plan.planKey);
-    await h.handlers.loadApproved({ run, planHash: plan.planHash, approval });
+    const work = await h.handlers.loadApproved({ run, planHash: plan.planHash, approval });
     const imageId = scenario.frontCandidates[0] as string;
-    await h.handlers.deregister({ runId: run.runId, planHash: plan.planHash, imageId });
-    await h.handlers.deleteSnapshots({ runId: run.runId, planHash: plan.planHash, imageId });
+    const approvedImage = imageItem(plan.planHash, imageId, work, run.runId);
+    await h.handlers.deregister(approvedImage);
+    await h.handlers.deleteSnapshots(approvedImage);
     await h.handlers.deleteOrphan({
       runId: run.runId,
       planHash: plan.planHash,

@@ -331,10 +331,10 @@ describe('deletion safety', () => {
     for (const name of deletionStates(states)) expect(failurePath.has(name)).toBe(false);
   });
 
-  it('passes each deletion Map only the run id, the plan hash and one id, and keeps no iteration output', () => {
-    for (const [mapName, idKey] of [
-      ['DeleteImages', 'imageId'],
-      ['DeleteOrphans', 'snapshotId'],
+  it("passes each deletion Map only the run id, the plan hash and LoadApproved's verified ids, and keeps no iteration output", () => {
+    for (const [mapName, idKeys] of [
+      ['DeleteImages', ['imageId', 'snapshotIds']],
+      ['DeleteOrphans', ['snapshotId']],
     ] as const) {
       // Prepare
       const map = states.get(mapName) as Json;
@@ -346,7 +346,7 @@ describe('deletion safety', () => {
       expect(map.ItemSelector).toEqual({
         'runId.$': '$.run.runId',
         'planHash.$': '$.plan.planHash',
-        [`${idKey}.$`]: `$$.Map.Item.Value.${idKey}`,
+        ...Object.fromEntries(idKeys.map((key) => [`${key}.$`, `$$.Map.Item.Value.${key}`])),
       });
       expect(map.ResultPath).toBeNull();
       // Up to 2000 iterations: their outputs must be {} to keep the Map's result far below 256 KiB.
@@ -418,7 +418,10 @@ async function execute(options: {
       unfinished: 0,
     })),
     LoadApproved: lambda('LoadApproved', () => ({
-      images: [{ imageId: 'ami-00000001' }, { imageId: 'ami-00000002' }],
+      images: [
+        { imageId: 'ami-00000001', snapshotIds: ['snap-00000011'] },
+        { imageId: 'ami-00000002', snapshotIds: [] },
+      ],
       orphanSnapshots: [{ snapshotId: 'snap-00000001' }],
     })),
     Deregister: lambda('Deregister', (p) => ({ imageId: p.imageId, outcome: 'DEREGISTERED' })),
@@ -467,8 +470,8 @@ describe('the definition executed locally with stub Lambdas', () => {
     // Assess
     expect(output).toEqual({ runId: 'run-1', status: 'APPROVED' });
     expect(calls.filter((c) => c.state === 'Deregister').map((c) => c.payload)).toEqual([
-      { runId: 'run-1', planHash: 'hash-1', imageId: 'ami-00000001' },
-      { runId: 'run-1', planHash: 'hash-1', imageId: 'ami-00000002' },
+      { runId: 'run-1', planHash: 'hash-1', imageId: 'ami-00000001', snapshotIds: ['snap-00000011'] },
+      { runId: 'run-1', planHash: 'hash-1', imageId: 'ami-00000002', snapshotIds: [] },
     ]);
     expect(payloadOf('DeleteOrphan')).toEqual({
       runId: 'run-1',

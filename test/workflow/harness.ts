@@ -4,6 +4,7 @@
  * approval page on a loopback port. `run()` executes the real ASL file through
  * `runWorkflowLocally` and answers the emailed link the way a person does (GET, then form POST).
  */
+import { expect } from 'vitest';
 import { type LocalLedger, startLocalLedger } from '../../cli/local-ledger.ts';
 import { type ApprovalServer, startApprovalServer } from '../../cli/local-runner/approval-server.ts';
 import { createLocalStack, type LocalStack } from '../../cli/local-runner/local-stack.ts';
@@ -194,4 +195,13 @@ export async function startWorkflowHarness(options: HarnessOptions = {}): Promis
 /** Names of the states that emitted `type` (e.g. StateRetried), in order. */
 export function statesWith(events: readonly ExecutionEvent[], type: string): string[] {
   return events.filter((event) => event.type === type).map((event) => event.state?.name ?? '');
+}
+
+/** Nothing was deregistered or deleted: no such call at all, and every seeded resource is there. */
+export function expectNothingDeleted(h: WorkflowHarness): void {
+  expect(h.account.callsTo('DeregisterImage')).toEqual([]);
+  expect(h.account.callsTo('DeleteSnapshot')).toEqual([]);
+  expect(h.ec2Mutations()).toEqual([]);
+  expect(h.seededImageIds.filter((id) => !h.account.images.has(id))).toEqual([]);
+  expect(h.seededSnapshotIds.filter((id) => !h.account.snapshots.has(id))).toEqual([]);
 }

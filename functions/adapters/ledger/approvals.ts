@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * Approvals (`APPROVAL#<approvalId>` / `APPROVAL`): the task token is stored here and nowhere
  * else, and never returned except to the one caller that uses the approval.
@@ -32,6 +33,10 @@ export interface ApprovalRecord {
   readonly decision?: ApprovalDecision;
   readonly approver?: string;
   readonly decidedAt?: string;
+  /** When the decision was known to have reached the workflow. */
+  readonly deliveredAt?: string;
+  /** Whether the task token is still stored (never the token itself). */
+  readonly hasTaskToken: boolean;
 }
 
 export interface NewApproval {
@@ -68,8 +73,8 @@ export class TaskToken {
 }
 
 export type UseApprovalResult =
-  | { readonly used: true; readonly taskToken: TaskToken }
-  | { readonly used: false };
+  /** `useId` names this use, for `settleApproval` once the decision is delivered. */
+  { readonly used: true; readonly taskToken: TaskToken; readonly useId: string } | { readonly used: false };
 
 export class ApprovalStore {
   readonly #table: LedgerTable;
@@ -78,7 +83,10 @@ export class ApprovalStore {
     this.#table = ledgerTable(options);
   }
 
-  /** Stores a new approval (PENDING). The task token is stored here and nowhere else. */
+  /**
+   * Stores a new approval (PENDING). The task token is stored here and nowhere else. Writing the
+   * very same approval again (the SDK retrying a put whose response was lost) is success.
+   */
   async putApproval(approval: NewApproval): Promise<void> {
     const created = await conditionalWrite(
       this.#table,
@@ -97,7 +105,16 @@ export class ApprovalStore {
           createdAt: this.#table.now().toISOString(),
           ttl: epochSeconds(approval.expiresAt) + APPROVAL_RETENTION_SECONDS,
         },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        ConditionExpression:
+          'attribute_not_exists(pk) OR (#status = :pending AND taskToken = :token AND runId = :runId AND planHash = :planHash AND planKey = :planKey)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':pending': 'PENDING',
+          ':token': approval.taskToken,
+          ':runId': approval.runId,
+          ':planHash': approval.planHash,
+          ':planKey': approval.planKey,
+        },
       }),
     );
     if (!created) throw new PlanConflictError(`approval ${approval.approvalId} already exists`);
@@ -117,21 +134,25 @@ export class ApprovalStore {
 
   /**
    * Uses an approval once: PENDING → APPROVED / REJECTED, only while the plan hash matches and
-   * the approval has not expired. Returns the task token only to the caller that won.
+   * the approval has not expired. Returns the task token only to the caller that won. A fresh
+   * `useId` per call makes a lost response harmless: the SDK's retry fails the condition, and
+   * the approval already used under this very `useId` hands its token back.
    */
   async useApproval(
     approvalId: string,
     use: { decision: ApprovalDecision; approver: string; planHash: string },
     now: Date = this.#table.now(),
   ): Promise<UseApprovalResult> {
+    const useId = randomUUID();
+    const key = { pk: approvalPk(approvalId), sk: APPROVAL_SK };
     try {
       // Not conditionalWrite: the winner needs the written item back (ReturnValues), for its token.
       const out = await this.#table.doc.send(
         new UpdateCommand({
           TableName: this.#table.tableName,
-          Key: { pk: approvalPk(approvalId), sk: APPROVAL_SK },
+          Key: key,
           UpdateExpression:
-            'SET #status = :decision, decision = :decision, approver = :approver, decidedAt = :now',
+            'SET #status = :decision, decision = :decision, approver = :approver, decidedAt = :now, useId = :useId',
           ConditionExpression:
             'attribute_exists(pk) AND #status = :pending AND planHash = :planHash AND expiresAt > :now',
           ExpressionAttributeNames: { '#status': 'status' },
@@ -141,17 +162,50 @@ export class ApprovalStore {
             ':now': now.toISOString(),
             ':pending': 'PENDING',
             ':planHash': use.planHash,
+            ':useId': useId,
           },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const token = out.Attributes?.taskToken;
-      if (typeof token !== 'string' || token.length === 0) return { used: false };
-      return { used: true, taskToken: new TaskToken(token) };
+      return tokenOf(out.Attributes, useId);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    try {
+      const out = await this.#table.doc.send(
+        new UpdateCommand({
+          TableName: this.#table.tableName,
+          Key: key,
+          UpdateExpression: 'SET useId = :useId',
+          ConditionExpression: '#status = :decision AND useId = :useId AND attribute_exists(taskToken)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':decision': use.decision, ':useId': useId },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return tokenOf(out.Attributes, useId);
     } catch (error) {
       if (isConditionFailure(error)) return { used: false };
       throw error;
     }
+  }
+
+  /**
+   * The decision reached the workflow (SendTaskSuccess answered, or the run shows it acted):
+   * the token leaves the ledger, in the same conditional update that records the delivery.
+   * Already settled counts as success.
+   */
+  async settleApproval(approvalId: string, useId: string): Promise<boolean> {
+    return conditionalWrite(
+      this.#table,
+      new UpdateCommand({
+        TableName: this.#table.tableName,
+        Key: { pk: approvalPk(approvalId), sk: APPROVAL_SK },
+        UpdateExpression: 'SET deliveredAt = if_not_exists(deliveredAt, :now) REMOVE taskToken',
+        ConditionExpression: 'attribute_exists(pk) AND useId = :useId',
+        ExpressionAttributeValues: { ':useId': useId, ':now': this.#table.now().toISOString() },
+      }),
+    );
   }
 
   /**
@@ -165,7 +219,7 @@ export class ApprovalStore {
       new UpdateCommand({
         TableName: this.#table.tableName,
         Key: { pk: approvalPk(approvalId), sk: APPROVAL_SK },
-        UpdateExpression: 'SET #status = :pending REMOVE decision, approver, decidedAt',
+        UpdateExpression: 'SET #status = :pending REMOVE decision, approver, decidedAt, useId',
         ConditionExpression: 'attribute_exists(pk) AND #status = :decision',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':pending': 'PENDING', ':decision': decision },
@@ -173,14 +227,17 @@ export class ApprovalStore {
     );
   }
 
-  /** Marks an approval EXPIRED (its task timed out). Already expired counts as success. */
+  /**
+   * Marks an approval EXPIRED (its task timed out, or the run no longer waits) and removes the
+   * task token in the same update. Already expired counts as success.
+   */
   async expireApproval(approvalId: string): Promise<boolean> {
     return conditionalWrite(
       this.#table,
       new UpdateCommand({
         TableName: this.#table.tableName,
         Key: { pk: approvalPk(approvalId), sk: APPROVAL_SK },
-        UpdateExpression: 'SET #status = :expired, expiredAt = :now',
+        UpdateExpression: 'SET #status = :expired, expiredAt = :now REMOVE taskToken',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':expired': 'EXPIRED', ':now': this.#table.now().toISOString() },
@@ -189,8 +246,14 @@ export class ApprovalStore {
   }
 }
 
+function tokenOf(attributes: DocItem | undefined, useId: string): UseApprovalResult {
+  const token = attributes?.taskToken;
+  if (typeof token !== 'string' || token.length === 0) return { used: false };
+  return { used: true, taskToken: new TaskToken(token), useId };
+}
+
 function toApproval(item: DocItem): ApprovalRecord {
   // The token stays in the table: nothing that reads an approval for display can leak it.
-  const { pk: _pk, sk: _sk, ttl: _ttl, taskToken: _taskToken, ...rest } = item;
-  return rest as unknown as ApprovalRecord;
+  const { pk: _pk, sk: _sk, ttl: _ttl, taskToken: _taskToken, useId: _useId, ...rest } = item;
+  return { ...(rest as unknown as ApprovalRecord), hasTaskToken: typeof _taskToken === 'string' };
 }

@@ -141,6 +141,10 @@ export class Ledger {
     return this.approvals.useApproval(approvalId, use, now);
   }
 
+  settleApproval(approvalId: string, useId: string): Promise<boolean> {
+    return this.approvals.settleApproval(approvalId, useId);
+  }
+
   reopenApproval(approvalId: string, decision: ApprovalDecision): Promise<boolean> {
     return this.approvals.reopenApproval(approvalId, decision);
   }

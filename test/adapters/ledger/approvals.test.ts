@@ -8,9 +8,26 @@ const T0 = new Date('2026-05-01T10:00:00.000Z');
 
 describe('ApprovalStore on dynalite', () => {
   let approvals: ApprovalStore;
+  let loseNextResponse: (command: string) => void;
 
   onDynalite(T0, ({ options }) => {
     approvals = new ApprovalStore(options);
+    // After the call reached the table, its answer is lost: the SDK's retry sends it again.
+    let lose: string | undefined;
+    loseNextResponse = (command) => {
+      lose = command;
+    };
+    options.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === lose) {
+          lose = undefined;
+          throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError', $metadata: {} });
+        }
+        return out;
+      },
+      { step: 'deserialize', name: 'loseResponse' },
+    );
   });
 
   describe('approvals', () => {
@@ -37,6 +54,65 @@ describe('ApprovalStore on dynalite', () => {
         expiresAt: approval.expiresAt.toISOString(),
       });
       expect(JSON.stringify(record)).not.toContain('SECRET-TASK-TOKEN');
+    });
+
+    it('treats its own put whose response was lost as written, not as a conflict', async () => {
+      // Prepare
+      loseNextResponse('PutItemCommand');
+
+      // Act
+      await approvals.putApproval(approval);
+
+      // Assess
+      expect(await approvals.getApproval(approval.approvalId)).toMatchObject({
+        status: 'PENDING',
+        hasTaskToken: true,
+      });
+    });
+
+    it('hands the token to the use whose response was lost, and to no one else', async () => {
+      // Prepare
+      await approvals.putApproval(approval);
+      const use = { decision: 'APPROVED' as const, approver: 'Ada', planHash: 'a'.repeat(64) };
+      loseNextResponse('UpdateItemCommand');
+
+      // Act
+      const first = await approvals.useApproval(approval.approvalId, use, T0);
+      const other = await approvals.useApproval(approval.approvalId, use, T0);
+
+      // Assess
+      expect(first.used && first.taskToken.reveal()).toBe('SECRET-TASK-TOKEN');
+      expect(other.used).toBe(false);
+      expect(await approvals.getApproval(approval.approvalId)).toMatchObject({
+        status: 'APPROVED',
+        approver: 'Ada',
+      });
+    });
+
+    it('removes the token when the decision is settled or the approval expires', async () => {
+      // Prepare
+      const second = { ...approval, approvalId: '22222222-2222-4333-8444-555555555555' };
+      await approvals.putApproval(approval);
+      await approvals.putApproval(second);
+      const use = await approvals.useApproval(
+        approval.approvalId,
+        { decision: 'APPROVED', approver: 'Ada', planHash: 'a'.repeat(64) },
+        T0,
+      );
+
+      // Act
+      await approvals.settleApproval(approval.approvalId, use.used ? use.useId : '');
+      await approvals.expireApproval(second.approvalId);
+
+      // Assess
+      expect(await approvals.getApproval(approval.approvalId)).toMatchObject({
+        status: 'APPROVED',
+        hasTaskToken: false,
+      });
+      expect(await approvals.getApproval(second.approvalId)).toMatchObject({
+        status: 'EXPIRED',
+        hasTaskToken: false,
+      });
     });
 
     it('refuses to overwrite an existing approval', async () => {
