@@ -52,6 +52,7 @@ export const LEDGER_METHOD_ACCESS = {
   useApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
   reopenApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
   expireApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
+  settleApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
   recordDeregistrationIntent: on('INTENT#', 'dynamodb:PutItem'),
   clearDeregistrationIntent: on('INTENT#', 'dynamodb:DeleteItem'),
   listDeregistrationIntents: on('INTENT#', 'dynamodb:Query'),
@@ -75,7 +76,7 @@ export const HANDLER_LEDGER_METHODS = {
   Rotate: [],
   RecordPlan: ['recordPlan', 'updateRun'],
   RequestApproval: ['getRun', 'listItems', 'putApproval', 'updateRun'],
-  LoadApproved: ['getApproval', 'getRun', 'listItems', 'markAllApproved', 'transition', 'updateRun'],
+  LoadApproved: ['getApproval', 'getRun', 'listItems', 'transition', 'updateRun'],
   DeregisterImage: ['getItem', 'transition', 'getLock', 'recordDeregistrationIntent'],
   DeleteImageSnapshots: ['getItem', 'transition', 'getLock', 'clearDeregistrationIntent'],
   DeleteOrphanSnapshot: ['getItem', 'transition', 'getLock'],
@@ -83,8 +84,15 @@ export const HANDLER_LEDGER_METHODS = {
   // getApproval: the approval latency metric.
   Finalize: ['finalizeItems', 'listItems', 'getRun', 'expireApproval', 'updateRun', 'getApproval'],
   ReleaseLock: ['releaseLock'],
-  // The public page: reads the run and its items, changes approvals only.
-  ApprovalPage: ['getApproval', 'getRun', 'listItems', 'useApproval', 'reopenApproval', 'expireApproval'],
+  // The public page: reads the run (it renders the workspace plan it verifies), changes approvals only.
+  ApprovalPage: [
+    'getApproval',
+    'getRun',
+    'useApproval',
+    'settleApproval',
+    'reopenApproval',
+    'expireApproval',
+  ],
   StartExecution: [],
   CloseAbandonedRun: [
     'getRun',
