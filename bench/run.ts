@@ -1,10 +1,12 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a summary table;
- * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup).
+ * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup,
+ * package-size).
  */
 import { runCliStartup } from './cli-startup.ts';
 import { runDeletionThroughput } from './deletion-throughput.ts';
 import { printTable, type SummaryRow } from './harness.ts';
+import { runPackageSize } from './package-size.ts';
 import { runPayloads } from './payloads.ts';
 import { runPlanning } from './planning.ts';
 
@@ -13,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
   payloads: runPayloads,
   'deletion-throughput': runDeletionThroughput,
   'cli-startup': runCliStartup,
+  'package-size': runPackageSize,
 };
 
 const names = process.argv.slice(2);

@@ -17,7 +17,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { createLedgerTable, createWorkspaceBucket } from './lib/data-layer.ts';
 import { listPlaceholders, loadDefinitionTemplate, renderNumbers } from './lib/definition.ts';
-import { NodejsFunctionFactory } from './lib/function-factory.ts';
+import { defaultFunctionFactory } from './lib/function-factory.ts';
 import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from './lib/handlers.ts';
 import { acknowledge } from './lib/nag.ts';
 import { WorkflowAlarms } from './lib/observability.ts';
@@ -26,11 +26,15 @@ import { Triggers } from './lib/triggers.ts';
 import { WorkflowFunctions } from './lib/workflow-functions.ts';
 
 export {
+  defaultFunctionFactory,
   type FunctionFactory,
   InlineCodeFunctionFactory,
   NodejsFunctionFactory,
+  PrebundledFunctionFactory,
+  type PrebundledFunctionFactoryProps,
+  type WorkflowFunctionProps,
 } from './lib/function-factory.ts';
-export type { AmiCleanerProps } from './lib/props.ts';
+export type { AmiCleanerProps, PlanSettingsProps } from './lib/props.ts';
 export { DEFAULT_DELETION_MAX_CONCURRENCY } from './lib/props.ts';
 
 export class AmiCleaner extends Construct {
@@ -38,7 +42,10 @@ export class AmiCleaner extends Construct {
   readonly ledgerTable: dynamodb.Table;
   /** Per-run working files under `runs/`, expired after 30 days. */
   readonly workspaceBucket: s3.Bucket;
+  /** Approval emails (signed links) are published here. */
   readonly approvalTopic: sns.ITopic;
+  /** Every alarm in `alarms` notifies this topic. */
+  readonly alarmTopic: sns.ITopic;
   /** HMAC key for approval links. */
   readonly signingSecret: secretsmanager.Secret;
   readonly stateMachine: sfn.StateMachine;
@@ -85,7 +92,7 @@ export class AmiCleaner extends Construct {
 
     const approvalTimeoutSeconds = settings.approvalTimeout.toSeconds();
     const fns = new WorkflowFunctions(this, 'Functions', {
-      functionFactory: props.functionFactory ?? new NodejsFunctionFactory(),
+      functionFactory: props.functionFactory ?? defaultFunctionFactory(),
       ledgerTable: this.ledgerTable,
       workspaceBucket: this.workspaceBucket,
       approvalTopic: this.approvalTopic,
@@ -127,10 +134,33 @@ export class AmiCleaner extends Construct {
       stateMachine: this.stateMachine,
       closeAbandonedRun: this.closeAbandonedRunFunction,
     });
+    this.alarmTopic = settings.alarmTopic ?? this.createAlarmTopic(settings.approvalEmail);
     this.alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.stateMachine,
       deadLetterQueue: this.triggers.deadLetterQueue,
+      alarmTopic: this.alarmTopic,
     });
+  }
+
+  /**
+   * CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key (its key policy
+   * admits no service principal), which is why alarms do not share the approval topic.
+   */
+  private createAlarmTopic(approvalEmail: string | undefined): sns.Topic {
+    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'ami-cleaner alarms', enforceSSL: true });
+    acknowledge(
+      topic,
+      'Alarm notifications carry only alarm names and states, and CloudWatch cannot publish to a topic encrypted with the AWS managed key.',
+      'AwsSolutions-SNS2',
+    );
+    if (approvalEmail) topic.addSubscription(new subscriptions.EmailSubscription(approvalEmail));
+    else {
+      Annotations.of(this).addWarningV2(
+        'ami-cleaner:alarmTopic',
+        'The alarms notify no one: pass alarmTopic, or approvalEmail to subscribe it to the alarms',
+      );
+    }
+    return topic;
   }
 
   private createApprovalTopic(): sns.Topic {
