@@ -14,7 +14,8 @@ import { main } from '../../cli/main.ts';
 import { ALL_HANDLERS } from '../../infra/lib/handlers.ts';
 import { installConsumerApp, PACKAGE_JSON, packRepository, run } from '../helpers/package-consumer.ts';
 
-const TIMEOUT = 600_000;
+// Packing builds everything; on a 2-core machine shared by several test runs that took 4 minutes.
+const TIMEOUT = 1_200_000;
 
 let workDir: string;
 let app: string;
