@@ -1,11 +1,13 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a summary table;
- * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup, cost).
+ * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup, cost,
+ * package-size).
  */
 import { runCliStartup } from './cli-startup.ts';
 import { runCost } from './cost.ts';
 import { runDeletionThroughput } from './deletion-throughput.ts';
 import { printTable, type SummaryRow } from './harness.ts';
+import { runPackageSize } from './package-size.ts';
 import { runPayloads } from './payloads.ts';
 import { runPlanning } from './planning.ts';
 
@@ -15,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
   'deletion-throughput': runDeletionThroughput,
   'cli-startup': runCliStartup,
   cost: runCost,
+  'package-size': runPackageSize,
 };
 
 const names = process.argv.slice(2);

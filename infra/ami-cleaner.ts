@@ -3,7 +3,7 @@
  * Lambda per step, the state machine loaded from `statemachine/ami-cleaner.asl.json`, triggers
  * and alarms. Props are validated at synth (see `lib/props.ts`).
  */
-import { Names } from 'aws-cdk-lib';
+import { Annotations, Names } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -23,7 +23,7 @@ import {
   loadDefinitionTemplate,
   renderNumbers,
 } from './lib/definition.ts';
-import { NodejsFunctionFactory } from './lib/function-factory.ts';
+import { defaultFunctionFactory } from './lib/function-factory.ts';
 import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from './lib/handlers.ts';
 import { acknowledge } from './lib/nag.ts';
 import { WorkflowAlarms } from './lib/observability.ts';
@@ -32,11 +32,15 @@ import { Triggers } from './lib/triggers.ts';
 import { WorkflowFunctions } from './lib/workflow-functions.ts';
 
 export {
+  defaultFunctionFactory,
   type FunctionFactory,
   InlineCodeFunctionFactory,
   NodejsFunctionFactory,
+  PrebundledFunctionFactory,
+  type PrebundledFunctionFactoryProps,
+  type WorkflowFunctionProps,
 } from './lib/function-factory.ts';
-export type { AmiCleanerProps } from './lib/props.ts';
+export type { AmiCleanerProps, PlanSettingsProps } from './lib/props.ts';
 export { DEFAULT_DELETION_MAX_CONCURRENCY } from './lib/props.ts';
 
 export class AmiCleaner extends Construct {
@@ -44,7 +48,10 @@ export class AmiCleaner extends Construct {
   readonly ledgerTable: dynamodb.Table;
   /** Per-run working files under `runs/`, expired after 30 days. */
   readonly workspaceBucket: s3.Bucket;
+  /** Approval emails (signed links) are published here. */
   readonly approvalTopic: sns.ITopic;
+  /** Every alarm in `alarms` notifies this topic. */
+  readonly alarmTopic: sns.ITopic;
   /** HMAC key for approval links. */
   readonly signingSecret: secretsmanager.Secret;
   readonly stateMachine: sfn.StateMachine;
@@ -86,7 +93,7 @@ export class AmiCleaner extends Construct {
 
     const approvalTimeoutSeconds = settings.approvalTimeout.toSeconds();
     const fns = new WorkflowFunctions(this, 'Functions', {
-      functionFactory: props.functionFactory ?? new NodejsFunctionFactory(),
+      functionFactory: props.functionFactory ?? defaultFunctionFactory(),
       ledgerTable: this.ledgerTable,
       workspaceBucket: this.workspaceBucket,
       approvalTopic: this.approvalTopic,
@@ -131,14 +138,37 @@ export class AmiCleaner extends Construct {
       stateMachine: this.stateMachine,
       closeAbandonedRun: this.closeAbandonedRunFunction,
     });
+    this.alarmTopic = settings.alarmTopic ?? this.createAlarmTopic(settings.approvalEmail);
     this.alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.stateMachine,
       deadLetterQueue: this.triggers.deadLetterQueue,
+      alarmTopic: this.alarmTopic,
     });
     this.dashboard = new AuditDashboard(this, 'Audit', {
       stateMachine: this.stateMachine,
       ledgerTable: this.ledgerTable,
     });
+  }
+
+  /**
+   * CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key (its key policy
+   * admits no service principal), which is why alarms do not share the approval topic.
+   */
+  private createAlarmTopic(approvalEmail: string | undefined): sns.Topic {
+    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'ami-cleaner alarms', enforceSSL: true });
+    acknowledge(
+      topic,
+      'Alarm notifications carry only alarm names and states, and CloudWatch cannot publish to a topic encrypted with the AWS managed key.',
+      'AwsSolutions-SNS2',
+    );
+    if (approvalEmail) topic.addSubscription(new subscriptions.EmailSubscription(approvalEmail));
+    else {
+      Annotations.of(this).addWarningV2(
+        'ami-cleaner:alarmTopic',
+        'The alarms notify no one: pass alarmTopic, or approvalEmail to subscribe it to the alarms',
+      );
+    }
+    return topic;
   }
 
   private createApprovalTopic(): sns.Topic {

@@ -1,8 +1,12 @@
 /**
- * Configuration from the Lambda environment, read once when a handler is first built. A missing
- * or malformed variable throws a named error, so a misconfigured function fails on its first
+ * Configuration from the Lambda environment, read once when a handler is first built, through
+ * Powertools' env utilities. A missing, empty or malformed variable throws a named error, so a misconfigured function fails on its first
  * invocation instead of acting on a default nobody chose.
  */
+import {
+  getNumberFromEnv as powertoolsNumber,
+  getStringFromEnv as powertoolsString,
+} from '@aws-lambda-powertools/commons/utils/env';
 import type { HistoryBudget } from '../core/quotas.ts';
 import { type PlanSettings, resolvePlanSettings } from '../core/settings.ts';
 
@@ -24,11 +28,13 @@ export class InvalidEnvironmentVariableError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-export function getStringFromEnv(name: string, env: Env = process.env): string {
-  const value = env[name]?.trim();
-  if (value === undefined || value === '') throw new MissingEnvironmentVariableError(name);
+/**
+ * Powertools reads and trims the variable; an empty value counts as missing here, because
+ * Powertools would read `""` as the number 0.
+ */
+export function getStringFromEnv(name: string): string {
+  const value = powertoolsString({ key: name, defaultValue: '' });
+  if (value === '') throw new MissingEnvironmentVariableError(name);
   return value;
 }
 
@@ -38,13 +44,14 @@ export interface NumberConstraints {
   readonly min?: number;
 }
 
-export function getNumberFromEnv(
-  name: string,
-  constraints: NumberConstraints = {},
-  env: Env = process.env,
-): number {
-  const text = getStringFromEnv(name, env);
-  const value = Number(text);
+export function getNumberFromEnv(name: string, constraints: NumberConstraints = {}): number {
+  getStringFromEnv(name);
+  let value: number;
+  try {
+    value = powertoolsNumber({ key: name });
+  } catch {
+    throw new InvalidEnvironmentVariableError(name, 'must be a number');
+  }
   if (!Number.isFinite(value)) throw new InvalidEnvironmentVariableError(name, 'must be a number');
   if (constraints.integer === true && !Number.isInteger(value)) {
     throw new InvalidEnvironmentVariableError(name, 'must be a whole number');
@@ -56,8 +63,8 @@ export function getNumberFromEnv(
 }
 
 /** `DEFAULT_PLAN_SETTINGS`: JSON overrides of the core defaults, validated like execution input. */
-export function getPlanSettingsFromEnv(name = 'DEFAULT_PLAN_SETTINGS', env: Env = process.env): PlanSettings {
-  const text = getStringFromEnv(name, env);
+export function getPlanSettingsFromEnv(name = 'DEFAULT_PLAN_SETTINGS'): PlanSettings {
+  const text = getStringFromEnv(name);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -72,10 +79,10 @@ export function getPlanSettingsFromEnv(name = 'DEFAULT_PLAN_SETTINGS', env: Env 
 }
 
 /** `HISTORY_BUDGET`: `{ fixed, perItem }`, the definition's worst-case history events (computed at synth). */
-export function getHistoryBudgetFromEnv(name = 'HISTORY_BUDGET', env: Env = process.env): HistoryBudget {
+export function getHistoryBudgetFromEnv(name = 'HISTORY_BUDGET'): HistoryBudget {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(getStringFromEnv(name, env));
+    parsed = JSON.parse(getStringFromEnv(name));
   } catch (error) {
     if (error instanceof MissingEnvironmentVariableError) throw error;
     throw new InvalidEnvironmentVariableError(name, 'is not valid JSON');

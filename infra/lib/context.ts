@@ -30,12 +30,17 @@ const CONTEXT_KEYS = new Set([
   'snapshotPricePerGibMonth',
 ]);
 
-/** Turns the context value (an object from cdk.json, or a JSON string from `-c`) into props. */
-export function propsFromContext(raw: unknown): AmiCleanerProps {
-  const value: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
-  if (value === undefined || value === null) {
-    throw new Error('AmiCleanerStack: set the "amiCleaner" context (at least approvalEmail) in cdk.json');
-  }
+/** What a synth without an approval email prints: the one thing to do. */
+export const MISSING_APPROVAL_EMAIL =
+  'AmiCleanerStack: no approval email. Pass -c approvalEmail=you@your-company.com, or set "approvalEmail" in the "amiCleaner" object of cdk.json';
+
+/**
+ * Turns the context value (an object from cdk.json, or a JSON string from `-c`) into props.
+ * `approvalEmail` (the top-level `-c approvalEmail=...`) wins over the object's own.
+ */
+export function propsFromContext(raw: unknown, approvalEmail?: unknown): AmiCleanerProps {
+  const value: unknown = typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {});
+  if (value === null) throw new Error('AmiCleanerStack: the "amiCleaner" context must be an object');
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new Error('AmiCleanerStack: the "amiCleaner" context must be an object');
   }
@@ -43,6 +48,9 @@ export function propsFromContext(raw: unknown): AmiCleanerProps {
     if (!CONTEXT_KEYS.has(key)) throw new Error(`AmiCleanerStack: unknown "amiCleaner" context key "${key}"`);
   }
   const ctx = value as AmiCleanerContext;
+  const email = approvalEmail ?? ctx.approvalEmail;
+  if (email === undefined || email === '') throw new Error(MISSING_APPROVAL_EMAIL);
+  if (typeof email !== 'string') throw new Error('AmiCleanerStack: approvalEmail must be a string');
   const hours = (name: string, h: number | undefined) => {
     if (h === undefined) return undefined;
     if (typeof h !== 'number' || !Number.isFinite(h) || h <= 0) {
@@ -51,15 +59,15 @@ export function propsFromContext(raw: unknown): AmiCleanerProps {
     return Duration.minutes(Math.round(h * 60));
   };
   let schedule: AmiCleanerProps['schedule'];
-  if (ctx.schedule === false) schedule = false;
-  else if (typeof ctx.schedule === 'string') schedule = events.Schedule.expression(ctx.schedule);
-  else if (ctx.schedule !== undefined)
+  if (typeof ctx.schedule === 'string') schedule = events.Schedule.expression(ctx.schedule);
+  else if (ctx.schedule !== undefined && ctx.schedule !== false)
     throw new Error('AmiCleanerStack: schedule must be an expression or false');
   return {
-    approvalEmail: ctx.approvalEmail,
+    approvalEmail: email,
     approvalTimeout: hours('approvalTimeoutHours', ctx.approvalTimeoutHours),
     lockTtl: hours('lockTtlHours', ctx.lockTtlHours),
     schedule,
+    scheduleEnabled: ctx.schedule === false ? false : undefined,
     planSettings: ctx.planSettings,
     maxDeletionsPerRun: ctx.maxDeletionsPerRun,
     deletionMaxConcurrency: ctx.deletionMaxConcurrency,

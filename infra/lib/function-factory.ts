@@ -1,16 +1,19 @@
 /**
- * How the construct turns a handler file into a Lambda function. Production bundles
- * `functions/<file>.ts` with the local esbuild; tests pass `InlineCodeFunctionFactory` so a synth
- * takes milliseconds and needs no handler files. Both share `baseFunctionProps`, so tests see the
- * same runtime, architecture, tracing and logging settings as a deployment.
+ * How the construct turns a handler file into a Lambda function. The installed package uses the
+ * handlers it was built with (`PrebundledFunctionFactory`); a checkout bundles `functions/<file>.ts`
+ * with the local esbuild (`NodejsFunctionFactory`); tests pass `InlineCodeFunctionFactory` so a
+ * synth takes milliseconds and needs no handler files. All share `baseFunctionProps`, so tests see
+ * the same runtime, architecture, tracing and logging settings as a deployment.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { BUNDLED_HANDLER, HANDLER_BUNDLE_FILE, HANDLER_BUNDLING } from './bundling.ts';
 import type { HandlerSpec } from './handlers.ts';
 
 export const POWERTOOLS_SERVICE_NAME = 'ami-cleaner';
@@ -46,9 +49,19 @@ export function baseFunctionProps(props: WorkflowFunctionProps) {
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * Where the package ships its pre-built handlers: `dist/lambda/<file>/index.mjs`, next to this
+ * module once compiled to `dist/infra/lib/`. In a checkout the folder does not exist beside the
+ * sources, so the in-repo app and the tests keep bundling from source.
+ */
+export const PREBUNDLED_LAMBDA_DIR = fileURLToPath(new URL('../../lambda/', import.meta.url));
+
 export function handlerEntry(file: string): string {
   return fileURLToPath(new URL(`../../functions/${file}.ts`, import.meta.url));
 }
+
+/** Source maps make stack traces in the logs name our files and lines. */
+const SOURCE_MAPS_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' };
 
 /** Bundles `functions/<file>.ts` with the local esbuild (no Docker) into one ESM file per function. */
 export class NodejsFunctionFactory implements FunctionFactory {
@@ -64,22 +77,59 @@ export class NodejsFunctionFactory implements FunctionFactory {
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: `${REPO_ROOT}package-lock.json`,
-      environment: { ...base.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: { ...base.environment, ...SOURCE_MAPS_ENVIRONMENT },
       bundling: {
+        ...HANDLER_BUNDLING,
         format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // Bundle the SDK too: handlers run against the SDK version the tests ran against.
-        externalModules: [],
-        // Some CommonJS dependencies call require() for Node built-ins, which ESM output lacks.
-        banner:
-          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        mainFields: [...HANDLER_BUNDLING.mainFields],
+        externalModules: [...HANDLER_BUNDLING.externalModules],
+        // esbuild's per-bundle size report and warnings would bury what a synth has to say.
+        logLevel: LogLevel.ERROR,
       },
     });
   }
+}
+
+export interface PrebundledFunctionFactoryProps {
+  /**
+   * Folder holding one `<file>/index.mjs` per handler.
+   * @default - the package's own `dist/lambda/`
+   */
+  readonly directory?: string;
+}
+
+/**
+ * Uses the handlers the package was built with (`npm run build`, run by `prepack`) as plain
+ * `Code.fromAsset` folders, the way aws-cdk-lib ships its own custom resource handlers: a
+ * consumer's synth needs no esbuild, no Docker and no lock file.
+ */
+export class PrebundledFunctionFactory implements FunctionFactory {
+  readonly directory: string;
+
+  constructor(props: PrebundledFunctionFactoryProps = {}) {
+    this.directory = props.directory ?? PREBUNDLED_LAMBDA_DIR;
+  }
+
+  createFunction(scope: Construct, id: string, props: WorkflowFunctionProps): lambda.Function {
+    const folder = join(this.directory, props.handler.file);
+    if (!existsSync(join(folder, HANDLER_BUNDLE_FILE))) {
+      throw new Error(
+        `AmiCleaner: no pre-built handler ${join(folder, HANDLER_BUNDLE_FILE)} (handler ${props.handler.id}); run npm run build`,
+      );
+    }
+    const base = baseFunctionProps(props);
+    return new lambda.Function(scope, id, {
+      ...base,
+      handler: BUNDLED_HANDLER,
+      code: lambda.Code.fromAsset(folder),
+      environment: { ...base.environment, ...SOURCE_MAPS_ENVIRONMENT },
+    });
+  }
+}
+
+/** The package's pre-built handlers when they exist (an installed package), else bundling from source. */
+export function defaultFunctionFactory(): FunctionFactory {
+  return existsSync(PREBUNDLED_LAMBDA_DIR) ? new PrebundledFunctionFactory() : new NodejsFunctionFactory();
 }
 
 /** For tests: the same function settings with a stub body, so nothing is bundled. */

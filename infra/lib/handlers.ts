@@ -70,8 +70,10 @@ export const CLOSE_ABANDONED_RUN_HANDLER: HandlerSpec = {
 
 export type StateMachineHandlerId = (typeof STATE_MACHINE_HANDLERS)[number]['id'];
 
+/** Every function the construct creates (what `npm run build` pre-bundles). */
 export const ALL_HANDLERS: readonly HandlerSpec[] = [
   ...STATE_MACHINE_HANDLERS,
   APPROVAL_PAGE_HANDLER,
   START_EXECUTION_HANDLER,
+  CLOSE_ABANDONED_RUN_HANDLER,
 ];

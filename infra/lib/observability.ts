@@ -1,6 +1,8 @@
 /** Alarms on executions that did not finish as planned, and on trigger events that were lost. */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -8,6 +10,8 @@ import { Construct } from 'constructs';
 export interface WorkflowAlarmsProps {
   readonly stateMachine: sfn.StateMachine;
   readonly deadLetterQueue: sqs.IQueue;
+  /** Every alarm notifies this topic when it goes off. */
+  readonly alarmTopic: sns.ITopic;
 }
 
 export class WorkflowAlarms extends Construct {
@@ -21,8 +25,9 @@ export class WorkflowAlarms extends Construct {
     super(scope, id);
     const sm = props.stateMachine;
     const metric = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
-    const any = (alarmId: string, m: cloudwatch.IMetric, description: string) =>
-      new cloudwatch.Alarm(this, alarmId, {
+    const notify = new actions.SnsAction(props.alarmTopic);
+    const any = (alarmId: string, m: cloudwatch.IMetric, description: string) => {
+      const alarm = new cloudwatch.Alarm(this, alarmId, {
         metric: m,
         threshold: 1,
         evaluationPeriods: 1,
@@ -30,6 +35,9 @@ export class WorkflowAlarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: description,
       });
+      alarm.addAlarmAction(notify);
+      return alarm;
+    };
     this.executionsFailed = any(
       'ExecutionsFailed',
       sm.metricFailed(metric),

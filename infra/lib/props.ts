@@ -10,6 +10,69 @@ import { type PlanSettings, resolvePlanSettings } from '../../functions/core/set
 import { definitionHistoryBudget } from './definition.ts';
 import type { FunctionFactory } from './function-factory.ts';
 
+/**
+ * The planning settings a deployment may set (the CLI's planning flags). Every field is optional;
+ * a missing one takes the CLI's default. Validated at synth with the core's own validator.
+ */
+export interface PlanSettingsProps {
+  /**
+   * `tags` (group by the ordered tag keys in `mappingValues`) or `name` (by substrings of the AMI name).
+   * @default 'tags'
+   */
+  readonly mappingKey?: string;
+  /**
+   * Tag keys (mappingKey `tags`) or name substrings (mappingKey `name`).
+   * @default ['environment', 'role']
+   */
+  readonly mappingValues?: string[];
+  /**
+   * AMIs whose mapped value is one of these go to `no-tags (excluded)` and are never deleted.
+   * @default []
+   */
+  readonly excludedMappingValues?: string[];
+  /**
+   * The newest not-in-use AMIs kept in each group.
+   * @default 4
+   */
+  readonly keepPrevious?: number;
+  /**
+   * AMIs younger than this many days are kept; 0 turns the rule off.
+   * @default 0
+   */
+  readonly minAgeDays?: number;
+  /**
+   * AMIs carrying this tag key (any value) are kept.
+   * @default 'amicleaner:keep'
+   */
+  readonly optOutTagKey?: string;
+  /**
+   * Also delete public AMIs and AMIs shared with other accounts.
+   * @default false
+   */
+  readonly includeShared?: boolean;
+  /**
+   * Include orphan snapshots (left by CreateImage or CopyImage) in the plan.
+   * @default false
+   */
+  readonly checkOrphans?: boolean;
+  /**
+   * Only these AMIs may be candidates.
+   * @default - every AMI the account owns
+   */
+  readonly fromIds?: string[];
+  /**
+   * SSM parameter paths whose values (AMI ids) mark AMIs as in use.
+   * @default []
+   */
+  readonly ssmParameterPaths?: string[];
+}
+
+// Every core setting must be a prop (this line stops compiling when one is missing).
+const everyPlanSettingIsAProp: [Exclude<keyof PlanSettings, keyof PlanSettingsProps>] extends [never]
+  ? true
+  : never = true;
+void everyPlanSettingIsAProp;
+
 export interface AmiCleanerProps {
   /**
    * Address that receives the approval emails (an SNS email subscription; the recipient must
@@ -30,17 +93,28 @@ export interface AmiCleanerProps {
    */
   readonly approvalTimeout?: Duration;
   /**
-   * When to start a full run. `null` or `false` disables the schedule (runs then start on new
-   * AMIs and by hand).
+   * When to start a full run.
    * @default - weekly, Monday 06:00 UTC
    */
-  readonly schedule?: events.Schedule | null | false;
+  readonly schedule?: events.Schedule;
+  /**
+   * Whether `schedule` starts runs at all. With `false`, runs start only on new AMIs and by hand.
+   * @default true
+   */
+  readonly scheduleEnabled?: boolean;
   /**
    * Planning settings for runs that do not override them (validated with the same rules as the
    * CLI flags and the execution input).
-   * @default - DEFAULT_PLAN_SETTINGS from functions/core/settings.ts
+   * @default - each setting as the CLI's default (see `PlanSettingsProps`)
    */
-  readonly planSettings?: Partial<PlanSettings>;
+  readonly planSettings?: PlanSettingsProps;
+  /**
+   * Where the workflow's alarms (failed, timed-out, aborted and throttled executions, lost trigger
+   * events) notify. CloudWatch cannot publish to a topic encrypted with the AWS managed SNS key,
+   * which the approval topic uses, hence a topic of its own.
+   * @default - a new topic, with `approvalEmail` subscribed when it is given
+   */
+  readonly alarmTopic?: sns.ITopic;
   /**
    * Most AMIs plus orphan snapshots deleted by one execution; the rest are recorded DEFERRED for
    * the next run. Keeps an execution under Step Functions' 25,000 history events even when
@@ -74,7 +148,8 @@ export interface AmiCleanerProps {
   readonly snapshotPricePerGibMonth?: number;
   /**
    * Creates the Lambda functions. Tests pass `new InlineCodeFunctionFactory()` to skip bundling.
-   * @default - NodejsFunctionFactory: bundles functions/<name>.ts with the local esbuild
+   * @default - the installed package's pre-built handlers (`PrebundledFunctionFactory`); in a
+   * checkout, `NodejsFunctionFactory` bundles functions/<name>.ts with the local esbuild
    */
   readonly functionFactory?: FunctionFactory;
 }
@@ -111,6 +186,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export interface ResolvedAmiCleanerProps {
   readonly approvalEmail?: string;
   readonly approvalTopic?: sns.ITopic;
+  readonly alarmTopic?: sns.ITopic;
   readonly approvalTimeout: Duration;
   readonly schedule?: events.Schedule;
   readonly planSettings: PlanSettings;
@@ -178,9 +254,9 @@ export function resolveAmiCleanerProps(props: AmiCleanerProps): ResolvedAmiClean
   return {
     approvalEmail: props.approvalEmail,
     approvalTopic: props.approvalTopic,
+    alarmTopic: props.alarmTopic,
     approvalTimeout,
-    schedule:
-      props.schedule === null || props.schedule === false ? undefined : (props.schedule ?? DEFAULT_SCHEDULE),
+    schedule: props.scheduleEnabled === false ? undefined : (props.schedule ?? DEFAULT_SCHEDULE),
     planSettings,
     maxDeletionsPerRun: maxDeletionsWithinHistory(props.maxDeletionsPerRun ?? DEFAULT_MAX_DELETIONS_PER_RUN),
     deletionMaxConcurrency: wholeNumberIn(

@@ -15,30 +15,59 @@ import { DEFAULT_PLAN_SETTINGS } from '../../functions/core/settings.ts';
 const TASK_TOKEN = `AQCEAAAAKgAAAAMAAAAAAAAAA${'Zm9vYmFy'.repeat(40)}`;
 
 describe('commons/env', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
   it('reads strings and numbers, and names the missing or malformed variable', () => {
     // Prepare
-    const env = { A: ' x ', N: '42', F: '1.5', BAD: 'ten' };
+    for (const [name, value] of Object.entries({
+      A: ' x ',
+      N: '42',
+      F: '1.5',
+      BAD: 'ten',
+      INF: 'Infinity',
+    })) {
+      vi.stubEnv(name, value);
+    }
+    vi.stubEnv('MISSING', undefined);
 
     // Act & Assess
-    expect(getStringFromEnv('A', env)).toBe('x');
-    expect(getNumberFromEnv('N', { integer: true, min: 0 }, env)).toBe(42);
-    expect(() => getStringFromEnv('MISSING', env)).toThrow(MissingEnvironmentVariableError);
-    expect(() => getStringFromEnv('MISSING', env)).toThrow('environment variable MISSING is not set');
-    expect(() => getNumberFromEnv('BAD', {}, env)).toThrow(InvalidEnvironmentVariableError);
-    expect(() => getNumberFromEnv('F', { integer: true }, env)).toThrow(/F must be a whole number/);
-    expect(() => getNumberFromEnv('N', { min: 100 }, env)).toThrow(/N must be >= 100/);
+    expect(getStringFromEnv('A')).toBe('x');
+    expect(getNumberFromEnv('N', { integer: true, min: 0 })).toBe(42);
+    expect(() => getStringFromEnv('MISSING')).toThrow(MissingEnvironmentVariableError);
+    expect(() => getStringFromEnv('MISSING')).toThrow('environment variable MISSING is not set');
+    expect(() => getNumberFromEnv('MISSING')).toThrow(MissingEnvironmentVariableError);
+    expect(() => getNumberFromEnv('BAD', {})).toThrow(InvalidEnvironmentVariableError);
+    expect(() => getNumberFromEnv('INF', {})).toThrow(/INF must be a number/);
+    expect(() => getNumberFromEnv('F', { integer: true })).toThrow(/F must be a whole number/);
+    expect(() => getNumberFromEnv('N', { min: 100 })).toThrow(/N must be >= 100/);
+  });
+
+  it('treats an empty or blank variable as missing, never as the number 0', () => {
+    // Prepare
+    vi.stubEnv('EMPTY', '');
+    vi.stubEnv('BLANK', '   ');
+
+    // Act & Assess
+    expect(() => getNumberFromEnv('EMPTY', { min: 0 })).toThrow(MissingEnvironmentVariableError);
+    expect(() => getNumberFromEnv('BLANK', { min: 0 })).toThrow(MissingEnvironmentVariableError);
+    expect(() => getStringFromEnv('BLANK')).toThrow('environment variable BLANK is not set');
   });
 
   it('reads DEFAULT_PLAN_SETTINGS as validated overrides of the core defaults', () => {
+    // Prepare
+    vi.stubEnv('S', '{"keepPrevious":9}');
+
     // Act
-    const settings = getPlanSettingsFromEnv('S', { S: '{"keepPrevious":9}' });
+    const settings = getPlanSettingsFromEnv('S');
 
     // Assess
     expect(settings).toEqual({ ...DEFAULT_PLAN_SETTINGS, keepPrevious: 9 });
-    expect(() => getPlanSettingsFromEnv('S', { S: '{nope' })).toThrow(/not valid JSON/);
-    expect(() => getPlanSettingsFromEnv('S', { S: '{"keepPrevious":-1}' })).toThrow(
-      InvalidEnvironmentVariableError,
-    );
+    vi.stubEnv('S', '{nope');
+    expect(() => getPlanSettingsFromEnv('S')).toThrow(/not valid JSON/);
+    vi.stubEnv('S', '{"keepPrevious":-1}');
+    expect(() => getPlanSettingsFromEnv('S')).toThrow(InvalidEnvironmentVariableError);
   });
 });
 

@@ -398,7 +398,10 @@ describe('approval', () => {
 
     // Assess
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::SNS::Topic', 0);
+    // The only topic created is the alarms' own (see test/infra/stack.test.ts).
+    expect(Object.values(template.findResources('AWS::SNS::Topic'))).toEqual([
+      expect.objectContaining({ Properties: expect.objectContaining({ DisplayName: 'ami-cleaner alarms' }) }),
+    ]);
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([{ Action: 'sns:Publish', Effect: 'Allow', Resource: topic.topicArn }]),
@@ -473,7 +476,7 @@ describe('triggers', () => {
   it('runs weekly by default, on a custom schedule, or not at all', () => {
     // Act
     const byDefault = synth().template;
-    const disabled = synth({ schedule: false }).template;
+    const disabled = synth({ scheduleEnabled: false }).template;
 
     // Assess
     byDefault.hasResourceProperties('AWS::Events::Rule', {

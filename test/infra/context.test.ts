@@ -31,11 +31,20 @@ describe('the amiCleaner context', () => {
     const props = propsFromContext('{"approvalEmail":"ops@example.com","schedule":false}');
 
     // Assess
-    expect(props).toMatchObject({ approvalEmail: 'ops@example.com', schedule: false });
+    expect(props).toMatchObject({ approvalEmail: 'ops@example.com', scheduleEnabled: false });
+  });
+
+  it('takes -c approvalEmail over the object, so cdk.json needs no address', () => {
+    // Act
+    const props = propsFromContext({ approvalEmail: '', maxDeletionsPerRun: 50 }, 'approver@example.org');
+
+    // Assess
+    expect(props.approvalEmail).toBe('approver@example.org');
   });
 
   it.each([
-    [undefined, /set the "amiCleaner" context/],
+    [undefined, /no approval email\. Pass -c approvalEmail=/],
+    [{ approvalEmail: '' }, /no approval email\. Pass -c approvalEmail=/],
     [[], /must be an object/],
     [{ approvalEmail: 'a@b.co', approvalTimeout: 3 }, /unknown "amiCleaner" context key "approvalTimeout"/],
     [

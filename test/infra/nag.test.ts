@@ -51,7 +51,7 @@ describe('cdk-nag AwsSolutions', () => {
         'Approvals',
         'arn:aws:sns:eu-west-1:123456789012:approvals',
       ),
-      schedule: false,
+      scheduleEnabled: false,
     }));
 
     // Act
