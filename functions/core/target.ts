@@ -200,3 +200,24 @@ export function targetExecutionName(each: Target, suffix: string): string {
   const digest = createHash('sha256').update(suffix, 'utf8').digest('hex').slice(0, 8);
   return `${name.slice(0, EXECUTION_NAME_MAX_LENGTH - digest.length - 1)}-${digest}`;
 }
+
+/** The AWS partition a region belongs to, for ARNs (`arn:<partition>:iam::…`). */
+export function partitionOf(region: string): string {
+  assertRegion(region);
+  if (region.startsWith('cn-')) return 'aws-cn';
+  const marker = /^[a-z]{2}-(gov|iso|isob|isoe|isof)-/.exec(region)?.[1];
+  switch (marker) {
+    case 'gov':
+      return 'aws-us-gov';
+    case 'iso':
+      return 'aws-iso';
+    case 'isob':
+      return 'aws-iso-b';
+    case 'isoe':
+      return 'aws-iso-e';
+    case 'isof':
+      return 'aws-iso-f';
+    default:
+      return 'aws';
+  }
+}

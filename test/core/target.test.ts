@@ -7,6 +7,7 @@ import {
   isOrganizationalUnitId,
   isRegion,
   parseTargetKey,
+  partitionOf,
   sameTarget,
   TARGET_KEY_MAX_LENGTH,
   target,
@@ -264,5 +265,22 @@ describe('targetExecutionName', () => {
     expect(second.length).toBe(EXECUTION_NAME_MAX_LENGTH);
     expect(first).not.toBe(second);
     expect(first.startsWith(each.key)).toBe(true);
+  });
+});
+
+describe('partitionOf', () => {
+  it('maps each region family to its partition', () => {
+    expect(
+      [
+        'eu-west-1',
+        'cn-north-1',
+        'us-gov-west-1',
+        'us-iso-east-1',
+        'us-isob-east-1',
+        'eu-isoe-west-1',
+        'us-isof-south-1',
+      ].map(partitionOf),
+    ).toEqual(['aws', 'aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b', 'aws-iso-e', 'aws-iso-f']);
+    expect(() => partitionOf('../x')).toThrow(InvalidTargetError);
   });
 });
