@@ -21,9 +21,10 @@ import { App, CfnParameter, DefaultStackSynthesizer, Fn, Stack, Token } from 'aw
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { DEFAULT_MEMBER_ROLE_NAME } from '../functions/core/target.ts';
 import { acknowledge } from './lib/nag.ts';
 
-export const DEFAULT_MEMBER_ROLE_NAME = 'AmiCleanerMemberRole';
+export { DEFAULT_MEMBER_ROLE_NAME };
 
 /** Describe calls take no resource-level permissions, so these are granted on `*`. */
 export const MEMBER_DESCRIBE_ACTIONS = [

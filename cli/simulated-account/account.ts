@@ -282,7 +282,12 @@ export class SimulatedAccount {
     };
   }
 
-  private async handle(
+  /**
+   * Answers one command as the attached middleware does (call record, injected failure, rate
+   * limit, handler). The simulated organization routes each signed request to the account and
+   * region it is for through this.
+   */
+  async handle(
     serviceId: string,
     command: string,
     input: Record<string, unknown>,

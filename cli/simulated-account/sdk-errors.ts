@@ -1,10 +1,12 @@
 import * as autoScaling from '@aws-sdk/client-auto-scaling';
 import * as ec2 from '@aws-sdk/client-ec2';
+import * as organizations from '@aws-sdk/client-organizations';
 import * as s3 from '@aws-sdk/client-s3';
 import * as secretsManager from '@aws-sdk/client-secrets-manager';
 import * as sfn from '@aws-sdk/client-sfn';
 import * as sns from '@aws-sdk/client-sns';
 import * as ssm from '@aws-sdk/client-ssm';
+import * as sts from '@aws-sdk/client-sts';
 import { HttpResponse } from '@smithy/core/transport';
 import type { SimulatedAwsError } from './errors.ts';
 
@@ -29,6 +31,9 @@ const services: Record<string, { base: ServiceExceptionCtor; module: Record<stri
   SNS: { base: sns.SNSServiceException, module: sns },
   SFN: { base: sfn.SFNServiceException, module: sfn },
   'Secrets Manager': { base: secretsManager.SecretsManagerServiceException, module: secretsManager },
+  // Answered by the simulated organization (organization.ts), not by one account.
+  STS: { base: sts.STSServiceException, module: sts },
+  Organizations: { base: organizations.OrganizationsServiceException, module: organizations },
 };
 
 export const supportedServices: readonly string[] = Object.keys(services);

@@ -221,3 +221,6 @@ export function partitionOf(region: string): string {
       return 'aws';
   }
 }
+
+/** The member role's name in every target account: the hub, the CLI and the package's role all default to it. */
+export const DEFAULT_MEMBER_ROLE_NAME = 'AmiCleanerMemberRole';
