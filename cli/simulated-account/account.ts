@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { HttpResponse } from '@smithy/core/transport';
 import type { DeserializeHandlerOutput, DeserializeMiddleware } from '@smithy/types';
 import { createAutoScalingHandlers } from './autoscaling.ts';
 import { createEc2Handlers } from './ec2.ts';
 import { defaultStatusFor, SimulatedAwsError, unsupportedOperation } from './errors.ts';
 import { IdGenerator } from './ids.ts';
 import { createMessagingHandlers } from './messaging.ts';
-import { toSdkError } from './sdk-errors.ts';
+import { answer } from './sdk-errors.ts';
 import type {
   DeregistrationProtection,
   PublishedMessage,
@@ -296,21 +295,13 @@ export class SimulatedAccount {
     const record: CallRecord = { service: serviceId, command, input: summarize(input) };
     this.calls.push(record);
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
-    try {
+    return answer(serviceId, requestId, record, () => {
       this.takeInjectedFailure(command);
       this.takeRateLimitToken(command);
       const commandHandler = this.handlers[serviceId]?.[command];
       if (commandHandler === undefined) throw unsupportedOperation(serviceId, command);
-      const output = await commandHandler(input);
-      return {
-        output: { ...output, $metadata: { httpStatusCode: 200, requestId, attempts: 1, totalRetryDelay: 0 } },
-        response: new HttpResponse({ statusCode: 200, headers: { 'x-amzn-requestid': requestId } }),
-      };
-    } catch (error) {
-      if (!(error instanceof SimulatedAwsError)) throw error;
-      record.error = error.code;
-      throw toSdkError(serviceId, error, requestId);
-    }
+      return commandHandler(input);
+    });
   }
 
   // -------------------------------------------------------------------------------------------

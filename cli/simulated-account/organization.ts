@@ -9,7 +9,6 @@
  * account in the default region), and `new SimulatedAccount()` alone still works as before.
  */
 
-import { HttpResponse } from '@smithy/core/transport';
 import type { DeserializeHandlerOutput, DeserializeMiddleware, Pluggable } from '@smithy/types';
 import {
   type AttachableClient,
@@ -21,7 +20,7 @@ import {
 import { SimulatedAwsError } from './errors.ts';
 import { IdGenerator } from './ids.ts';
 import { createOrganizationServiceHandlers } from './organization-services.ts';
-import { toSdkError } from './sdk-errors.ts';
+import { answer, toSdkError } from './sdk-errors.ts';
 import type { SimImage, SimInstance } from './state.ts';
 
 export interface SimulatedOrganizationOptions {
@@ -387,17 +386,7 @@ export class SimulatedOrganization {
     if (own === undefined) return this.account(session.accountId, region).handle(serviceId, command, input);
     const record: CallRecord = { service: serviceId, command, input: { ...input } };
     this.calls.push(record);
-    try {
-      const output = await own(input, session);
-      return {
-        output: { ...output, $metadata: { httpStatusCode: 200, requestId, attempts: 1, totalRetryDelay: 0 } },
-        response: new HttpResponse({ statusCode: 200, headers: { 'x-amzn-requestid': requestId } }),
-      };
-    } catch (error) {
-      if (!(error instanceof SimulatedAwsError)) throw error;
-      record.error = error.code;
-      throw toSdkError(serviceId, error, requestId);
-    }
+    return answer(serviceId, requestId, record, () => own(input, session));
   }
 
   private requireParent(parentId: string): void {

@@ -8,7 +8,8 @@ import * as sns from '@aws-sdk/client-sns';
 import * as ssm from '@aws-sdk/client-ssm';
 import * as sts from '@aws-sdk/client-sts';
 import { HttpResponse } from '@smithy/core/transport';
-import type { SimulatedAwsError } from './errors.ts';
+import type { DeserializeHandlerOutput } from '@smithy/types';
+import { SimulatedAwsError } from './errors.ts';
 
 type ServiceExceptionCtor = new (options: {
   name: string;
@@ -68,4 +69,28 @@ export function toSdkError(serviceId: string, error: SimulatedAwsError, requestI
     enumerable: false,
   });
   return sdkError;
+}
+
+/**
+ * Runs one command's handler and shapes the result as the SDK's deserializer would have: the
+ * output with `$metadata`, or the SDK's own error class for a `SimulatedAwsError` (its code noted
+ * on `record`). Anything else is a bug in the simulation and propagates as is.
+ */
+export async function answer(
+  serviceId: string,
+  requestId: string,
+  record: { error?: string },
+  run: () => object | Promise<object>,
+): Promise<DeserializeHandlerOutput<object>> {
+  try {
+    const output = await run();
+    return {
+      output: { ...output, $metadata: { httpStatusCode: 200, requestId, attempts: 1, totalRetryDelay: 0 } },
+      response: new HttpResponse({ statusCode: 200, headers: { 'x-amzn-requestid': requestId } }),
+    };
+  } catch (error) {
+    if (!(error instanceof SimulatedAwsError)) throw error;
+    record.error = error.code;
+    throw toSdkError(serviceId, error, requestId);
+  }
 }
