@@ -103,8 +103,8 @@ export class SimulatedOrganization {
   readonly defaultRegion: string;
   readonly defaultAccount: SimulatedAccount;
   readonly now: () => Date;
-  /** STS and Organizations requests, oldest first (other services log in each account). */
-  readonly calls: CallRecord[] = [];
+  /** STS and Organizations requests, oldest first, with the region they were signed for (other services log in each account). */
+  readonly calls: (CallRecord & { readonly region: string })[] = [];
 
   readonly organizationalUnits = new Map<string, SimOrganizationalUnit>();
   readonly accounts = new Map<string, SimMemberAccount>();
@@ -384,7 +384,12 @@ export class SimulatedOrganization {
     }
     const own = this.handlers[serviceId]?.[command];
     if (own === undefined) return this.account(session.accountId, region).handle(serviceId, command, input);
-    const record: CallRecord = { service: serviceId, command, input: { ...input } };
+    const record: CallRecord & { region: string } = {
+      service: serviceId,
+      command,
+      input: { ...input },
+      region,
+    };
     this.calls.push(record);
     return answer(serviceId, requestId, record, () => own(input, session));
   }

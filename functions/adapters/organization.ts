@@ -179,6 +179,12 @@ export interface MemberRoleOptions {
   readonly sourceCredentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** Default 3600 s, what a role allows unless its maximum session duration is raised. */
   readonly durationSeconds?: number;
+  /**
+   * Where STS is called. Default: the target's region. The hub should pass its own: an opt-in
+   * region the hub account has not enabled refuses STS calls, while credentials from any
+   * regional endpoint work in every region.
+   */
+  readonly stsRegion?: string;
   /** Middleware for the STS client (the simulated organization attaches through this). */
   readonly stsPlugins?: readonly Pluggable<object, object>[];
 }
@@ -230,7 +236,7 @@ export function memberRoleCredentials(
       DurationSeconds: options.durationSeconds ?? 3600,
     },
     ...(options.sourceCredentials === undefined ? {} : { masterCredentials: options.sourceCredentials }),
-    clientConfig: { region: each.region },
+    clientConfig: { region: options.stsRegion ?? each.region },
     ...(options.stsPlugins === undefined ? {} : { clientPlugins: [...options.stsPlugins] }),
   });
   const named: AwsCredentialIdentityProvider = async () => {

@@ -224,6 +224,32 @@ describe('SimulatedOrganization: STS AssumeRole against the member role trust', 
     expect(inB.ssm).toBeInstanceOf(SSMClient);
   });
 
+  it('calls STS in the region the hub names, else in the target\u2019s', async () => {
+    // Prepare
+    const { organization, scenario, hub } = seeded();
+    const options = {
+      roleName: 'AmiCleanerMemberRole',
+      sessionName: 'run',
+      sourceCredentials: hub,
+      stsPlugins: [organization.plugin()],
+    };
+    const viaHub = memberClients(target(scenario.golden.accountId, 'us-east-1'), {
+      ...options,
+      stsRegion: 'eu-west-1',
+    });
+    const viaTarget = memberClients(target(scenario.golden.accountId, 'us-east-1'), options);
+    for (const client of [viaHub.ec2, viaTarget.ec2]) organization.attach(client);
+
+    // Act
+    await viaHub.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
+    await viaTarget.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
+
+    // Assess
+    expect(
+      organization.calls.filter((call) => call.command === 'AssumeRole').map((call) => call.region),
+    ).toEqual(['eu-west-1', 'us-east-1']);
+  });
+
   it('refuses an unknown or expired key', async () => {
     // Prepare
     let now = NOW;
