@@ -29,7 +29,7 @@ import { acknowledge } from './lib/nag.ts';
 import { WorkflowAlarms } from './lib/observability.ts';
 import { type AmiCleanerProps, resolveAmiCleanerProps } from './lib/props.ts';
 import { Triggers } from './lib/triggers.ts';
-import { WorkflowFunctions } from './lib/workflow-functions.ts';
+import { HANDLER_ACCESS, WorkflowFunctions } from './lib/workflow-functions.ts';
 
 export {
   defaultFunctionFactory,
@@ -64,6 +64,12 @@ export class AmiCleaner extends Construct {
   readonly startExecutionFunction: lambda.Function;
   /** Closes runs whose execution failed, timed out or was stopped outside the definition's Catch paths. */
   readonly closeAbandonedRunFunction: lambda.Function;
+  /**
+   * The roles of the functions that read or change EC2 resources: the hub principals a member
+   * role (`AmiCleanerMemberRole`, `infra/member-role.ts`) trusts. The approval page and the
+   * ledger-only functions are not among them.
+   */
+  readonly memberRoleCallers: readonly iam.IRole[];
   readonly triggers: Triggers;
   readonly alarms: WorkflowAlarms;
   /** Runs, deletions, savings, failures and approval latency over time, with links to the executions. */
@@ -115,6 +121,13 @@ export class AmiCleaner extends Construct {
     this.approvalPageFunction = fns.approvalPage;
     this.startExecutionFunction = fns.startExecution;
     this.closeAbandonedRunFunction = fns.closeAbandonedRun;
+    this.memberRoleCallers = STATE_MACHINE_HANDLERS.filter((spec) => HANDLER_ACCESS[spec.id].describe).map(
+      (spec) => {
+        const role = this.functions[spec.id].role;
+        if (!role) throw new Error(`AmiCleaner: the ${spec.id} function has no role`);
+        return role;
+      },
+    );
 
     // The link's HMAC signature is the authentication: approvers are people with an email, not IAM principals.
     this.approvalPageUrl = this.approvalPageFunction.addFunctionUrl({

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { HttpResponse } from '@smithy/core/transport';
 import type { DeserializeHandlerOutput, DeserializeMiddleware } from '@smithy/types';
 import { createAutoScalingHandlers } from './autoscaling.ts';
 import { createEc2Handlers } from './ec2.ts';
@@ -8,7 +7,7 @@ import { IdGenerator } from './ids.ts';
 import { createImageReferenceHandlers } from './image-references.ts';
 import { createImageBuilderHandlers, ImageBuilderState } from './imagebuilder.ts';
 import { createMessagingHandlers } from './messaging.ts';
-import { toSdkError } from './sdk-errors.ts';
+import { answer } from './sdk-errors.ts';
 import type {
   DeregistrationProtection,
   PublishedMessage,
@@ -290,7 +289,12 @@ export class SimulatedAccount {
     };
   }
 
-  private async handle(
+  /**
+   * Answers one command as the attached middleware does (call record, injected failure, rate
+   * limit, handler). The simulated organization routes each signed request to the account and
+   * region it is for through this.
+   */
+  async handle(
     serviceId: string,
     command: string,
     input: Record<string, unknown>,
@@ -299,21 +303,13 @@ export class SimulatedAccount {
     const record: CallRecord = { service: serviceId, command, input: summarize(input) };
     this.calls.push(record);
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
-    try {
+    return answer(serviceId, requestId, record, () => {
       this.takeInjectedFailure(command);
       this.takeRateLimitToken(command);
       const commandHandler = this.handlers[serviceId]?.[command];
       if (commandHandler === undefined) throw unsupportedOperation(serviceId, command);
-      const output = await commandHandler(input);
-      return {
-        output: { ...output, $metadata: { httpStatusCode: 200, requestId, attempts: 1, totalRetryDelay: 0 } },
-        response: new HttpResponse({ statusCode: 200, headers: { 'x-amzn-requestid': requestId } }),
-      };
-    } catch (error) {
-      if (!(error instanceof SimulatedAwsError)) throw error;
-      record.error = error.code;
-      throw toSdkError(serviceId, error, requestId);
-    }
+      return commandHandler(input);
+    });
   }
 
   // -------------------------------------------------------------------------------------------

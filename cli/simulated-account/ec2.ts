@@ -17,6 +17,7 @@ import type {
   Image,
   ImageAttribute,
   Instance,
+  LaunchPermission,
   LaunchTemplateVersion,
   Snapshot,
   Tag,
@@ -29,6 +30,7 @@ import { decodeToken, encodeToken, pageSize } from './pagination.ts';
 import type {
   SimImage,
   SimInstance,
+  SimLaunchPermission,
   SimLaunchTemplate,
   SimLaunchTemplateVersion,
   SimSnapshot,
@@ -50,6 +52,14 @@ const INSTANCE_STATE_CODES: Readonly<Record<string, number>> = {
 export function tagsField(tags: Readonly<Record<string, string>>): { Tags?: Tag[] } {
   const entries = Object.entries(tags);
   return entries.length === 0 ? {} : { Tags: entries.map(([Key, Value]) => ({ Key, Value })) };
+}
+
+function renderLaunchPermission(permission: SimLaunchPermission): LaunchPermission {
+  if ('group' in permission) return { Group: permission.group };
+  if ('organizationArn' in permission) return { OrganizationArn: permission.organizationArn };
+  if ('organizationalUnitArn' in permission)
+    return { OrganizationalUnitArn: permission.organizationalUnitArn };
+  return { UserId: permission.userId };
 }
 
 function isPublic(image: SimImage): boolean {
@@ -306,9 +316,7 @@ export function createEc2Handlers(account: SimulatedAccount): ServiceHandlers {
         case 'launchPermission':
           return {
             ...base,
-            LaunchPermissions: image.launchPermissions.map((p) =>
-              'group' in p ? { Group: p.group } : { UserId: p.userId },
-            ),
+            LaunchPermissions: image.launchPermissions.map(renderLaunchPermission),
           };
         case 'description':
           return { ...base, Description: { Value: image.description } };

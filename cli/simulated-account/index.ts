@@ -24,6 +24,22 @@ export {
   type SimImageRecipe,
 } from './imagebuilder.ts';
 export {
+  arnLike,
+  type SimCredentials,
+  type SimMemberAccount,
+  type SimOrganizationalUnit,
+  type SimRole,
+  type SimRoleTrust,
+  type SimSession,
+  SimulatedOrganization,
+  type SimulatedOrganizationOptions,
+} from './organization.ts';
+export {
+  type OrganizationScenario,
+  type OrganizationScenarioOptions,
+  organizationScenario,
+} from './organization-seeds.ts';
+export {
   type BlogScenario,
   blogScenario,
   type GeneratedScenario,

@@ -1,13 +1,16 @@
 import * as autoScaling from '@aws-sdk/client-auto-scaling';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as imagebuilder from '@aws-sdk/client-imagebuilder';
+import * as organizations from '@aws-sdk/client-organizations';
 import * as s3 from '@aws-sdk/client-s3';
 import * as secretsManager from '@aws-sdk/client-secrets-manager';
 import * as sfn from '@aws-sdk/client-sfn';
 import * as sns from '@aws-sdk/client-sns';
 import * as ssm from '@aws-sdk/client-ssm';
+import * as sts from '@aws-sdk/client-sts';
 import { HttpResponse } from '@smithy/core/transport';
-import type { SimulatedAwsError } from './errors.ts';
+import type { DeserializeHandlerOutput } from '@smithy/types';
+import { SimulatedAwsError } from './errors.ts';
 
 type ServiceExceptionCtor = new (options: {
   name: string;
@@ -31,6 +34,9 @@ const services: Record<string, { base: ServiceExceptionCtor; module: Record<stri
   SNS: { base: sns.SNSServiceException, module: sns },
   SFN: { base: sfn.SFNServiceException, module: sfn },
   'Secrets Manager': { base: secretsManager.SecretsManagerServiceException, module: secretsManager },
+  // Answered by the simulated organization (organization.ts), not by one account.
+  STS: { base: sts.STSServiceException, module: sts },
+  Organizations: { base: organizations.OrganizationsServiceException, module: organizations },
 };
 
 export const supportedServices: readonly string[] = Object.keys(services);
@@ -65,4 +71,28 @@ export function toSdkError(serviceId: string, error: SimulatedAwsError, requestI
     enumerable: false,
   });
   return sdkError;
+}
+
+/**
+ * Runs one command's handler and shapes the result as the SDK's deserializer would have: the
+ * output with `$metadata`, or the SDK's own error class for a `SimulatedAwsError` (its code noted
+ * on `record`). Anything else is a bug in the simulation and propagates as is.
+ */
+export async function answer(
+  serviceId: string,
+  requestId: string,
+  record: { error?: string },
+  run: () => object | Promise<object>,
+): Promise<DeserializeHandlerOutput<object>> {
+  try {
+    const output = await run();
+    return {
+      output: { ...output, $metadata: { httpStatusCode: 200, requestId, attempts: 1, totalRetryDelay: 0 } },
+      response: new HttpResponse({ statusCode: 200, headers: { 'x-amzn-requestid': requestId } }),
+    };
+  } catch (error) {
+    if (!(error instanceof SimulatedAwsError)) throw error;
+    record.error = error.code;
+    throw toSdkError(serviceId, error, requestId);
+  }
 }

@@ -15,8 +15,16 @@ export interface SimBlockDevice {
   readonly encrypted: boolean;
 }
 
-/** `{ userId }` shares with one account; `{ group: 'all' }` makes the image public. */
-export type SimLaunchPermission = { readonly userId: string } | { readonly group: 'all' };
+/**
+ * `{ userId }` shares with one account, `{ organizationArn }` with every account of the
+ * organization, `{ organizationalUnitArn }` with every account under that OU (at any depth);
+ * `{ group: 'all' }` makes the image public.
+ */
+export type SimLaunchPermission =
+  | { readonly userId: string }
+  | { readonly organizationArn: string }
+  | { readonly organizationalUnitArn: string }
+  | { readonly group: 'all' };
 
 export interface SimImage {
   readonly imageId: string;

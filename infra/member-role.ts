@@ -1,0 +1,331 @@
+/**
+ * The role the hub assumes in each target account (`AmiCleanerMemberRole`), and a way to roll it
+ * out to whole OUs (`AmiCleanerMemberRoleStackSet`, a service-managed StackSet with
+ * auto-deployment, so an account that joins an OU gets the role without anyone deploying).
+ *
+ * Trust: the hub account as principal, narrowed by `aws:PrincipalArn` to the hub's own function
+ * roles (plus any operator roles the caller names for the CLI). No `sts:ExternalId`: it guards a
+ * third party that assumes roles for many customers (the confused deputy); here the trusted
+ * principals are the customer's own roles, pinned by ARN, and an external id would sit in the
+ * template, the StackSet parameters and the function environment, a secret to no one.
+ *
+ * Permissions: the reads the inventory makes, and only two writes, DeregisterImage and
+ * DeleteSnapshot, on images and snapshots the member account owns (`ec2:Owner`). Image and
+ * snapshot ARNs carry no account (`arn:aws:ec2:<region>::image/ami-…`), so a resource pattern with
+ * the account id would match nothing; the owner condition is what scopes them to the account.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, CfnParameter, DefaultStackSynthesizer, Fn, Stack, Token } from 'aws-cdk-lib';
+import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { DEFAULT_MEMBER_ROLE_NAME } from '../functions/core/target.ts';
+import { acknowledge } from './lib/nag.ts';
+
+export { DEFAULT_MEMBER_ROLE_NAME };
+
+/** Describe calls take no resource-level permissions, so these are granted on `*`. */
+export const MEMBER_DESCRIBE_ACTIONS = [
+  'autoscaling:DescribeAutoScalingGroups',
+  'autoscaling:DescribeLaunchConfigurations',
+  'ec2:DescribeImageAttribute',
+  'ec2:DescribeImageReferences',
+  'ec2:DescribeImages',
+  'ec2:DescribeInstances',
+  'ec2:DescribeLaunchTemplateVersions',
+  'ec2:DescribeLaunchTemplates',
+  'ec2:DescribeSnapshots',
+  'imagebuilder:ListContainerRecipes',
+  'imagebuilder:ListImageRecipes',
+] as const;
+
+/** Reads that do take resources: scoped to the member account (any region). */
+export const MEMBER_SCOPED_READ_ACTIONS = {
+  ssm: ['ssm:GetParametersByPath'],
+  imageBuilder: ['imagebuilder:GetContainerRecipe', 'imagebuilder:GetImageRecipe'],
+} as const;
+
+/** The only writes, each on resources the member account owns. */
+export const MEMBER_WRITE_ACTIONS = ['ec2:DeleteSnapshot', 'ec2:DeregisterImage'] as const;
+
+export interface MemberRoleTrust {
+  /** The hub account (where the `AmiCleaner` construct runs). */
+  readonly hubAccountId: string;
+  /**
+   * The hub principals that may assume the role: the hub's function roles (`AmiCleaner.memberRoleCallers`)
+   * and any operator roles for the CLI. Role ARNs of the hub account; `*` may stand for part of a
+   * name (an SSO role's suffix), never for the whole name.
+   */
+  readonly hubPrincipalArns: readonly string[];
+}
+
+export interface AmiCleanerMemberRoleProps extends MemberRoleTrust {
+  /** The same name in every account: the hub builds the ARN from it. @default AmiCleanerMemberRole */
+  readonly roleName?: string;
+}
+
+const ACCOUNT_ID = /^[0-9]{12}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const HUB_ROLE_ARN = /^arn:aws[a-z-]*:iam::([0-9]{12}):role\/([\w+=,.@/*?-]+)$/;
+
+function checkTrust(trust: MemberRoleTrust, roleName: string): void {
+  if (!Token.isUnresolved(roleName) && !ROLE_NAME.test(roleName)) {
+    throw new Error(`AmiCleanerMemberRole: roleName ${JSON.stringify(roleName)} is not an IAM role name`);
+  }
+  if (!Token.isUnresolved(trust.hubAccountId) && !ACCOUNT_ID.test(trust.hubAccountId)) {
+    throw new Error(
+      `AmiCleanerMemberRole: hubAccountId ${JSON.stringify(trust.hubAccountId)} is not a 12-digit account id`,
+    );
+  }
+  if (trust.hubPrincipalArns.length === 0) {
+    throw new Error(
+      'AmiCleanerMemberRole: hubPrincipalArns is empty; the role would trust no one, or everyone in the hub',
+    );
+  }
+  if (Token.isUnresolved(trust.hubPrincipalArns)) return; // a list parameter, checked by its users
+  for (const arn of trust.hubPrincipalArns) {
+    if (Token.isUnresolved(arn)) continue;
+    const match = HUB_ROLE_ARN.exec(arn);
+    if (match === null)
+      throw new Error(`AmiCleanerMemberRole: ${JSON.stringify(arn)} is not an IAM role ARN`);
+    const [, account, path] = match as unknown as [string, string, string];
+    if (!Token.isUnresolved(trust.hubAccountId) && account !== trust.hubAccountId) {
+      throw new Error(`AmiCleanerMemberRole: ${arn} is not in the hub account ${trust.hubAccountId}`);
+    }
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    if (name.replace(/[*?]/g, '').length === 0) {
+      throw new Error(`AmiCleanerMemberRole: ${arn} would trust every role of the hub; name the roles`);
+    }
+  }
+}
+
+/**
+ * The member role, for a stack deployed in each target account. Also the body of the StackSet's
+ * template (`memberRoleTemplate`), so both ways of shipping it give the same role.
+ */
+export class AmiCleanerMemberRole extends Construct {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: AmiCleanerMemberRoleProps) {
+    super(scope, id);
+    const roleName = props.roleName ?? DEFAULT_MEMBER_ROLE_NAME;
+    checkTrust(props, roleName);
+    const { partition, account } = Stack.of(this);
+    this.role = new iam.Role(this, 'Role', {
+      roleName,
+      description:
+        "Assumed by the ami-cleaner hub: reads AMI references, deregisters and deletes only this account's own AMIs and snapshots",
+      assumedBy: new iam.AccountPrincipal(props.hubAccountId).withConditions({
+        ArnLike: { 'aws:PrincipalArn': [...props.hubPrincipalArns] },
+      }),
+      inlinePolicies: {
+        AmiCleanerMember: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'DescribeImageReferences',
+              actions: [...MEMBER_DESCRIBE_ACTIONS],
+              resources: ['*'],
+            }),
+            new iam.PolicyStatement({
+              sid: 'ReadAmiParameters',
+              actions: [...MEMBER_SCOPED_READ_ACTIONS.ssm],
+              resources: [`arn:${partition}:ssm:*:${account}:parameter/*`],
+            }),
+            new iam.PolicyStatement({
+              sid: 'ReadImageBuilderRecipes',
+              actions: [...MEMBER_SCOPED_READ_ACTIONS.imageBuilder],
+              resources: [
+                `arn:${partition}:imagebuilder:*:${account}:container-recipe/*`,
+                `arn:${partition}:imagebuilder:*:${account}:image-recipe/*`,
+              ],
+            }),
+            new iam.PolicyStatement({
+              sid: 'DeregisterOwnImages',
+              actions: ['ec2:DeregisterImage'],
+              resources: [`arn:${partition}:ec2:*::image/*`],
+              conditions: { StringEquals: { 'ec2:Owner': account } },
+            }),
+            new iam.PolicyStatement({
+              sid: 'DeleteOwnSnapshots',
+              actions: ['ec2:DeleteSnapshot'],
+              resources: [`arn:${partition}:ec2:*::snapshot/*`],
+              conditions: { StringEquals: { 'ec2:Owner': account } },
+            }),
+          ],
+        }),
+      },
+    });
+    // cdk-nag names a token by its Ref (`<AWS::AccountId>`) and a literal account as itself.
+    const nagName = (value: string) =>
+      Token.isUnresolved(value) ? `<${Stack.of(this).resolve(value).Ref}>` : value;
+    const [p, a] = [nagName(partition), nagName(account)];
+    acknowledge(
+      this.role,
+      'EC2, Auto Scaling and Image Builder list/describe calls support no resource-level permissions; read-only.',
+      'AwsSolutions-IAM5[Resource::*]',
+    );
+    acknowledge(
+      this.role,
+      'The SSM paths and recipes that mark AMIs in use are settings chosen per run; read-only, this account only.',
+      `AwsSolutions-IAM5[Resource::arn:${p}:ssm:*:${a}:parameter/*]`,
+      `AwsSolutions-IAM5[Resource::arn:${p}:imagebuilder:*:${a}:container-recipe/*]`,
+      `AwsSolutions-IAM5[Resource::arn:${p}:imagebuilder:*:${a}:image-recipe/*]`,
+    );
+    acknowledge(
+      this.role,
+      "Candidate AMIs and snapshots are known only at run time; their ARNs carry no account, so ec2:Owner limits them to this account's own.",
+      `AwsSolutions-IAM5[Resource::arn:${p}:ec2:*::image/*]`,
+      `AwsSolutions-IAM5[Resource::arn:${p}:ec2:*::snapshot/*]`,
+    );
+  }
+}
+
+/** Names of the member template's parameters (the StackSet fills them in). */
+export const MEMBER_TEMPLATE_PARAMETERS = {
+  hubAccountId: 'HubAccountId',
+  hubPrincipalArns: 'HubPrincipalArns',
+  roleName: 'RoleName',
+} as const;
+
+/**
+ * Adds the member role to `stack` with its trust taken from CloudFormation parameters, so one
+ * template serves every account of every OU. The stack must have no assets and no bootstrap
+ * rule: member accounts of a StackSet are not CDK-bootstrapped.
+ */
+export function addParameterizedMemberRole(stack: Stack): AmiCleanerMemberRole {
+  const hubAccountId = new CfnParameter(stack, MEMBER_TEMPLATE_PARAMETERS.hubAccountId, {
+    type: 'String',
+    allowedPattern: '^[0-9]{12}$',
+    description: 'The ami-cleaner hub account',
+  });
+  const hubPrincipalArns = new CfnParameter(stack, MEMBER_TEMPLATE_PARAMETERS.hubPrincipalArns, {
+    type: 'CommaDelimitedList',
+    description: 'Hub role ARNs that may assume the member role',
+  });
+  const roleName = new CfnParameter(stack, MEMBER_TEMPLATE_PARAMETERS.roleName, {
+    type: 'String',
+    default: DEFAULT_MEMBER_ROLE_NAME,
+    allowedPattern: '^[\\w+=,.@-]{1,64}$',
+  });
+  return new AmiCleanerMemberRole(stack, 'AmiCleanerMember', {
+    hubAccountId: hubAccountId.valueAsString,
+    // One list token: it renders as `{ Ref: HubPrincipalArns }`, the whole list.
+    hubPrincipalArns: hubPrincipalArns.valueAsList,
+    roleName: roleName.valueAsString,
+  });
+}
+
+/** CloudFormation's limit on a StackSet's inline TemplateBody. */
+export const TEMPLATE_BODY_MAX_BYTES = 51_200;
+
+/**
+ * The member template as CloudFormation JSON: `addParameterizedMemberRole` in a stack of its own
+ * app, synthesized into a private temporary directory (never the caller's cdk.out, which
+ * `CDK_OUTDIR` would otherwise point a nested app at).
+ */
+export function memberRoleTemplate(): Record<string, unknown> {
+  const outdir = mkdtempSync(join(tmpdir(), 'ami-cleaner-member-'));
+  try {
+    const app = new App({
+      outdir,
+      autoSynth: false,
+      context: { 'aws:cdk:enable-path-metadata': false, 'aws:cdk:version-reporting': false },
+    });
+    const stack = new Stack(app, 'AmiCleanerMember', {
+      // Member accounts of a StackSet are not CDK-bootstrapped: no bootstrap version rule.
+      synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
+      analyticsReporting: false,
+      description:
+        "ami-cleaner member role: lets the hub read AMI references and delete this account's own unused AMIs",
+    });
+    addParameterizedMemberRole(stack);
+    return app.synth().getStackByName(stack.stackName).template as Record<string, unknown>;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+export interface AmiCleanerMemberRoleStackSetProps {
+  /** The hub principals the role trusts: `cleaner.memberRoleCallers.map((role) => role.roleArn)`, plus operator roles. */
+  readonly hubPrincipalArns: readonly string[];
+  /** @default the account of the stack this construct is in */
+  readonly hubAccountId?: string;
+  /** OUs (or the root `r-…`) to deploy to; accounts that join them later get the role automatically. */
+  readonly organizationalUnitIds: readonly string[];
+  /**
+   * The one region the stack instances go to. IAM is global: a second region would try to create
+   * the same role again and fail. @default the region of the stack this construct is in
+   */
+  readonly region?: string;
+  /** @default AmiCleanerMemberRole */
+  readonly roleName?: string;
+  /** @default AmiCleanerMemberRole */
+  readonly stackSetName?: string;
+  /**
+   * `DELEGATED_ADMIN` when the hub is a delegated administrator for StackSets rather than the
+   * management account. @default SELF
+   */
+  readonly callAs?: 'SELF' | 'DELEGATED_ADMIN';
+}
+
+/**
+ * Rolls the member role out to OUs with a service-managed StackSet and auto-deployment. Stack
+ * instances are not created in the management account itself (AWS never deploys service-managed
+ * StackSets there): if it is a target, deploy `AmiCleanerMemberRole` in a stack of its own.
+ */
+export class AmiCleanerMemberRoleStackSet extends Construct {
+  readonly stackSet: cloudformation.CfnStackSet;
+
+  constructor(scope: Construct, id: string, props: AmiCleanerMemberRoleStackSetProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const hubAccountId = props.hubAccountId ?? stack.account;
+    const roleName = props.roleName ?? DEFAULT_MEMBER_ROLE_NAME;
+    checkTrust({ hubAccountId, hubPrincipalArns: props.hubPrincipalArns }, roleName);
+    if (props.organizationalUnitIds.length === 0) {
+      throw new Error('AmiCleanerMemberRoleStackSet: organizationalUnitIds is empty');
+    }
+    for (const ou of props.organizationalUnitIds) {
+      if (!Token.isUnresolved(ou) && !/^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/.test(ou)) {
+        throw new Error(`AmiCleanerMemberRoleStackSet: ${JSON.stringify(ou)} is not an OU or root id`);
+      }
+    }
+    const templateBody = JSON.stringify(memberRoleTemplate());
+    if (Buffer.byteLength(templateBody) > TEMPLATE_BODY_MAX_BYTES) {
+      throw new Error(
+        `AmiCleanerMemberRoleStackSet: the member template exceeds ${TEMPLATE_BODY_MAX_BYTES} bytes`,
+      );
+    }
+    this.stackSet = new cloudformation.CfnStackSet(this, 'StackSet', {
+      stackSetName: props.stackSetName ?? DEFAULT_MEMBER_ROLE_NAME,
+      description: 'ami-cleaner member role in every account of the selected OUs',
+      permissionModel: 'SERVICE_MANAGED',
+      autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
+      callAs: props.callAs ?? 'SELF',
+      capabilities: ['CAPABILITY_NAMED_IAM'],
+      managedExecution: { Active: true },
+      operationPreferences: {
+        maxConcurrentPercentage: 25,
+        failureTolerancePercentage: 10,
+        regionConcurrencyType: 'PARALLEL',
+      },
+      parameters: [
+        { parameterKey: MEMBER_TEMPLATE_PARAMETERS.hubAccountId, parameterValue: hubAccountId },
+        {
+          parameterKey: MEMBER_TEMPLATE_PARAMETERS.hubPrincipalArns,
+          parameterValue: Fn.join(',', [...props.hubPrincipalArns]),
+        },
+        { parameterKey: MEMBER_TEMPLATE_PARAMETERS.roleName, parameterValue: roleName },
+      ],
+      stackInstancesGroup: [
+        {
+          deploymentTargets: { organizationalUnitIds: [...props.organizationalUnitIds] },
+          regions: [props.region ?? stack.region],
+        },
+      ],
+      templateBody,
+    });
+  }
+}
