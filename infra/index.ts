@@ -10,3 +10,11 @@ export type { HandlerSpec, StateMachineHandlerId } from './lib/handlers.ts';
 export { WorkflowAlarms, type WorkflowAlarmsProps } from './lib/observability.ts';
 export { AmiCleanerStack, type AmiCleanerStackProps } from './lib/stack.ts';
 export { Triggers, type TriggersProps } from './lib/triggers.ts';
+export {
+  AmiCleanerMemberRole,
+  type AmiCleanerMemberRoleProps,
+  AmiCleanerMemberRoleStackSet,
+  type AmiCleanerMemberRoleStackSetProps,
+  DEFAULT_MEMBER_ROLE_NAME,
+  type MemberRoleTrust,
+} from './member-role.ts';
