@@ -30,6 +30,8 @@ const CONTEXT_KEYS = new Set([
   'snapshotPricePerGibMonth',
 ]);
 
+const SCHEDULE_EXPRESSION = /^(cron|rate)\([^()\n]+\)$/;
+
 /** Turns the context value (an object from cdk.json, or a JSON string from `-c`) into props. */
 export function propsFromContext(raw: unknown): AmiCleanerProps {
   const value: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
@@ -52,8 +54,15 @@ export function propsFromContext(raw: unknown): AmiCleanerProps {
   };
   let schedule: AmiCleanerProps['schedule'];
   if (ctx.schedule === false) schedule = false;
-  else if (typeof ctx.schedule === 'string') schedule = events.Schedule.expression(ctx.schedule);
-  else if (ctx.schedule !== undefined)
+  else if (typeof ctx.schedule === 'string') {
+    // Schedule.expression takes any text; EventBridge would refuse it only at deploy time.
+    if (!SCHEDULE_EXPRESSION.test(ctx.schedule)) {
+      throw new Error(
+        `AmiCleanerStack: schedule must be a cron(...) or rate(...) expression, got ${JSON.stringify(ctx.schedule)}`,
+      );
+    }
+    schedule = events.Schedule.expression(ctx.schedule);
+  } else if (ctx.schedule !== undefined)
     throw new Error('AmiCleanerStack: schedule must be an expression or false');
   return {
     approvalEmail: ctx.approvalEmail,
