@@ -5,6 +5,7 @@
  */
 import { CommanderError } from 'commander';
 import { InvalidSettingsError } from '../functions/core/settings.ts';
+import { visible } from './plain-text.ts';
 
 /** A run that ended without the deletion the user asked for; the message says why. */
 export class RunNotCompletedError extends Error {
@@ -41,11 +42,6 @@ function firstLine(error: unknown): string {
     return error.message.replace(/^error: /, '').split('\n')[0] ?? error.message;
   if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
   return String(error).split('\n')[0] ?? '';
-}
-
-/** A terminal must not interpret what the user typed: ESC sequences, RTL overrides, NULs. */
-function visible(text: string): string {
-  return text.replace(/[\p{Cc}\p{Cf}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function exitCodeFor(error: unknown): number {
