@@ -3,7 +3,7 @@
  * real handlers, the page on a loopback port). Each row is one request a forger, a mail scanner
  * or a confused client could send; each must get a 4xx page with a heading that says why, and
  * change nothing: the approval stays PENDING, the workflow is not resumed, nothing is deleted.
- * The run is withdrawn at the end and must end EXPIRED with every seeded resource still there.
+ * The run is withdrawn at the end and must end WITHDRAWN with every seeded resource still there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formToken, signApprovalLink } from '../../functions/adapters/approval-link.ts';
@@ -26,7 +26,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const execution = await waiting.end();
-  expect(execution.result.output).toMatchObject({ status: 'EXPIRED', deregistered: 0, snapshotsDeleted: 0 });
+  expect(execution.result.output).toMatchObject({
+    status: 'WITHDRAWN',
+    deregistered: 0,
+    snapshotsDeleted: 0,
+  });
 });
 
 const signingKey = () => h.stack.control.secrets.get(SIGNING_SECRET_ID)?.value ?? '';

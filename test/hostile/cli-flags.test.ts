@@ -87,7 +87,7 @@ const rows: readonly [string, readonly string[], RegExp][] = [
     /--approval-timeout must be at least 1/,
   ],
   ['a --port that is a word', ['demo', '--yes', '--port', 'http'], /--port must be a whole number/],
-  ['an unknown demo scenario', ['demo', '--scenario', 'huge'], /Allowed choices are rich, blog/],
+  ['an unknown demo scenario', ['demo', '--scenario', 'huge'], /--scenario/],
   [
     'an ANSI escape as --keep-previous',
     ['plan', '--demo', '--keep-previous', `${ESC}[2J${ESC}[31m4`],

@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const execution = await waiting.end();
-  expect(execution.result.output).toMatchObject({ status: 'EXPIRED', deregistered: 0 });
+  expect(execution.result.output).toMatchObject({ status: 'WITHDRAWN', deregistered: 0 });
 });
 
 const home = () => ({ account: waiting.h.account.accountId, region: waiting.h.stack.region });
