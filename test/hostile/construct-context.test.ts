@@ -77,16 +77,8 @@ const rows: readonly [string, unknown, RegExp][] = [
   ],
   ['schedule true', withKey('schedule', true), /schedule must be an expression or false/],
   ['a schedule that is no expression', withKey('schedule', 'every monday'), /schedule/],
-  [
-    'maxDeletionsPerRun 0',
-    withKey('maxDeletionsPerRun', 0),
-    /maxDeletionsPerRun/,
-  ],
-  [
-    'maxDeletionsPerRun 1e9',
-    withKey('maxDeletionsPerRun', 1e9),
-    /maxDeletionsPerRun/,
-  ],
+  ['maxDeletionsPerRun 0', withKey('maxDeletionsPerRun', 0), /maxDeletionsPerRun/],
+  ['maxDeletionsPerRun 1e9', withKey('maxDeletionsPerRun', 1e9), /maxDeletionsPerRun/],
   [
     'maxDeletionsPerRun as text',
     withKey('maxDeletionsPerRun', '500'),
