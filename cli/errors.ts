@@ -5,6 +5,7 @@
  */
 import { CommanderError } from 'commander';
 import { InvalidSettingsError } from '../functions/core/settings.ts';
+import { visible } from './plain-text.ts';
 
 /** A run that ended without the deletion the user asked for; the message says why. */
 export class RunNotCompletedError extends Error {
@@ -31,11 +32,16 @@ export class UnknownRunError extends Error {
   override readonly name = 'UnknownRunError';
 }
 
+/** The first line of the error, with control and bidi characters (an echoed flag value's) shown as `\u….`. */
 export function describeError(error: unknown): string {
+  return visible(firstLine(error));
+}
+
+function firstLine(error: unknown): string {
   if (error instanceof CommanderError)
     return error.message.replace(/^error: /, '').split('\n')[0] ?? error.message;
   if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
-  return String(error);
+  return String(error).split('\n')[0] ?? '';
 }
 
 export function exitCodeFor(error: unknown): number {
@@ -44,6 +50,8 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof AccountUnreachableError) return 2;
   if (error instanceof LedgerUnavailableError || error instanceof UnknownRunError) return 2;
   if (error instanceof Error && error.name === 'InventoryReadError') return 2;
+  // --from-ids naming an AMI the account does not own is bad input, not a failed run.
+  if (error instanceof Error && error.name === 'UnknownImageError') return 2;
   return 1;
 }
 

@@ -4,6 +4,7 @@
  */
 import Table from 'cli-table3';
 import type { KeepReason, Plan, PlanGroup } from '../functions/core/model.ts';
+import { visible } from './plain-text.ts';
 import { type Column, layoutColumns, wrapText } from './table-layout.ts';
 
 /** ASCII borders and no colours, like the original's output, so it pastes cleanly into tickets. */
@@ -43,7 +44,7 @@ export function fitTable(
   rows: readonly (readonly (string | number)[])[],
   width?: number,
 ): FittedTable {
-  const cells = rows.map((row) => row.map(String));
+  const cells = rows.map((row) => row.map((cell) => visible(String(cell))));
   const layout = layoutColumns(columns, cells, width);
   const t = new Table({
     head: layout.shown.map((i, k) => wrapText(columns[i]?.head ?? '', layout.widths[k] as number)),
@@ -130,7 +131,7 @@ export function renderPlanReport(plan: Plan, options: ReportOptions): string {
       // The original listed the excluded group's AMIs too; they are shown, never removed.
       const images = isExcludedGroup(group) ? group.kept : group.candidates;
       if (images.length === 0) continue;
-      out.push(group.name);
+      out.push(visible(group.name));
       out.push(
         table(
           ['AMI ID', 'AMI Name', 'Creation Date'],

@@ -66,7 +66,9 @@ export function createStartExecutionHandler(
   deps: StartExecutionDeps,
 ): (event: StartExecutionEvent) => Promise<StartExecutionResult> {
   const logger = deps.logger ?? silentLogger;
+  const home = homeOf(deps.stateMachineArn);
   return async (event) => {
+    checkOrigin(event, home);
     const { name, input } = describeTrigger(event);
     try {
       const out = await deps.sfn.send(
@@ -94,6 +96,29 @@ export function createStartExecutionHandler(
       return { executionName: name, alreadyStarted: true, input };
     }
   };
+}
+
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):stateMachine:/;
+
+/** The account and region the state machine (and so this deployment) lives in. */
+function homeOf(stateMachineArn: string): { readonly region: string; readonly account: string } {
+  const match = STATE_MACHINE_ARN.exec(stateMachineArn);
+  if (!match) throw new RangeError(`STATE_MACHINE_ARN is not a state machine ARN: ${stateMachineArn}`);
+  return { region: match[1] as string, account: match[2] as string };
+}
+
+/**
+ * Events forwarded from another account's or region's bus describe AMIs this deployment cannot
+ * clean: a run started for them would plan the wrong account. EventBridge always sets both fields.
+ */
+function checkOrigin(event: unknown, home: { readonly region: string; readonly account: string }): void {
+  if (!isRecord(event)) return;
+  if (event.account !== home.account) {
+    throw new InvalidTriggerEventError(`the event is not from this deployment's account ${home.account}`);
+  }
+  if (event.region !== home.region) {
+    throw new InvalidTriggerEventError(`the event is not from this deployment's region ${home.region}`);
+  }
 }
 
 /** The execution name and input for a trigger event; throws InvalidTriggerEventError. Pure. */

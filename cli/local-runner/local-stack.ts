@@ -13,7 +13,7 @@ import { createAcquireLockHandler } from '../../functions/acquire-lock.ts';
 import { cachedSecretString } from '../../functions/adapters/approval-link.ts';
 import type { AwsClients } from '../../functions/adapters/clients.ts';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
-import { MemoryWorkspace } from '../../functions/adapters/workspace.ts';
+import { MemoryWorkspace, type RunWorkspace } from '../../functions/adapters/workspace.ts';
 import { createApprovalPageHandler } from '../../functions/approval-page.ts';
 import { createCloseAbandonedRunHandler } from '../../functions/close-abandoned-run.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';
@@ -51,6 +51,8 @@ export interface LocalStackOptions {
   /** Where the approval page is served; the emailed link points here. */
   readonly approvalBaseUrl: string;
   readonly now?: () => Date;
+  /** Default: a fresh in-memory workspace (tests may pass an S3 one on the simulated account). */
+  readonly workspace?: RunWorkspace;
 }
 
 /** Lambda handlers by the construct's handler id, as the state machine invokes them. */
@@ -63,7 +65,7 @@ export interface LocalStack {
   readonly closeAbandonedRun: ReturnType<typeof createCloseAbandonedRunHandler>;
   readonly control: SimulatedAccount;
   readonly ledger: Ledger;
-  readonly workspace: MemoryWorkspace;
+  readonly workspace: RunWorkspace;
   readonly region: string;
   readonly approvalTimeoutSeconds: number;
 }
@@ -84,7 +86,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
   const topicArn = `arn:aws:sns:${control.region}:${control.accountId}:${TOPIC_ARN_SUFFIX}`;
 
   const { ledger, clients, region } = options;
-  const workspace = new MemoryWorkspace();
+  const workspace = options.workspace ?? new MemoryWorkspace();
   const handlers = {
     AcquireLock: createAcquireLockHandler({
       ledger,

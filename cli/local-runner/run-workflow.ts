@@ -49,6 +49,11 @@ export interface LocalRunOptions {
   readonly onApprovalRequested?: (request: ApprovalRequest) => void;
   /** Aborting it stops the execution (StopExecution), then closes the run (close-abandoned-run). */
   readonly signal?: AbortSignal;
+  /**
+   * Wraps each Lambda invocation with the name of the Task state that makes it (several states
+   * share a handler): fault-injection tests attribute every SDK call to its state this way.
+   */
+  readonly aroundTask?: (stateName: string, invoke: () => Promise<unknown>) => Promise<unknown>;
 }
 
 export interface ApprovalRequest {
@@ -126,7 +131,9 @@ export async function runWorkflowLocally(
   for (const [stateName, state] of taskStates(definition)) {
     const id = handlerByArn.get(String(state.Parameters?.FunctionName));
     if (!id) throw new Error(`state ${stateName} invokes no known handler`);
-    const handler = stack.handlers[id] as (event: unknown) => Promise<unknown>;
+    const stepHandler = stack.handlers[id] as (event: unknown) => Promise<unknown>;
+    const around = options.aroundTask;
+    const handler = around ? (event: unknown) => around(stateName, () => stepHandler(event)) : stepHandler;
     const waitsForToken = String(state.Resource).endsWith('.waitForTaskToken');
     taskHandlers[stateName] = async (input) => {
       // The runner keeps starting inline Map iterations after abort(); Step Functions would not.

@@ -1,6 +1,10 @@
 /** Bounded parallelism for AWS calls: fast, but never more in flight than a service's bucket wants. */
 
-/** Maps with at most `limit` calls in flight; rejects on the first failure. */
+/**
+ * Maps with at most `limit` calls in flight. After the first failure no new call starts, and the
+ * promise rejects with that failure only once the calls already in flight have settled: a Lambda
+ * that returned while writes were still landing would leave items behind its own failure handling.
+ */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],
   limit: number,
@@ -20,6 +24,8 @@ export async function mapWithConcurrency<T, R>(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
   return results;
 }

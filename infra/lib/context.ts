@@ -30,6 +30,8 @@ const CONTEXT_KEYS = new Set([
   'snapshotPricePerGibMonth',
 ]);
 
+const SCHEDULE_EXPRESSION = /^(cron|rate)\([^()\n]+\)$/;
+
 /** What a synth without an approval email prints: the one thing to do. */
 export const MISSING_APPROVAL_EMAIL =
   'AmiCleanerStack: no approval email. Pass -c approvalEmail=you@your-company.com, or set "approvalEmail" in the "amiCleaner" object of cdk.json';
@@ -59,8 +61,15 @@ export function propsFromContext(raw: unknown, approvalEmail?: unknown): AmiClea
     return Duration.minutes(Math.round(h * 60));
   };
   let schedule: AmiCleanerProps['schedule'];
-  if (typeof ctx.schedule === 'string') schedule = events.Schedule.expression(ctx.schedule);
-  else if (ctx.schedule !== undefined && ctx.schedule !== false)
+  if (typeof ctx.schedule === 'string') {
+    // Schedule.expression takes any text; EventBridge would refuse it only at deploy time.
+    if (!SCHEDULE_EXPRESSION.test(ctx.schedule)) {
+      throw new Error(
+        `AmiCleanerStack: schedule must be a cron(...) or rate(...) expression, got ${JSON.stringify(ctx.schedule)}`,
+      );
+    }
+    schedule = events.Schedule.expression(ctx.schedule);
+  } else if (ctx.schedule !== undefined && ctx.schedule !== false)
     throw new Error('AmiCleanerStack: schedule must be an expression or false');
   return {
     approvalEmail: email,

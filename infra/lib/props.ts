@@ -221,7 +221,10 @@ export function resolveAmiCleanerProps(props: AmiCleanerProps): ResolvedAmiClean
   if (props.approvalEmail === undefined && props.approvalTopic === undefined) {
     fail('approvalEmail is required unless approvalTopic is given');
   }
-  if (props.approvalEmail !== undefined && !EMAIL.test(props.approvalEmail)) {
+  if (
+    props.approvalEmail !== undefined &&
+    (typeof props.approvalEmail !== 'string' || !EMAIL.test(props.approvalEmail))
+  ) {
     fail(`approvalEmail ${JSON.stringify(props.approvalEmail)} is not an email address`);
   }
 
