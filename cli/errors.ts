@@ -5,7 +5,7 @@
  */
 import { CommanderError } from 'commander';
 import { InvalidSettingsError } from '../functions/core/settings.ts';
-import { visible } from './plain-text.ts';
+import { visible } from '../functions/core/visible-text.ts';
 
 /** A run that ended without the deletion the user asked for; the message says why. */
 export class RunNotCompletedError extends Error {

@@ -4,7 +4,7 @@
  */
 import Table from 'cli-table3';
 import type { KeepReason, Plan, PlanGroup } from '../functions/core/model.ts';
-import { visible } from './plain-text.ts';
+import { visible } from '../functions/core/visible-text.ts';
 import { type Column, layoutColumns, wrapText } from './table-layout.ts';
 
 /** ASCII borders and no colours, like the original's output, so it pastes cleanly into tickets. */

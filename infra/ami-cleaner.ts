@@ -5,6 +5,7 @@
  */
 import { Annotations, Names } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -161,6 +162,8 @@ export class AmiCleaner extends Construct {
       stateMachine: this.stateMachine,
       ledgerTable: this.ledgerTable,
     });
+    // A run that ends with failed items still succeeds as an execution: this alarm is what tells.
+    this.dashboard.itemsFailedAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
   }
 
   /**

@@ -403,6 +403,10 @@ export class SimulatedOrganization {
 
 /** Client names (`EC2Client`, `AutoScalingClient`) to the service ids the handlers are keyed by. */
 function serviceIdOf(clientName: string): string {
-  const ids: Record<string, string> = { AutoScaling: 'Auto Scaling', SecretsManager: 'Secrets Manager' };
+  const ids: Record<string, string> = {
+    AutoScaling: 'Auto Scaling',
+    SecretsManager: 'Secrets Manager',
+    Imagebuilder: 'imagebuilder',
+  };
   return ids[clientName] ?? clientName;
 }

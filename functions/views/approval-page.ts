@@ -2,11 +2,14 @@
  * The approval page's HTML: a plan page and message pages, every value escaped. No scripts,
  * no external resources; the handler (`approval-page.ts`) verifies everything it passes here.
  */
+
 import { type DeletionPreview, isKeptShared } from '../core/deletion-set.ts';
 import type { KeepReason, Plan, PlanGroup, PlannedSnapshot } from '../core/model.ts';
+import { visible } from '../core/visible-text.ts';
 
+/** HTML-escapes a value, after making its control and bidi characters visible (tag text is hostile). */
 export function escapeHtml(value: unknown): string {
-  return String(value)
+  return visible(String(value))
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')
     .replaceAll('>', '&gt;')

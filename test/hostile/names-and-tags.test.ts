@@ -10,7 +10,6 @@ import { bufferIo } from '../../cli/io.ts';
 import { main } from '../../cli/main.ts';
 import type { SimulatedAccount } from '../../cli/simulated-account/account.ts';
 import { createLogger, REDACTED } from '../../functions/commons/logger.ts';
-import { isPending } from '../pending.ts';
 import { startWorkflowHarness, type WorkflowHarness } from '../workflow/harness.ts';
 import { hostile } from './count.ts';
 
@@ -73,9 +72,7 @@ const SURFACE: Readonly<Record<Sink, string>> = {
 };
 
 const rowsFor = (sink: Sink) =>
-  PAYLOADS.filter((p) => p.forbidden[sink] && !isPending(hostile(SURFACE[sink], p.what))).map(
-    (p) => [p.what, p.forbidden[sink] as RegExp] as const,
-  );
+  PAYLOADS.filter((p) => p.forbidden[sink]).map((p) => [p.what, p.forbidden[sink] as RegExp] as const);
 
 function seedHostileImages(account: SimulatedAccount): void {
   PAYLOADS.forEach(({ value: payload }, i) => {

@@ -245,6 +245,7 @@ describe('AmiCleanerMemberRoleStackSet', () => {
         ',',
         (
           [
+            'FinishEarlierRuns',
             'Inventory',
             'Rotate',
             'LoadApproved',

@@ -155,7 +155,7 @@ describe('function factories', () => {
 
   it('names the missing pre-built handler and how to build it', () => {
     // Prepare
-    const directory = prebuilt(['acquire-lock']);
+    const directory = prebuilt(['acquire-lock', 'finish-earlier-runs']);
 
     // Act
     const act = () => cleanerStack({ functionFactory: new PrebundledFunctionFactory({ directory }) });
