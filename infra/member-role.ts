@@ -22,7 +22,7 @@ import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { DEFAULT_MEMBER_ROLE_NAME } from '../functions/core/target.ts';
-import { acknowledge } from './lib/nag.ts';
+import { acknowledge, nagName } from './lib/nag.ts';
 
 export { DEFAULT_MEMBER_ROLE_NAME };
 
@@ -157,10 +157,7 @@ export class AmiCleanerMemberRole extends Construct {
         }),
       },
     });
-    // cdk-nag names a token by its Ref (`<AWS::AccountId>`) and a literal account as itself.
-    const nagName = (value: string) =>
-      Token.isUnresolved(value) ? `<${Stack.of(this).resolve(value).Ref}>` : value;
-    const [p, a] = [nagName(partition), nagName(account)];
+    const [p, a] = [nagName(this, partition), nagName(this, account)];
     acknowledge(
       this.role,
       'EC2, Auto Scaling and Image Builder list/describe calls support no resource-level permissions; read-only.',

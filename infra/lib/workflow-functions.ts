@@ -29,7 +29,7 @@ import {
   allowWorkspace,
 } from './iam.ts';
 import { HANDLER_LEDGER_METHODS } from './ledger-access.ts';
-import { acknowledge } from './nag.ts';
+import { acknowledge, nagName } from './nag.ts';
 
 interface Access {
   readonly timeout: Duration;
@@ -216,6 +216,8 @@ export class WorkflowFunctions extends Construct {
   }
 
   private applyAccess(fn: lambda.Function, access: Access, props: WorkflowFunctionsProps): void {
+    const stack = Stack.of(this);
+    const [p, r, a] = [stack.partition, stack.region, stack.account].map((value) => nagName(this, value));
     if (access.workspace) {
       allowWorkspace(props.workspaceBucket, fn, access.workspace);
       this.acknowledgeWorkspaceObjects(fn);
@@ -236,7 +238,7 @@ export class WorkflowFunctions extends Construct {
       acknowledge(
         fn,
         'The SSM paths that mark AMIs in use are settings that each execution may override; read-only.',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/*]',
+        `AwsSolutions-IAM5[Resource::arn:${p}:ssm:${r}:${a}:parameter/*]`,
       );
     }
     if (access.imageReferences) {
@@ -245,7 +247,7 @@ export class WorkflowFunctions extends Construct {
         fn,
         'Image Builder List actions and ssm:DescribeParameters support no resource-level permissions, and shared container recipes belong to other accounts; read-only.',
         'AwsSolutions-IAM5[Resource::*]',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:imagebuilder:<AWS::Region>:*:container-recipe/*]',
+        `AwsSolutions-IAM5[Resource::arn:${p}:imagebuilder:${r}:*:container-recipe/*]`,
       );
     }
     if (access.deregister) {
@@ -253,7 +255,7 @@ export class WorkflowFunctions extends Construct {
       acknowledge(
         fn,
         'Candidate AMIs are only known at run time; scoped to images of this region, and only the approved plan is acted on.',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
+        `AwsSolutions-IAM5[Resource::arn:${p}:ec2:${r}::image/*]`,
       );
     }
     if (access.deleteSnapshot) {
@@ -261,7 +263,7 @@ export class WorkflowFunctions extends Construct {
       acknowledge(
         fn,
         'Snapshots to delete are only known at run time; scoped to snapshots of this region (snapshot ARNs carry no account).',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
+        `AwsSolutions-IAM5[Resource::arn:${p}:ec2:${r}::snapshot/*]`,
       );
     }
     if (access.requestApproval) {

@@ -5,9 +5,12 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { AmiCleaner, type AmiCleanerProps, InlineCodeFunctionFactory } from '../../infra/ami-cleaner.ts';
 
-function build(props: (stack: Stack) => AmiCleanerProps = () => ({ approvalEmail: 'ops@example.com' })) {
+function build(
+  props: (stack: Stack) => AmiCleanerProps = () => ({ approvalEmail: 'ops@example.com' }),
+  env?: { account: string; region: string },
+) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
-  const stack = new Stack(app, 'NagStack');
+  const stack = new Stack(app, 'NagStack', { env });
   new AmiCleaner(stack, 'Cleaner', { functionFactory: new InlineCodeFunctionFactory(), ...props(stack) });
   return { app, stack };
 }
@@ -35,6 +38,17 @@ describe('cdk-nag AwsSolutions', () => {
   it('finds nothing unacknowledged in the construct', () => {
     // Prepare
     const { stack } = build();
+
+    // Act
+    const found = violations(stack);
+
+    // Assess
+    expect(found).toEqual([]);
+  });
+
+  it('finds nothing unacknowledged in a stack with an explicit account and region', () => {
+    // Prepare: a literal region and account appear in ARNs as themselves, not as <AWS::Region>.
+    const { stack } = build(undefined, { account: '123456789012', region: 'eu-west-1' });
 
     // Act
     const found = violations(stack);

@@ -79,6 +79,7 @@ describe('the packed package', () => {
     expect(files).toContain('dist/infra/index.d.ts');
     expect(files).toContain('dist/cli/amicleaner/bin.js');
     expect(files).toContain('dist/statemachine/ami-cleaner.asl.json');
+    expect(files, 'the licence travels with the package').toContain('LICENSE');
     for (const handler of ALL_HANDLERS) expect(files).toContain(`dist/lambda/${handler.file}/index.mjs`);
     expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
     expect(files.some((file) => file.startsWith('test/') || file === 'package-lock.json')).toBe(false);
