@@ -12,11 +12,12 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
-  cachedSecretString,
   formToken,
   type LinkFailure,
-  verifyApprovalLink,
-  verifyFormToken,
+  type SigningKeySource,
+  signingKeysFromSecret,
+  verifyApprovalLinkWithKeys,
+  verifyFormTokenWithKeys,
 } from './adapters/approval-link.ts';
 import { clientConfig } from './adapters/clients.ts';
 import type { ApprovalRecord, Ledger, RunRecord } from './adapters/ledger/index.ts';
@@ -36,6 +37,8 @@ export interface ApprovalPageDeps {
   readonly sfn: SFNClient;
   /** The HMAC key (cache it: it is asked for on every request). */
   readonly signingKey: () => Promise<string>;
+  /** The key before the last rotation, tried only when a signature fails under the current one. */
+  readonly previousSigningKey?: () => Promise<string | undefined>;
   readonly now: () => Date;
   /** For the saving estimate shown before approval (the summary's price). Default: the core's. */
   readonly pricePerGibMonth?: number;
@@ -167,9 +170,9 @@ async function showPlan(
 ): Promise<ApprovalPageResponse> {
   const query = new URLSearchParams(event.rawQueryString ?? '');
   const key = await deps.signingKey();
-  const link = verifyApprovalLink(
+  const link = await verifyApprovalLinkWithKeys(
     { a: query.get('a'), e: query.get('e'), s: query.get('s') },
-    key,
+    { current: key, previous: deps.previousSigningKey },
     deps.now(),
   );
   if (!link.ok) return refuse(LINK_REFUSALS[link.reason]);
@@ -258,13 +261,13 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
   const param = (name: string): string | null => form.get(name) ?? query.get(name);
 
   const now = deps.now();
-  const key = await deps.signingKey();
-  const link = verifyApprovalLink({ a: param('a'), e: param('e'), s: param('s') }, key, now);
+  const keys = { current: await deps.signingKey(), previous: deps.previousSigningKey };
+  const link = await verifyApprovalLinkWithKeys({ a: param('a'), e: param('e'), s: param('s') }, keys, now);
   if (!link.ok) return refuse(LINK_REFUSALS[link.reason]);
   const log = { approvalId: link.approvalId };
 
   const planHash = form.get('planHash') ?? '';
-  if (!verifyFormToken(key, link.approvalId, planHash, form.get('formToken'))) {
+  if (!(await verifyFormTokenWithKeys(keys, link.approvalId, planHash, form.get('formToken')))) {
     deps.logger?.warn('approval refused: bad form token', log);
     return refuse(REFUSALS.formToken);
   }
@@ -407,9 +410,11 @@ export const handler = lazyHandler(() =>
     ledger: ledgerFromEnv(),
     workspace: workspaceFromEnv(),
     sfn: sfnClient(),
-    signingKey: cachedSecretString(
-      new SecretsManagerClient(clientConfig()),
-      getStringFromEnv('APPROVAL_SIGNING_SECRET_ARN'),
+    ...pageSigningKeys(
+      signingKeysFromSecret(
+        new SecretsManagerClient(clientConfig()),
+        getStringFromEnv('APPROVAL_SIGNING_SECRET_ARN'),
+      ),
     ),
     now: () => new Date(),
     pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
@@ -417,3 +422,9 @@ export const handler = lazyHandler(() =>
     logger: createLogger('approval-page'),
   }),
 );
+
+function pageSigningKeys(
+  keys: SigningKeySource,
+): Pick<ApprovalPageDeps, 'signingKey' | 'previousSigningKey'> {
+  return { signingKey: keys.current, previousSigningKey: keys.previous };
+}

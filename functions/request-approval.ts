@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { cachedSecretString, signApprovalLink } from './adapters/approval-link.ts';
+import { signApprovalLink, signingKeysFromSecret } from './adapters/approval-link.ts';
 import { clientConfig } from './adapters/clients.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
@@ -227,10 +227,10 @@ export const handler = lazyHandler(() =>
     sns: new SNSClient(clientConfig()),
     topicArn: getStringFromEnv('APPROVAL_TOPIC_ARN'),
     baseUrl: getStringFromEnv('APPROVAL_BASE_URL'),
-    signingKey: cachedSecretString(
+    signingKey: signingKeysFromSecret(
       new SecretsManagerClient(clientConfig()),
       getStringFromEnv('APPROVAL_SIGNING_SECRET_ARN'),
-    ),
+    ).current,
     timeoutSeconds: getNumberFromEnv('APPROVAL_TIMEOUT_SECONDS', { integer: true, min: 1 }),
     now: () => new Date(),
     logger: createLogger('request-approval'),

@@ -660,6 +660,77 @@ describe('approval page', () => {
     });
   });
 
+  describe('during a signing-key rotation', () => {
+    const ROTATED = 'r'.repeat(48);
+
+    function rotatedHandler(previous: () => Promise<string | undefined>) {
+      return createApprovalPageHandler({
+        ledger,
+        workspace,
+        sfn: new SFNClient({}),
+        signingKey: async () => ROTATED,
+        previousSigningKey: previous,
+        now: () => NOW,
+        sleep: async () => undefined,
+      });
+    }
+
+    it('approves from a page rendered and a link mailed before the rotation (AWSPREVIOUS)', async () => {
+      // Prepare: the approver opened the page under the old key; then the key rotated.
+      const fields = await renderedForm();
+      const afterRotation = rotatedHandler(async () => KEY);
+
+      // Act
+      const shown = await afterRotation(httpEvent('GET', { query: linkQuery() }));
+      const response = await afterRotation(
+        httpEvent('POST', {
+          body: formBody({ ...fields, approver: 'Ada Lovelace', decision: 'APPROVE' }),
+          contentType: 'application/x-www-form-urlencoded',
+          query: linkQuery(),
+        }),
+      );
+
+      // Assess
+      expect(shown.statusCode).toBe(200);
+      expect(shown.body).not.toContain(ROTATED);
+      expect(response.statusCode).toBe(200);
+      expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    });
+
+    it('refuses a link signed with neither version, and asks for AWSPREVIOUS only then', async () => {
+      // Prepare
+      let previousAsked = 0;
+      const afterRotation = rotatedHandler(async () => {
+        previousAsked += 1;
+        return KEY;
+      });
+
+      // Act
+      const current = await afterRotation(
+        httpEvent('GET', { query: linkQuery(APPROVAL_ID, EXPIRES, ROTATED) }),
+      );
+      const askedForCurrent = previousAsked;
+      const forged = await afterRotation(
+        httpEvent('GET', { query: linkQuery(APPROVAL_ID, EXPIRES, 'f'.repeat(48)) }),
+      );
+
+      // Assess
+      expect(current.statusCode).toBe(200);
+      expect(askedForCurrent).toBe(0);
+      expect(forged.statusCode).toBe(403);
+      expect(previousAsked).toBe(1);
+      expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 0);
+    });
+
+    it('refuses the old key once there is no AWSPREVIOUS any more', async () => {
+      // Act
+      const response = await rotatedHandler(async () => undefined)(httpEvent('GET', { query: linkQuery() }));
+
+      // Assess
+      expect(response.statusCode).toBe(403);
+    });
+  });
+
   it('answers other methods with 405 and the security headers', async () => {
     // Act
     const response = await handle(httpEvent('PUT', { query: linkQuery() }));

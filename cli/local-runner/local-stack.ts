@@ -10,7 +10,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createAcquireLockHandler } from '../../functions/acquire-lock.ts';
-import { cachedSecretString } from '../../functions/adapters/approval-link.ts';
+import { signingKeysFromSecret } from '../../functions/adapters/approval-link.ts';
 import type { AwsClients } from '../../functions/adapters/clients.ts';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace, type RunWorkspace } from '../../functions/adapters/workspace.ts';
@@ -82,7 +82,8 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
   const sfn = control.attach(new SFNClient(local));
   const sns = control.attach(new SNSClient(local));
   const secrets = control.attach(new SecretsManagerClient(local));
-  const signingKey = cachedSecretString(secrets, SIGNING_SECRET_ID);
+  const signingKeys = signingKeysFromSecret(secrets, SIGNING_SECRET_ID);
+  const signingKey = signingKeys.current;
   const topicArn = `arn:aws:sns:${control.region}:${control.accountId}:${TOPIC_ARN_SUFFIX}`;
 
   const { ledger, clients, region } = options;
@@ -126,6 +127,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
     workspace,
     sfn,
     signingKey,
+    previousSigningKey: signingKeys.previous,
     now,
     region,
     pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH,

@@ -617,9 +617,20 @@ export class SimulatedAccount {
     return parameter;
   }
 
+  /** A rotation: the value becomes AWSCURRENT and the one it replaces AWSPREVIOUS. */
+  rotateSecret(name: string, value: string): SimSecret {
+    const existing = this.secrets.get(name);
+    if (existing === undefined) throw new Error(`no secret ${name} to rotate`);
+    const previous = { value: existing.value, versionId: existing.versionId };
+    const rotated = this.putSecret(name, value);
+    rotated.previous = previous;
+    return rotated;
+  }
+
   putSecret(name: string, value: string): SimSecret {
     const existing = this.secrets.get(name);
     if (existing !== undefined) {
+      existing.previous = undefined;
       existing.value = value;
       existing.versionId = this.requestIds.uuid();
       return existing;

@@ -221,12 +221,21 @@ export function createMessagingHandlers(account: SimulatedAccount): Record<strin
           "Secrets Manager can't find the specified secret.",
         );
       }
+      // A rotated secret keeps its prior value as AWSPREVIOUS; other labels do not exist here.
+      const stage = input.VersionStage ?? 'AWSCURRENT';
+      const version = stage === 'AWSCURRENT' ? secret : stage === 'AWSPREVIOUS' ? secret.previous : undefined;
+      if (version === undefined) {
+        throw new SimulatedAwsError(
+          'ResourceNotFoundException',
+          `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+        );
+      }
       return {
         ARN: secret.arn,
         Name: secret.name,
-        VersionId: secret.versionId,
-        SecretString: secret.value,
-        VersionStages: ['AWSCURRENT'],
+        VersionId: version.versionId,
+        SecretString: version.value,
+        VersionStages: [stage],
         CreatedDate: new Date(secret.createdDate),
       };
     }),

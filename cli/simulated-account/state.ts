@@ -148,6 +148,8 @@ export interface SimSecret {
   readonly arn: string;
   value: string;
   versionId: string;
+  /** The value staged AWSPREVIOUS by the last rotateSecret, if any. */
+  previous?: { readonly value: string; readonly versionId: string } | undefined;
   readonly createdDate: string;
 }
 

@@ -7,7 +7,8 @@
  * nor the page ever carries the Step Functions task token; that stays in the ledger.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 /** Approval ids are UUIDs; anything outside this shape is refused before any lookup. */
 const APPROVAL_ID = /^[A-Za-z0-9-]{8,64}$/;
@@ -94,20 +95,92 @@ function safeEqual(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** Versions of the signing secret a link may be signed with during a rotation. */
+export interface VerificationKeys {
+  readonly current: string;
+  /** AWSPREVIOUS, asked for only when a signature does not verify under the current key. */
+  readonly previous?: (() => Promise<string | undefined>) | undefined;
+}
+
 /**
- * The signing key from Secrets Manager, fetched on first use and cached for the container's life.
- * A failed fetch is not cached, so the next call tries again.
+ * verifyApprovalLink under the current key, then, for a bad signature only, under the previous
+ * one, so that links mailed before a rotation stay valid until they expire.
  */
-export function cachedSecretString(secrets: SecretsManagerClient, secretId: string): () => Promise<string> {
-  let pending: Promise<string> | undefined;
-  return () => {
-    pending ??= secrets.send(new GetSecretValueCommand({ SecretId: secretId })).then((out) => {
-      if (!out.SecretString) throw new Error('the approval signing secret has no string value');
-      return out.SecretString;
-    });
-    pending.catch(() => {
-      pending = undefined;
-    });
-    return pending;
+export async function verifyApprovalLinkWithKeys(
+  params: LinkParams,
+  keys: VerificationKeys,
+  now: Date,
+): Promise<LinkVerification> {
+  const underCurrent = verifyApprovalLink(params, keys.current, now);
+  if (underCurrent.ok || underCurrent.reason !== 'bad-signature') return underCurrent;
+  const previous = await keys.previous?.();
+  return previous ? verifyApprovalLink(params, previous, now) : underCurrent;
+}
+
+/** verifyFormToken under the current key, then the previous (a page rendered before a rotation). */
+export async function verifyFormTokenWithKeys(
+  keys: VerificationKeys,
+  approvalId: string,
+  planHash: string,
+  token: string | null | undefined,
+): Promise<boolean> {
+  if (verifyFormToken(keys.current, approvalId, planHash, token)) return true;
+  const previous = await keys.previous?.();
+  return (
+    previous !== undefined && previous.length > 0 && verifyFormToken(previous, approvalId, planHash, token)
+  );
+}
+
+/**
+ * How long a container trusts the key it fetched. After a rotation, a container may sign with the
+ * old key for this long; the page still accepts it as AWSPREVIOUS.
+ */
+export const SIGNING_KEY_MAX_AGE_SECONDS = 300;
+
+export interface SigningKeySource {
+  /** AWSCURRENT: signs every new link and form token. A failed fetch throws (fail closed). */
+  readonly current: () => Promise<string>;
+  /** AWSPREVIOUS, or undefined when the secret was never rotated. */
+  readonly previous: () => Promise<string | undefined>;
+}
+
+/**
+ * The signing key's current and previous versions through Powertools Parameters, each cached for
+ * maxAge seconds. Two providers, because a provider's cache is keyed by secret name alone, not by
+ * version stage: one provider would hand back AWSCURRENT when asked for AWSPREVIOUS.
+ */
+export function signingKeysFromSecret(
+  secrets: SecretsManagerClient,
+  secretId: string,
+  maxAgeSeconds: number = SIGNING_KEY_MAX_AGE_SECONDS,
+): SigningKeySource {
+  const currentProvider = new SecretsProvider({ awsSdkV3Client: secrets });
+  const previousProvider = new SecretsProvider({ awsSdkV3Client: secrets });
+  const stage = async (provider: SecretsProvider, VersionStage: string) => {
+    const value = await provider.get(secretId, { maxAge: maxAgeSeconds, sdkOptions: { VersionStage } });
+    if (value !== undefined && typeof value !== 'string')
+      throw new Error('the approval signing secret has no string value');
+    return value;
   };
+  return {
+    current: async () => {
+      const value = await stage(currentProvider, 'AWSCURRENT');
+      if (!value) throw new Error('the approval signing secret has no string value');
+      return value;
+    },
+    previous: async () => {
+      try {
+        return (await stage(previousProvider, 'AWSPREVIOUS')) || undefined;
+      } catch (error) {
+        // No AWSPREVIOUS version until the first rotation; any other failure fails closed.
+        if (notFound(error)) return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+function notFound(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error && cause.name === 'ResourceNotFoundException';
 }

@@ -292,4 +292,32 @@ describe('Secrets Manager', () => {
     expect(byArn.Name).toBe('amicleaner/approval-signing');
     expect(missing).toBeInstanceOf(ResourceNotFoundException);
   });
+
+  it('stages the replaced value AWSPREVIOUS on a rotation, and has no AWSPREVIOUS before one', async () => {
+    // Prepare
+    const account = new SimulatedAccount();
+    account.putSecret('amicleaner/approval-signing', 'k3y');
+    const { secretsManager } = clientsFor(account);
+    const previous = () =>
+      secretsManager.send(
+        new GetSecretValueCommand({ SecretId: 'amicleaner/approval-signing', VersionStage: 'AWSPREVIOUS' }),
+      );
+
+    // Act
+    const beforeRotation = await rejectionOf(previous());
+    account.rotateSecret('amicleaner/approval-signing', 'n3w');
+    const current = await secretsManager.send(
+      new GetSecretValueCommand({ SecretId: 'amicleaner/approval-signing' }),
+    );
+    const afterRotation = await previous();
+    account.putSecret('amicleaner/approval-signing', 'fr3sh');
+    const afterReplace = await rejectionOf(previous());
+
+    // Assess
+    expect(beforeRotation).toBeInstanceOf(ResourceNotFoundException);
+    expect(current.SecretString).toBe('n3w');
+    expect(afterRotation.SecretString).toBe('k3y');
+    expect(afterRotation.VersionStages).toEqual(['AWSPREVIOUS']);
+    expect(afterReplace).toBeInstanceOf(ResourceNotFoundException);
+  });
 });
