@@ -21,11 +21,17 @@ export const POWERTOOLS_SERVICE_NAME = 'ami-cleaner';
 /** The newest Node.js runtime this aws-cdk-lib knows (cdk-nag L1 asks for the latest). */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
+/** What the construct asks a FunctionFactory for; every field is set by the construct. */
 export interface WorkflowFunctionProps {
+  /** Which handler (its source file and entry) the function runs. */
   readonly handler: HandlerSpec;
+  /** The handler's environment variables (docs/DESIGN.md, "Environment"). */
   readonly environment: Readonly<Record<string, string>>;
+  /** Per invocation. */
   readonly timeout: Duration;
+  /** In MiB. */
   readonly memorySize: number;
+  /** Where the function logs; the construct owns its retention. */
   readonly logGroup: logs.ILogGroup;
 }
 

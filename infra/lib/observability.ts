@@ -8,7 +8,9 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
 export interface WorkflowAlarmsProps {
+  /** Alarms on its failed, timed-out, aborted and throttled executions. */
   readonly stateMachine: sfn.StateMachine;
+  /** Alarms as soon as a trigger event lands here (it started no run). */
   readonly deadLetterQueue: sqs.IQueue;
   /** Every alarm notifies this topic when it goes off. */
   readonly alarmTopic: sns.ITopic;

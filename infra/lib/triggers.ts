@@ -17,9 +17,16 @@ export const AMI_AVAILABLE_EVENT_PATTERN: events.EventPattern = {
 };
 
 export interface TriggersProps {
+  /** Checks an AMI-available or scheduled event and starts the state machine for it. */
   readonly startExecution: lambda.IFunction;
+  /**
+   * When to start a scheduled run.
+   * @default - no schedule rule; runs start on a new AMI or by hand
+   */
   readonly schedule?: events.Schedule;
+  /** The workflow whose executions the abandoned-run rule watches. */
   readonly stateMachine: sfn.IStateMachine;
+  /** Finishes the ledger of an execution that failed, timed out or was stopped. */
   readonly closeAbandonedRun: lambda.IFunction;
 }
 
