@@ -29,6 +29,7 @@ import { admitUnderCap, deletionSetOf, hashDeletionSet, previewDeletion } from '
 import type { Plan } from './core/model.ts';
 import { planCandidates } from './core/plan.ts';
 import type { ApprovalDecision, ApprovalResult, RunStatus } from './core/workflow.ts';
+import { decidedAnswer, LINK_REFUSALS, REFUSALS, type Refusal } from './views/approval-answers.ts';
 import { renderMessage, renderPlanPage } from './views/approval-page.ts';
 
 export interface ApprovalPageDeps {
@@ -74,73 +75,6 @@ const CONFIRM_INTERVAL_MS = 1000;
 /** SendTaskSuccess errors meaning the workflow no longer waits for this token. */
 const TOKEN_GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
-type Refusal = { readonly status: number; readonly title: string; readonly message: string };
-
-const LINK_REFUSALS: Readonly<Record<LinkFailure, Refusal>> = {
-  malformed: { status: 400, title: 'Invalid link', message: 'This approval link is incomplete or damaged.' },
-  'bad-signature': {
-    status: 403,
-    title: 'Invalid link',
-    message: 'This approval link is not valid. Use the link from the approval email as it was sent.',
-  },
-  expired: {
-    status: 410,
-    title: 'Approval expired',
-    message: 'This approval has expired. Nothing will be deleted.',
-  },
-};
-
-const REFUSALS = {
-  unknown: { status: 404, title: 'Approval not found', message: 'There is no approval for this link.' },
-  used: {
-    status: 409,
-    title: 'Already used',
-    message: 'This approval has already been used. Each approval link can be used once.',
-  },
-  planChanged: {
-    status: 409,
-    title: 'Plan changed',
-    message:
-      'The plan has changed since this page was shown. Nothing was approved; wait for a new approval email.',
-  },
-  expired: LINK_REFUSALS.expired,
-  superseded: {
-    status: 409,
-    title: 'No longer waiting',
-    message:
-      'This run no longer waits for this approval: a newer request replaced it, or the run has ended. Use the link in the latest email.',
-  },
-  formToken: {
-    status: 403,
-    title: 'Invalid form',
-    message: 'This form was not issued for this approval and plan. Open the link from the email again.',
-  },
-  badInput: { status: 400, title: 'Invalid form', message: 'Enter your name and choose Approve or Reject.' },
-  contentType: {
-    status: 415,
-    title: 'Unsupported form',
-    message: 'The form must be sent as a standard HTML form.',
-  },
-  tooLarge: { status: 413, title: 'Form too large', message: 'The form is larger than this page accepts.' },
-  method: { status: 405, title: 'Method not allowed', message: 'Only GET and POST are accepted here.' },
-  unconfirmed: {
-    status: 202,
-    title: 'Decision sent',
-    message:
-      'Your decision was sent, but the workflow has not confirmed it yet. Do not press again; the run history shows the outcome in a few minutes.',
-  },
-  unavailable: {
-    status: 503,
-    title: 'Try again',
-    message: 'The workflow could not be reached, so your decision was not recorded. Try again in a minute.',
-  },
-  failed: {
-    status: 500,
-    title: 'Something went wrong',
-    message: 'The page could not be processed. Nothing was approved or deleted. Try again later.',
-  },
-} as const satisfies Record<string, Refusal>;
-
 export function createApprovalPageHandler(
   deps: ApprovalPageDeps,
 ): (event: APIGatewayProxyEventV2) => Promise<ApprovalPageResponse> {
@@ -175,9 +109,10 @@ async function showPlan(
     { current: key, previous: deps.previousSigningKey },
     deps.now(),
   );
-  if (!link.ok) return refuse(LINK_REFUSALS[link.reason]);
+  if (!link.ok) return refuseLink(deps, link.reason, query.get('a'));
 
   const approval = await deps.ledger.getApproval(link.approvalId);
+  if (approval && isDecided(approval)) return refuse(await decidedRefusal(deps, approval));
   const state = checkApproval(approval, deps.now());
   if (state.refusal || !approval) return refuse(state.refusal ?? REFUSALS.unknown);
 
@@ -263,7 +198,7 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
   const now = deps.now();
   const keys = { current: await deps.signingKey(), previous: deps.previousSigningKey };
   const link = await verifyApprovalLinkWithKeys({ a: param('a'), e: param('e'), s: param('s') }, keys, now);
-  if (!link.ok) return refuse(LINK_REFUSALS[link.reason]);
+  if (!link.ok) return refuseLink(deps, link.reason, param('a'));
   const log = { approvalId: link.approvalId };
 
   const planHash = form.get('planHash') ?? '';
@@ -276,6 +211,7 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
   if (!decision || !approver) return refuse(REFUSALS.badInput);
 
   const approval = await deps.ledger.getApproval(link.approvalId);
+  if (approval && isDecided(approval)) return refuse(await decidedRefusal(deps, approval));
   const state = checkApproval(approval, now);
   if (state.refusal || !approval) {
     deps.logger?.warn('approval refused', { ...log, reason: state.refusal?.title ?? 'unknown' });
@@ -295,7 +231,9 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
   const use = await deps.ledger.useApproval(approval.approvalId, { decision, approver, planHash }, now);
   if (!use.used) {
     deps.logger?.warn('approval refused: already used', log);
-    return refuse(REFUSALS.used);
+    // Decided by another press in between: say what was decided.
+    const current = await deps.ledger.getApproval(approval.approvalId);
+    return refuse(current && isDecided(current) ? await decidedRefusal(deps, current) : REFUSALS.used);
   }
 
   const result: ApprovalResult = { decision, planHash, approver };
@@ -353,6 +291,48 @@ function decided(decision: ApprovalDecision, approver: string): string {
         `Thank you, ${approver}. The plan is approved; the workflow now deletes the AMIs and snapshots it lists.`,
       )
     : renderMessage('Rejected', `Thank you, ${approver}. The plan is rejected; nothing will be deleted.`);
+}
+
+/**
+ * A link whose signature is valid but whose time ran out may belong to an approval that was
+ * decided in time: that decision is the truth, not "expired, nothing will be deleted".
+ */
+async function refuseLink(
+  deps: ApprovalPageDeps,
+  reason: LinkFailure,
+  approvalId: string | null,
+): Promise<ApprovalPageResponse> {
+  if (reason !== 'expired' || !approvalId) return refuse(LINK_REFUSALS[reason]);
+  const approval = await deps.ledger.getApproval(approvalId);
+  return refuse(
+    approval && isDecided(approval) ? await decidedRefusal(deps, approval) : LINK_REFUSALS[reason],
+  );
+}
+
+function isDecided(approval: ApprovalRecord): boolean {
+  return approval.status === 'APPROVED' || approval.status === 'REJECTED';
+}
+
+/**
+ * What a decided approval's link answers: the recorded decision, received by the workflow if the
+ * page saw it delivered or the run has acted on it (re-read while the run still waits, as after a
+ * spent token), otherwise not yet confirmed. A GET reads only; nothing is re-sent.
+ */
+async function decidedRefusal(deps: ApprovalPageDeps, approval: ApprovalRecord): Promise<Refusal> {
+  const decision = approval.status as ApprovalDecision;
+  const recorded = {
+    decision,
+    approver: approval.approver ?? 'an unnamed approver',
+    decidedAt: approval.decidedAt ?? 'an unrecorded time',
+    expiresAt: approval.expiresAt,
+  };
+  if (approval.deliveredAt !== undefined) return decidedAnswer(recorded, true);
+  const run = await runAfterDelivery(deps, approval.runId);
+  if (run?.approvalId === approval.approvalId && actedOn(run.status, decision))
+    return decidedAnswer(recorded, true);
+  // The run ended without acting on it (it expired, or was stopped): that is what the link says.
+  if (run && !awaits(run, approval)) return REFUSALS.superseded;
+  return decidedAnswer(recorded, false);
 }
 
 /** The run is waiting, and waiting for this very approval (a retried request replaces it). */

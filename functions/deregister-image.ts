@@ -1,11 +1,13 @@
 /**
  * Deregister (one Map iteration): deregisters one approved AMI, after checking right now that
- * nothing references it (invariant 3), and only if the ledger still lists the snapshots
+ * nothing references it (invariant 3: our instance and launch template reads, and EC2's
+ * DescribeImageReferences), and only if the ledger still lists the snapshots
  * LoadApproved verified for it (invariant 1). Safe to repeat: an AMI already handled is a no-op, and
  * one already gone counts as deregistered.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { deregisterImage, findCurrentReferences } from './adapters/image-actions.ts';
+import { readAwsImageReferences } from './adapters/image-references.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures, ItemStateChangedError, NotApprovedError } from './commons/errors.ts';
@@ -22,6 +24,7 @@ import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import { deletableSnapshotIds } from './core/deletion-set.ts';
+import { awsReferenceSource, describeAnswers } from './core/second-opinion.ts';
 
 export interface DeregisterImageEvent {
   readonly runId: string;
@@ -84,14 +87,24 @@ export function createDeregisterImageHandler(
     // Counted before touching AWS, so `attempts` also counts tries that failed.
     await countAttempt(deps.ledger, runId, imageId, planHash);
 
-    const references = await findCurrentReferences(deps.clients, imageId);
-    if (references.length > 0) {
-      const sources = references.map((r) => r.source);
+    // Both opinions again, right before the deregistration (invariant 3): instances and launch
+    // templates as we read them, and EC2's own DescribeImageReferences. Either one keeps the AMI.
+    const [ours, aws] = await Promise.all([
+      findCurrentReferences(deps.clients, imageId),
+      readAwsImageReferences(deps.clients.ec2, [imageId]),
+    ]);
+    if (ours.length + aws.length > 0) {
+      const answers = { inventory: ours.map((r) => r.source), aws: aws.map(awsReferenceSource) };
       await transition(deps.ledger, runId, imageId, planHash, 'SKIPPED_IN_USE', {
-        detail: `in use right before deregistering: ${sources.join('; ')}`,
-        references: sources,
+        detail: `in use right before deregistering: ${describeAnswers(answers)}`,
+        references: answers.inventory,
+        awsReferences: answers.aws,
       });
-      logger.warn('deregister: skipped, AMI in use', { runId, imageId, references: sources.join('; ') });
+      logger.warn('deregister: skipped, AMI in use', {
+        runId,
+        imageId,
+        references: describeAnswers(answers),
+      });
       return { imageId, outcome: 'skipped-in-use' };
     }
 

@@ -10,16 +10,20 @@
  * - the AMI still exists: it was never deregistered, so nothing is stranded (the next plan sees
  *   the AMI like any other); the intent is dropped;
  * - the earlier item is missing or already DONE / SKIPPED_IN_USE: nothing to do; dropped;
- * - otherwise each snapshot both the intent and the earlier item list is re-checked (no
- *   existing AMI maps it) and deleted, under this run's lock, and the earlier item is recorded
- *   DONE with what happened (`finishedByRunId`). A snapshot EC2 still refuses as in use keeps
- *   the intent for the next run.
+ * - the earlier run's approved deletion set is rebuilt from its ledger items and bound by
+ *   content, as LoadApproved binds it: its ids must hash to the plan hash of the run's APPROVED
+ *   approval, or nothing of that run is deleted (the intent stays, and the refusal is logged);
+ * - otherwise each snapshot the intent names that is also one of that AMI's snapshots in the
+ *   verified set is re-checked (no existing AMI maps it) and deleted, under this run's lock, and
+ *   the earlier item is recorded DONE with what happened (`finishedByRunId`). A snapshot EC2
+ *   still refuses as in use keeps the intent for the next run.
  * A dry run deletes nothing: it only counts them.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { mapWithConcurrency } from './adapters/concurrency.ts';
 import { deleteSnapshot, imageExists, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
 import type { DeregistrationIntent, Ledger } from './adapters/ledger/index.ts';
+import { IN_PLAN, PlanTamperedError, type VerifiedSet, verifiedDeletionSet } from './commons/approved-set.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { requireRecord, requireRun } from './commons/events.ts';
@@ -74,8 +78,14 @@ export function createFinishEarlierRunsHandler(
       return { finished: 0, snapshotsDeleted: 0, gibFreed: 0, unfinished: intents.length };
     }
     const now = intents.slice(0, maxPerRun);
+    const approvedSets = new Map<string, Promise<VerifiedSet | string>>();
+    const approvedSetOf = (runId: string) => {
+      const known = approvedSets.get(runId) ?? approvedSetOfRun(deps, runId);
+      approvedSets.set(runId, known);
+      return known;
+    };
     const outcomes = await mapWithConcurrency(now, CONCURRENCY, (intent) =>
-      finishOne(deps, run.runId, intent, logger),
+      finishOne(deps, run.runId, intent, approvedSetOf, logger),
     );
     const finished = outcomes.filter((o) => o.kind === 'finished');
     const result: FinishEarlierRunsResult = {
@@ -93,6 +103,7 @@ async function finishOne(
   deps: FinishEarlierRunsDeps,
   runId: string,
   intent: DeregistrationIntent,
+  approvedSetOf: (runId: string) => Promise<VerifiedSet | string>,
   logger: HandlerLogger,
 ): Promise<IntentOutcome> {
   const { ledger, region } = deps;
@@ -107,8 +118,21 @@ async function finishOne(
   if (!item || !UNFINISHED.includes(item.status)) return drop(item ? `item is ${item.status}` : 'no item');
   if (await imageExists(ec2, intent.imageId)) return drop('the AMI was never deregistered');
 
-  // Both records must name a snapshot: neither alone can widen what gets deleted.
-  const approved = new Map((item.snapshots ?? []).map((s) => [s.snapshotId, s.sizeGiB]));
+  // Bound by content: only snapshots of this AMI in the earlier run's verified approved set, and
+  // named by the intent too. A ledger rewritten since (item or intent) can narrow, never widen.
+  const verified = await approvedSetOf(intent.runId);
+  if (typeof verified === 'string') {
+    logger.warn('earlier AMI not finished: its approval cannot be verified', {
+      runId: intent.runId,
+      imageId: intent.imageId,
+      why: verified,
+    });
+    return { kind: 'unfinished' };
+  }
+  const inSet = new Set(verified.has(item) ? verified.snapshotIdsOf(intent.imageId) : []);
+  const approved = new Map(
+    (item.snapshots ?? []).filter((s) => inSet.has(s.snapshotId)).map((s) => [s.snapshotId, s.sizeGiB]),
+  );
   const snapshots = intent.snapshotIds.filter((id) => approved.has(id));
   const results: { snapshotId: string; sizeGiB: number; outcome: string; detail?: string }[] = [];
   for (const snapshotId of snapshots) {
@@ -145,6 +169,27 @@ async function finishOne(
     deleted: deleted.map((r) => r.snapshotId).join(','),
   });
   return { kind: 'finished', snapshotsDeleted: deleted.length, gibFreed };
+}
+
+/**
+ * The earlier run's approved deletion set, or why there is none: its run record and its APPROVED
+ * approval must name the same plan hash, and its plan's items must hash to it.
+ */
+async function approvedSetOfRun(deps: FinishEarlierRunsDeps, runId: string): Promise<VerifiedSet | string> {
+  const run = await deps.ledger.getRun(runId);
+  if (run?.planHash === undefined || run.approvalId === undefined) return 'the run records no approved plan';
+  const approval = await deps.ledger.getApproval(run.approvalId);
+  if (approval?.status !== 'APPROVED' || approval.planHash !== run.planHash || approval.runId !== runId)
+    return `no APPROVED approval of plan ${run.planHash}`;
+  const items = (await deps.ledger.listItems(runId)).filter(
+    (item) => item.planHash === run.planHash && IN_PLAN.has(item.status),
+  );
+  try {
+    return verifiedDeletionSet(runId, deps.region, run.planHash, items, run.maxDeletionsPerRun);
+  } catch (error) {
+    if (error instanceof PlanTamperedError) return error.message;
+    throw error;
+  }
 }
 
 export const handler = lazyHandler(() =>

@@ -16,18 +16,12 @@ import { mapWithConcurrency } from './adapters/concurrency.ts';
 import type { InventoryClients } from './adapters/inventory.ts';
 import type { Ledger, LedgerItem } from './adapters/ledger/index.ts';
 import { referencesNow } from './adapters/reference-checks.ts';
+import { IN_PLAN, verifiedDeletionSet } from './commons/approved-set.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';
-import {
-  AMI_ID,
-  PLAN_HASH,
-  requireRecord,
-  requireRun,
-  requireString,
-  SNAPSHOT_ID,
-} from './commons/events.ts';
+import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
-import { type DeletionImage, deletableSnapshotIds, hashDeletionSet } from './core/deletion-set.ts';
+import type { DeletionImage } from './core/deletion-set.ts';
 import { describeAnswers } from './core/second-opinion.ts';
 import type { ApprovalResult, RunContext } from './core/workflow.ts';
 
@@ -59,13 +53,6 @@ export class ApprovalMismatchError extends Error {
   override readonly name = 'ApprovalMismatchError';
 }
 
-/** The ledger's plan is not the approved one (its ids hash to another plan hash). Nothing was marked approved. */
-export class PlanTamperedError extends Error {
-  override readonly name = 'PlanTamperedError';
-}
-
-/** Statuses of items that are part of the approved plan (a retried LoadApproved finds them moved on). */
-const IN_PLAN = new Set(['PLANNED', 'APPROVED', 'DEREGISTERED', 'DONE', 'SKIPPED_IN_USE', 'FAILED']);
 /** Approved items a deletion step still has to process (DEREGISTERED: a retried Map resumes them). */
 const TO_PROCESS = new Set(['APPROVED', 'DEREGISTERED']);
 /** Conditional updates in flight at once while marking the verified items APPROVED. */
@@ -146,58 +133,6 @@ export function createLoadApprovedHandler(
     });
     return { images, orphanSnapshots };
   });
-}
-
-/** The ids of the verified deletion set, looked up by item. */
-interface VerifiedSet {
-  has(item: LedgerItem): boolean;
-  snapshotIdsOf(imageId: string): readonly string[];
-}
-
-/**
- * Rebuilds the deletion set from the ledger's items of the plan and refuses the whole run if its
- * hash is not the approved one: an item flipped to PLANNED, a snapshot id added to an AMI, an id
- * that is not an EC2 id or more items than the cap all change it.
- */
-function verifiedDeletionSet(
-  runId: string,
-  region: string,
-  planHash: string,
-  items: readonly LedgerItem[],
-  cap: number,
-): VerifiedSet {
-  const refuse = (why: string) =>
-    new PlanTamperedError(`run ${runId}: ${why}; nothing was approved for deletion`);
-  if (items.length > cap)
-    throw refuse(`${items.length} items are in the plan, over maxDeletionsPerRun ${cap}`);
-  const images = new Map<string, readonly string[]>();
-  const orphans = new Set<string>();
-  for (const item of items) {
-    if (item.kind === 'IMAGE') {
-      const snapshotIds = deletableSnapshotIds(Array.isArray(item.snapshots) ? item.snapshots : []);
-      if (!AMI_ID.test(item.id) || !snapshotIds.every((id) => SNAPSHOT_ID.test(id)))
-        throw refuse(`AMI item ${JSON.stringify(item.id.slice(0, 40))} carries an id that is not EC2's`);
-      images.set(item.id, snapshotIds);
-    } else {
-      if (!SNAPSHOT_ID.test(item.id))
-        throw refuse(`snapshot item ${JSON.stringify(item.id.slice(0, 40))} is not an EC2 snapshot id`);
-      orphans.add(item.id);
-    }
-  }
-  const hash = hashDeletionSet({
-    region,
-    images: [...images].map(([imageId, snapshotIds]) => ({ imageId, snapshotIds })),
-    orphanSnapshots: [...orphans].map((snapshotId) => ({ snapshotId })),
-  });
-  if (hash !== planHash) {
-    throw refuse(
-      `the ledger's plan (${images.size} AMIs, ${orphans.size} orphan snapshots) hashes to ${hash}, not the approved ${planHash}`,
-    );
-  }
-  return {
-    has: (item) => (item.kind === 'IMAGE' ? images.has(item.id) : orphans.has(item.id)),
-    snapshotIdsOf: (imageId) => images.get(imageId) ?? [],
-  };
 }
 
 /** Re-reads every reference source and moves newly referenced approved AMIs to SKIPPED_IN_USE. */

@@ -731,6 +731,81 @@ describe('approval page', () => {
     });
   });
 
+  describe('a link re-opened after its decision', () => {
+    /** The page took the decision, and then crashed before it recorded the delivery. */
+    async function decidedWithoutSettling(decision: 'APPROVED' | 'REJECTED'): Promise<void> {
+      const use = await ledger.useApproval(APPROVAL_ID, { decision, approver: 'Ada', planHash: PLAN_HASH });
+      expect(use.used).toBe(true);
+    }
+
+    it('answers "already approved by Ada at <time>" once the run acted on it, on GET and POST, resuming nothing', async () => {
+      // Prepare: SendTaskSuccess took effect, the page crashed before settling; the run deletes.
+      const fields = await renderedForm();
+      await decidedWithoutSettling('APPROVED');
+      await ledger.updateRun('run-1', { status: 'DELETING' });
+
+      // Act
+      const reopened = await handle(httpEvent('GET', { query: linkQuery() }));
+      const repressed = await post({ ...fields, approver: 'Mallory', decision: 'REJECT' });
+
+      // Assess
+      for (const response of [reopened, repressed]) {
+        expect(response.statusCode).toBe(409);
+        expectSafeHeaders(response);
+        expectNoToken(response);
+        expect(response.body).toContain('<h1>Already approved</h1>');
+        expect(response.body).toContain(`approved by Ada at ${NOW.toISOString()}`);
+        expect(response.body).not.toContain('<form');
+      }
+      expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 0);
+      expect((await ledger.getApproval(APPROVAL_ID))?.approver).toBe('Ada');
+    });
+
+    it('answers the delivered decision, not "expired", once the link has run out', async () => {
+      // Prepare
+      const fields = await renderedForm();
+      await post({ ...fields, approver: 'Ada', decision: 'REJECT' });
+      await ledger.updateRun('run-1', { status: 'REJECTED' });
+      const expiredLink = linkQuery(APPROVAL_ID, new Date(NOW.getTime() - 1000));
+
+      // Act
+      const response = await handle(httpEvent('GET', { query: expiredLink }));
+
+      // Assess
+      expect(response.statusCode).toBe(409);
+      expect(response.body).toContain('<h1>Already rejected</h1>');
+      expect(response.body).toContain('nothing will be deleted');
+    });
+
+    it('says the decision is not confirmed (202) while the run still waits, and re-sends nothing on GET', async () => {
+      // Prepare: the page crashed right after its own write, before SendTaskSuccess.
+      await decidedWithoutSettling('APPROVED');
+
+      // Act
+      const response = await handle(httpEvent('GET', { query: linkQuery() }));
+
+      // Assess
+      expect(response.statusCode).toBe(202);
+      expect(response.body).toContain('approved by Ada');
+      expect(response.body).toContain(`If it does not by ${EXPIRES.toISOString()}`);
+      expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 0);
+    });
+
+    it('says the run no longer waits when it ended without acting on the decision', async () => {
+      // Prepare
+      await decidedWithoutSettling('APPROVED');
+      await ledger.updateRun('run-1', { status: 'FAILED' });
+
+      // Act
+      const response = await handle(httpEvent('GET', { query: linkQuery() }));
+
+      // Assess
+      expect(response.statusCode).toBe(409);
+      expect(response.body).toContain('No longer waiting');
+      expect(response.body).not.toContain('Already approved');
+    });
+  });
+
   it('answers other methods with 405 and the security headers', async () => {
     // Act
     const response = await handle(httpEvent('PUT', { query: linkQuery() }));

@@ -45,7 +45,8 @@ interface Access {
 }
 
 const SHORT = Duration.seconds(30);
-// Two re-check reads (every page of launch template versions) plus the delete, under throttling.
+// Three re-check reads (every page of launch template versions, DescribeImageReferences) plus the
+// delete, under throttling.
 const DELETION = Duration.minutes(3);
 const PLANNING = Duration.minutes(5);
 
@@ -96,11 +97,13 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     ssm: true,
     imageReferences: true,
   },
-  // Re-checks instances, launch templates, launch configurations and groups right before deregistering.
+  // Re-checks instances and launch templates, and asks DescribeImageReferences (which reads SSM
+  // parameters and Image Builder recipes on its behalf), right before deregistering.
   DeregisterImage: {
     timeout: DELETION,
     memorySize: 256,
     describe: 'ec2AndAutoScaling',
+    imageReferences: true,
     deregister: true,
   },
   DeleteImageSnapshots: {

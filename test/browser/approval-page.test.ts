@@ -432,9 +432,9 @@ describe('the approval page in Chromium, on a waiting local run', () => {
     // Assess
     expect(resubmitted.status()).toBe(409);
     expectSecurityHeaders(resubmitted);
-    expect(await heading(second)).toBe('Already used');
+    expect(await heading(second)).toBe('Already approved');
     expect(back?.status()).toBe(409);
-    expect(await heading(first)).toBe('Already used');
+    expect(await heading(first)).toBe('Already approved');
     expect(await first.getByRole('button').count()).toBe(0);
     expect(callsIn(run.account, RESUMPTIONS)).toEqual(['SendTaskSuccess']);
     expect(result).toMatchObject({ output: { status: 'COMPLETED', approver: 'Ada Lovelace' } });

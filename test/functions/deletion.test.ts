@@ -73,6 +73,79 @@ describe('deletion handlers', () => {
     });
   });
 
+  describe('finish-earlier-runs', () => {
+    /** run-1 deregistered one AMI and stopped before its snapshots; run-2 now holds the lock. */
+    let run2: Awaited<ReturnType<typeof approvedRun>>['run'] | undefined;
+    async function strandedByRun1(): Promise<{ imageId: string; approvedSnapshots: string[] }> {
+      const { plan, work, run } = await approvedRun(h);
+      run2 = { ...run, runId: 'run-2' };
+      const imageId = scenario.frontCandidates[0] as string;
+      await h.handlers.deregister(imageItem(plan.planHash, imageId, work));
+      await h.ledger.releaseLock(REGION, 'run-1');
+      await h.ledger.acquireLock(REGION, 'run-2', 3600, NOW);
+      const approvedSnapshots = [...(imageItem(plan.planHash, imageId, work).snapshotIds ?? [])];
+      expect(approvedSnapshots.length).toBeGreaterThan(0);
+      return { imageId, approvedSnapshots };
+    }
+    const finish = () => h.handlers.finishEarlierRuns({ run: run2 as NonNullable<typeof run2> });
+
+    it('deletes the approved snapshots a stopped run left behind and records the item DONE', async () => {
+      // Prepare
+      const { imageId, approvedSnapshots } = await strandedByRun1();
+
+      // Act
+      const result = await finish();
+
+      // Assess
+      expect(result).toMatchObject({
+        finished: 1,
+        snapshotsDeleted: approvedSnapshots.length,
+        unfinished: 0,
+      });
+      expect(approvedSnapshots.filter((id) => h.account.snapshots.has(id))).toEqual([]);
+      expect(await item(imageId)).toMatchObject({ status: 'DONE', finishedByRunId: 'run-2' });
+    });
+
+    it('deletes nothing of a run whose ledger was widened after approval (item and intent both name a foreign snapshot)', async () => {
+      // Prepare: a hostile ledger writer adds an unrelated snapshot to the item and its intent.
+      const { imageId, approvedSnapshots } = await strandedByRun1();
+      const foreign = h.account.addSnapshot({ sizeGiB: 500, startTime: NOW }).snapshotId;
+      await appendSnapshot(h, imageId, foreign);
+      await h.ledger.recordDeregistrationIntent(REGION, {
+        runId: 'run-1',
+        imageId,
+        snapshotIds: [...approvedSnapshots, foreign],
+      });
+
+      // Act
+      const result = await finish();
+
+      // Assess: bound by content, the run's plan no longer hashes to its approval; fail closed.
+      expect(result).toMatchObject({ finished: 0, snapshotsDeleted: 0, unfinished: 1 });
+      expect(h.account.snapshots.has(foreign)).toBe(true);
+      expect(h.account.callsTo('DeleteSnapshot')).toEqual([]);
+      expect(await h.ledger.listDeregistrationIntents(REGION)).toHaveLength(1);
+    });
+
+    it('deletes only the approved snapshots when just the intent was widened', async () => {
+      // Prepare
+      const { imageId, approvedSnapshots } = await strandedByRun1();
+      const foreign = h.account.addSnapshot({ sizeGiB: 500, startTime: NOW }).snapshotId;
+      await h.ledger.recordDeregistrationIntent(REGION, {
+        runId: 'run-1',
+        imageId,
+        snapshotIds: [...approvedSnapshots, foreign],
+      });
+
+      // Act
+      const result = await finish();
+
+      // Assess
+      expect(result).toMatchObject({ finished: 1, snapshotsDeleted: approvedSnapshots.length });
+      expect(h.account.snapshots.has(foreign)).toBe(true);
+    });
+  });
+
   describe('deregister-image', () => {
     it('deregisters an approved, unused AMI and records DEREGISTERED with one attempt', async () => {
       // Prepare
@@ -126,6 +199,26 @@ describe('deletion handlers', () => {
       // Assess
       expect(result.outcome).toBe('skipped-in-use');
       expect(h.account.images.has(imageId)).toBe(true);
+    });
+
+    it('asks DescribeImageReferences again right before deregistering: a parameter set after approval keeps the AMI', async () => {
+      // Prepare: an SSM parameter (a source Deregister does not read itself) now names the AMI.
+      const { plan, work } = await approvedRun(h);
+      const imageId = scenario.frontCandidates[0] as string;
+      h.account.putParameter('/other-team/base-ami', imageId);
+
+      // Act
+      const result = await h.handlers.deregister(imageItem(plan.planHash, imageId, work));
+
+      // Assess
+      expect(result).toEqual({ imageId, outcome: 'skipped-in-use' });
+      expect(h.account.images.has(imageId)).toBe(true);
+      expect(h.account.callsTo('DeregisterImage')).toEqual([]);
+      expect(await item(imageId)).toMatchObject({
+        status: 'SKIPPED_IN_USE',
+        references: [],
+        awsReferences: ['ssm:Parameter arn:aws:ssm:eu-west-1:123456789012:parameter/other-team/base-ami'],
+      });
     });
 
     it('refuses an item that is not APPROVED (invariant 1) and touches no AMI', async () => {
