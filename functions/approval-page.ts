@@ -25,9 +25,9 @@ import { type RunWorkspace, WorkspaceKeyNotFoundError } from './adapters/workspa
 import { lazyHandler, ledgerFromEnv, regionFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
-import { admitUnderCap, deletionSetOf, hashDeletionSet, previewDeletion } from './core/deletion-set.ts';
 import type { Plan } from './core/model.ts';
-import { planCandidates } from './core/plan.ts';
+import { hashPlanDeletion, PlanShapeError } from './core/plan-targets.ts';
+import { planView } from './core/plan-view.ts';
 import type { ApprovalDecision, ApprovalResult, RunStatus } from './core/workflow.ts';
 import { renderMessage, renderPlanPage } from './views/approval-page.ts';
 
@@ -116,6 +116,11 @@ const REFUSALS = {
     message: 'This form was not issued for this approval and plan. Open the link from the email again.',
   },
   badInput: { status: 400, title: 'Invalid form', message: 'Enter your name and choose Approve or Reject.' },
+  badPage: {
+    status: 400,
+    title: 'Invalid page',
+    message: 'The page number in this link is not valid. Open the link from the approval email again.',
+  },
   contentType: {
     status: 415,
     title: 'Unsupported form',
@@ -187,6 +192,10 @@ async function showPlan(
   if (!verified) return refuse(REFUSALS.planChanged);
 
   const plan = verified;
+  const page = parsePage(query);
+  if (page === undefined) return refuse(REFUSALS.badPage);
+  const view = planView(plan, deps.pricePerGibMonth);
+  if (page > view.pageCount) return refuse(noSuchPage(view.pageCount));
   const hidden = {
     a: query.get('a') ?? '',
     e: query.get('e') ?? '',
@@ -194,24 +203,34 @@ async function showPlan(
     planHash: plan.planHash,
     formToken: formToken(key, approval.approvalId, plan.planHash),
   };
-  const cap = plan.maxDeletionsPerRun;
-  const admitted = admitUnderCap(planCandidates(plan), plan.orphanSnapshots, cap);
-  const deferred = new Set([
-    ...admitted.deferredCandidates.map((c) => c.imageId),
-    ...admitted.deferredOrphans.map((o) => o.snapshotId),
-  ]);
   return respond(
     200,
     renderPlanPage({
-      plan,
+      view,
+      page,
       runId: approval.runId,
       expiresAt: approval.expiresAt,
-      preview: previewDeletion(planCandidates(plan), plan.orphanSnapshots, cap, deps.pricePerGibMonth),
-      deferred,
       hidden,
       maxApproverLength: MAX_APPROVER_LENGTH,
     }),
   );
+}
+
+/** `page`: absent is 1; otherwise once, a whole number from 1 written plainly. Anything else is undefined. */
+function parsePage(query: URLSearchParams): number | undefined {
+  const values = query.getAll('page');
+  if (values.length === 0) return 1;
+  const [value] = values;
+  if (values.length > 1 || value === undefined || !/^[1-9][0-9]{0,8}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+function noSuchPage(pageCount: number): Refusal {
+  return {
+    status: 404,
+    title: 'No such page',
+    message: `This plan has ${pageCount} page${pageCount === 1 ? '' : 's'}. Open the link from the approval email again.`,
+  };
 }
 
 /**
@@ -235,13 +254,21 @@ async function loadVerifiedPlan(
   if (
     plan.planHash !== approval.planHash ||
     !Array.isArray(plan.groups) ||
-    !Array.isArray(plan.orphanSnapshots)
+    !Array.isArray(plan.orphanSnapshots) ||
+    (plan.targets !== undefined && !Array.isArray(plan.targets))
   )
     return undefined;
-  const cap = plan.maxDeletionsPerRun ?? run.maxDeletionsPerRun;
-  const deletion = deletionSetOf(plan.region, planCandidates(plan), plan.orphanSnapshots, cap);
-  if (deps.region !== undefined && plan.region !== deps.region) return undefined;
-  return hashDeletionSet(deletion) === approval.planHash ? plan : undefined;
+  // One target: it must be this deployment's region. Many: the hub plans every region listed.
+  if (deps.region !== undefined && plan.targets === undefined && plan.region !== deps.region)
+    return undefined;
+  const capped: Plan = { ...plan, maxDeletionsPerRun: plan.maxDeletionsPerRun ?? run.maxDeletionsPerRun };
+  try {
+    return hashPlanDeletion(capped) === approval.planHash ? capped : undefined;
+  } catch (error) {
+    // Rows that do not say consistently where they delete: the plan was not written by planning.
+    if (error instanceof PlanShapeError) return undefined;
+    throw error;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
