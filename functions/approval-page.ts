@@ -21,12 +21,11 @@ import {
 } from './adapters/approval-link.ts';
 import { clientConfig } from './adapters/clients.ts';
 import type { ApprovalRecord, Ledger, RunRecord } from './adapters/ledger/index.ts';
-import { type RunWorkspace, WorkspaceKeyNotFoundError } from './adapters/workspace.ts';
+import type { RunWorkspace } from './adapters/workspace.ts';
+import { loadVerifiedPlan, noSuchPage, parsePage } from './commons/approval-plan.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
-import type { Plan } from './core/model.ts';
-import { hashPlanDeletion, PlanShapeError } from './core/plan-targets.ts';
 import { planView } from './core/plan-view.ts';
 import type { ApprovalDecision, ApprovalResult, RunStatus } from './core/workflow.ts';
 import { renderMessage, renderPlanPage } from './views/approval-page.ts';
@@ -214,61 +213,6 @@ async function showPlan(
       maxApproverLength: MAX_APPROVER_LENGTH,
     }),
   );
-}
-
-/** `page`: absent is 1; otherwise once, a whole number from 1 written plainly. Anything else is undefined. */
-function parsePage(query: URLSearchParams): number | undefined {
-  const values = query.getAll('page');
-  if (values.length === 0) return 1;
-  const [value] = values;
-  if (values.length > 1 || value === undefined || !/^[1-9][0-9]{0,8}$/.test(value)) return undefined;
-  return Number(value);
-}
-
-function noSuchPage(pageCount: number): Refusal {
-  return {
-    status: 404,
-    title: 'No such page',
-    message: `This plan has ${pageCount} page${pageCount === 1 ? '' : 's'}. Open the link from the approval email again.`,
-  };
-}
-
-/**
- * The plan the page shows, from one source (the workspace), and only if the deletion set it
- * renders hashes to the approved plan hash, which the run recorded too. Anything else (a plan
- * rewritten, missing, or bound to another hash) is undefined: the page refuses it.
- */
-async function loadVerifiedPlan(
-  deps: ApprovalPageDeps,
-  approval: ApprovalRecord,
-  run: RunRecord,
-): Promise<Plan | undefined> {
-  if (run.planHash !== approval.planHash) return undefined;
-  let plan: Plan;
-  try {
-    plan = await deps.workspace.getJson<Plan>(approval.planKey);
-  } catch (error) {
-    if (error instanceof WorkspaceKeyNotFoundError) return undefined;
-    throw error;
-  }
-  if (
-    plan.planHash !== approval.planHash ||
-    !Array.isArray(plan.groups) ||
-    !Array.isArray(plan.orphanSnapshots) ||
-    (plan.targets !== undefined && !Array.isArray(plan.targets))
-  )
-    return undefined;
-  // One target: it must be this deployment's region. Many: the hub plans every region listed.
-  if (deps.region !== undefined && plan.targets === undefined && plan.region !== deps.region)
-    return undefined;
-  const capped: Plan = { ...plan, maxDeletionsPerRun: plan.maxDeletionsPerRun ?? run.maxDeletionsPerRun };
-  try {
-    return hashPlanDeletion(capped) === approval.planHash ? capped : undefined;
-  } catch (error) {
-    // Rows that do not say consistently where they delete: the plan was not written by planning.
-    if (error instanceof PlanShapeError) return undefined;
-    throw error;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
