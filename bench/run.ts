@@ -1,13 +1,14 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a summary table;
  * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup, cost,
- * package-size).
+ * package-size, page-size).
  */
 import { runCliStartup } from './cli-startup.ts';
 import { runCost } from './cost.ts';
 import { runDeletionThroughput } from './deletion-throughput.ts';
 import { printTable, type SummaryRow } from './harness.ts';
 import { runPackageSize } from './package-size.ts';
+import { runPageSize } from './page-size.ts';
 import { runPayloads } from './payloads.ts';
 import { runPlanning } from './planning.ts';
 
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
   'cli-startup': runCliStartup,
   cost: runCost,
   'package-size': runPackageSize,
+  'page-size': runPageSize,
 };
 
 const names = process.argv.slice(2);

@@ -21,13 +21,12 @@ import {
 } from './adapters/approval-link.ts';
 import { clientConfig } from './adapters/clients.ts';
 import type { ApprovalRecord, Ledger, RunRecord } from './adapters/ledger/index.ts';
-import { type RunWorkspace, WorkspaceKeyNotFoundError } from './adapters/workspace.ts';
+import type { RunWorkspace } from './adapters/workspace.ts';
+import { loadVerifiedPlan, noSuchPage, parsePage } from './commons/approval-plan.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
-import { admitUnderCap, deletionSetOf, hashDeletionSet, previewDeletion } from './core/deletion-set.ts';
-import type { Plan } from './core/model.ts';
-import { planCandidates } from './core/plan.ts';
+import { planView } from './core/plan-view.ts';
 import type { ApprovalDecision, ApprovalResult, RunStatus } from './core/workflow.ts';
 import { decidedAnswer, LINK_REFUSALS, REFUSALS, type Refusal } from './views/approval-answers.ts';
 import { renderMessage, renderPlanPage } from './views/approval-page.ts';
@@ -122,6 +121,10 @@ async function showPlan(
   if (!verified) return refuse(REFUSALS.planChanged);
 
   const plan = verified;
+  const page = parsePage(query);
+  if (page === undefined) return refuse(REFUSALS.badPage);
+  const view = planView(plan, deps.pricePerGibMonth);
+  if (page > view.pageCount) return refuse(noSuchPage(view.pageCount));
   const hidden = {
     a: query.get('a') ?? '',
     e: query.get('e') ?? '',
@@ -129,54 +132,17 @@ async function showPlan(
     planHash: plan.planHash,
     formToken: formToken(key, approval.approvalId, plan.planHash),
   };
-  const cap = plan.maxDeletionsPerRun;
-  const admitted = admitUnderCap(planCandidates(plan), plan.orphanSnapshots, cap);
-  const deferred = new Set([
-    ...admitted.deferredCandidates.map((c) => c.imageId),
-    ...admitted.deferredOrphans.map((o) => o.snapshotId),
-  ]);
   return respond(
     200,
     renderPlanPage({
-      plan,
+      view,
+      page,
       runId: approval.runId,
       expiresAt: approval.expiresAt,
-      preview: previewDeletion(planCandidates(plan), plan.orphanSnapshots, cap, deps.pricePerGibMonth),
-      deferred,
       hidden,
       maxApproverLength: MAX_APPROVER_LENGTH,
     }),
   );
-}
-
-/**
- * The plan the page shows, from one source (the workspace), and only if the deletion set it
- * renders hashes to the approved plan hash, which the run recorded too. Anything else (a plan
- * rewritten, missing, or bound to another hash) is undefined: the page refuses it.
- */
-async function loadVerifiedPlan(
-  deps: ApprovalPageDeps,
-  approval: ApprovalRecord,
-  run: RunRecord,
-): Promise<Plan | undefined> {
-  if (run.planHash !== approval.planHash) return undefined;
-  let plan: Plan;
-  try {
-    plan = await deps.workspace.getJson<Plan>(approval.planKey);
-  } catch (error) {
-    if (error instanceof WorkspaceKeyNotFoundError) return undefined;
-    throw error;
-  }
-  if (
-    plan.planHash !== approval.planHash ||
-    !Array.isArray(plan.groups) ||
-    !Array.isArray(plan.orphanSnapshots)
-  )
-    return undefined;
-  const cap = plan.maxDeletionsPerRun ?? run.maxDeletionsPerRun;
-  const deletion = deletionSetOf(plan.region, planCandidates(plan), plan.orphanSnapshots, cap);
-  if (deps.region !== undefined && plan.region !== deps.region) return undefined;
-  return hashDeletionSet(deletion) === approval.planHash ? plan : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

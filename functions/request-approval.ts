@@ -17,7 +17,9 @@ import { classifyFailures } from './commons/errors.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
 import type { Plan } from './core/model.ts';
 import type { RunContext } from './core/workflow.ts';
-import { inertText } from './views/plain-text.ts';
+import { renderApprovalEmail } from './views/approval-email.ts';
+
+export { type ApprovalEmail, renderApprovalEmail } from './views/approval-email.ts';
 
 export interface RequestApprovalEvent {
   readonly run: RunContext;
@@ -44,6 +46,8 @@ export interface RequestApprovalDeps {
   /** How long the approval stays valid; equal to the state's TimeoutSeconds. */
   readonly timeoutSeconds: number;
   readonly now: () => Date;
+  /** For the saving estimate in the email (the page's price). Default: the core's. */
+  readonly pricePerGibMonth?: number;
   readonly logger?: HandlerLogger;
 }
 
@@ -51,8 +55,6 @@ export interface RequestApprovalDeps {
 export class ApprovalRequestError extends Error {
   override readonly name = 'ApprovalRequestError';
 }
-
-const SUBJECT_MAX = 100;
 
 export function createRequestApprovalHandler(
   deps: RequestApprovalDeps,
@@ -103,10 +105,12 @@ export function createRequestApprovalHandler(
       expiresAt,
       key: await deps.signingKey(),
     });
-    const deferred = (await deps.ledger.listItems(run.runId)).filter(
-      (item) => item.status === 'DEFERRED',
-    ).length;
-    const email = renderApprovalEmail(plan, link, expiresAt, { runId: run.runId, deferred });
+    // The cap the run admits under, as the page reads it (a plan written without one takes the run's).
+    const capped = { ...plan, maxDeletionsPerRun: plan.maxDeletionsPerRun ?? run.maxDeletionsPerRun };
+    const email = renderApprovalEmail(capped, link, expiresAt, {
+      runId: run.runId,
+      ...(deps.pricePerGibMonth === undefined ? {} : { pricePerGibMonth: deps.pricePerGibMonth }),
+    });
     await deps.sns.send(
       new PublishCommand({ TopicArn: deps.topicArn, Subject: email.subject, Message: email.message }),
     );
@@ -136,87 +140,6 @@ function validate(event: RequestApprovalEvent): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Email
-// ---------------------------------------------------------------------------------------------
-
-export interface ApprovalEmail {
-  /** At most 100 ASCII characters on one line (SNS's limits for email subjects). */
-  readonly subject: string;
-  readonly message: string;
-}
-
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-const gib = (n: number): string => `${Number.isInteger(n) ? n : n.toFixed(1)}`;
-
-/** Plain-text email: a summary, the link, its expiry, and what pressing the link does (nothing yet). */
-export function renderApprovalEmail(
-  plan: Plan,
-  link: string,
-  expiresAt: Date,
-  options: { runId?: string; deferred?: number } = {},
-): ApprovalEmail {
-  const t = plan.totals;
-  const what =
-    t.orphanSnapshots > 0
-      ? `${plural(t.candidates, 'AMI')} and ${plural(t.orphanSnapshots, 'orphan snapshot')}`
-      : plural(t.candidates, 'AMI');
-  const subject = oneLine(`ami-cleaner: approve deleting ${what} in ${plan.region}`, SUBJECT_MAX);
-
-  const rows = plan.groups
-    .filter((group) => group.candidates.length > 0)
-    .map((group) => [
-      inertText(group.name),
-      String(group.candidates.length),
-      String(group.kept.length),
-      gib(group.candidates.flatMap((c) => c.snapshots).reduce((sum, s) => sum + s.sizeGiB, 0)),
-    ]);
-  const header = ['Group', 'AMIs to delete', 'Kept', 'GiB'];
-  const total = ['Total', String(t.candidates), String(t.kept), gib(t.candidateSizeGiB)];
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...[...rows, total].map((r) => (r[i] ?? '').length)),
-  );
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-      .join('  ');
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-
-  const lines = [
-    `An ami-cleaner run in ${plan.region} wants to delete ${what}.`,
-    ...(options.runId ? [`Run: ${options.runId}`] : []),
-    `Plan hash: ${plan.planHash}`,
-    '',
-    line(header),
-    rule,
-    ...(rows.length > 0 ? rows.map(line) : ['(no AMIs to delete)']),
-    rule,
-    line(total),
-    '',
-    `Snapshots of these AMIs: ${t.candidateSnapshots} (${gib(t.candidateSizeGiB)} GiB)`,
-    `Orphan snapshots: ${t.orphanSnapshots} (${gib(t.orphanSizeGiB)} GiB)`,
-    ...(options.deferred
-      ? [
-          `${plural(options.deferred, 'item')} ${options.deferred === 1 ? 'exceeds' : 'exceed'} the per-run deletion limit and will be left for a later run.`,
-        ]
-      : []),
-    '',
-    'Review the plan, then approve or reject it:',
-    link,
-    '',
-    'The link opens a review page. Nothing is deleted until you press Approve on that page.',
-    `The link expires at ${expiresAt.toISOString()} (UTC). If nobody approves by then, nothing is deleted.`,
-    'Do not forward this email: anyone with the link can approve.',
-  ];
-  return { subject, message: `${lines.join('\n')}\n` };
-}
-
-/** SNS refuses email subjects over 100 characters, with line breaks, or with non-ASCII text. */
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?');
-  return flat.length <= max ? flat : `${flat.slice(0, max - 3)}...`;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Lambda entry point
 // ---------------------------------------------------------------------------------------------
 
@@ -233,6 +156,7 @@ export const handler = lazyHandler(() =>
     ).current,
     timeoutSeconds: getNumberFromEnv('APPROVAL_TIMEOUT_SECONDS', { integer: true, min: 1 }),
     now: () => new Date(),
+    pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
     logger: createLogger('request-approval'),
   }),
 );

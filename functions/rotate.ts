@@ -14,6 +14,7 @@ import { requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import type { Inventory } from './core/model.ts';
 import { assemblePlan, type FilteredGroups, orphanStep } from './core/plan.ts';
+import { isAccountId } from './core/target.ts';
 import type { RunContext } from './core/workflow.ts';
 
 export interface RotateEvent {
@@ -67,6 +68,7 @@ export function createRotateHandler(deps: RotateDeps): (event: RotateEvent) => P
     });
     const plan = assemblePlan({
       region: inventory.region,
+      ...accountOf(run.executionArn),
       now,
       groups,
       orphanSnapshots,
@@ -85,6 +87,12 @@ export function createRotateHandler(deps: RotateDeps): (event: RotateEvent) => P
     logger.info('plan built', { runId: run.runId, ...result });
     return result;
   });
+}
+
+/** The account the run plans: its execution's (a single-target run plans its own account). */
+function accountOf(executionArn: string): { accountId?: string } {
+  const account = executionArn.split(':')[4];
+  return isAccountId(account) ? { accountId: account } : {};
 }
 
 export const handler = lazyHandler(() =>

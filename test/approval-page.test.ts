@@ -10,6 +10,7 @@ import { type ApprovalPageResponse, createApprovalPageHandler } from '../functio
 import { deletionSetOf, hashDeletionSet } from '../functions/core/deletion-set.ts';
 import type { Plan, PlanCandidate, PlannedSnapshot } from '../functions/core/model.ts';
 import { planCandidates } from '../functions/core/plan.ts';
+import { httpEvent } from './helpers/approval-page-harness.ts';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.ts';
 import { candidate, runContext, smallPlan } from './helpers/ledger-fixtures.ts';
 
@@ -35,39 +36,6 @@ function withDeletionHash(plan: Plan): Plan {
 const BASE_URL = 'https://abc123.lambda-url.eu-west-1.on.aws/';
 
 const sfnMock = mockClient(SFNClient);
-
-function httpEvent(
-  method: string,
-  options: { query?: string; body?: string; contentType?: string; base64?: boolean } = {},
-): APIGatewayProxyEventV2 {
-  const body =
-    options.body === undefined
-      ? undefined
-      : options.base64
-        ? Buffer.from(options.body).toString('base64')
-        : options.body;
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: '/',
-    rawQueryString: options.query ?? '',
-    headers: options.contentType ? { 'content-type': options.contentType } : {},
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: 'abc123',
-      domainName: 'abc123.lambda-url.eu-west-1.on.aws',
-      domainPrefix: 'abc123',
-      http: { method, path: '/', protocol: 'HTTP/1.1', sourceIp: '198.51.100.7', userAgent: 'test' },
-      requestId: 'req-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/May/2026:12:00:00 +0000',
-      timeEpoch: NOW.getTime(),
-    },
-    isBase64Encoded: options.base64 ?? false,
-    ...(body === undefined ? {} : { body }),
-  };
-}
 
 function linkQuery(approvalId = APPROVAL_ID, expiresAt = EXPIRES, key = KEY): string {
   return new URL(signApprovalLink({ baseUrl: BASE_URL, approvalId, expiresAt, key })).search.slice(1);
@@ -209,7 +177,10 @@ describe('approval page', () => {
       expect(html).toContain('ami-0000000000000002');
       expect(html).toContain(PLAN_HASH);
       expect(html).toContain('eu-west-1');
-      expect(html).toContain('In use: instance i-0123 (stopped)');
+      // Kept AMIs are counted by reason, per group and in all, not listed one by one.
+      expect(html).toContain('kept: 2 (In use: 1, Among the newest kept: 1)');
+      expect(html).toMatch(/<td>In use<\/td><td class="num">1<\/td>/);
+      expect(html).not.toContain('ami-0000000000000008');
       expect(html).toContain('snap-00000000000000ff');
       // Cap 2: the newest AMI and the orphan snapshot are deferred, and the page says so.
       expect(html).toMatch(/ami-0000000000000003<\/code>.*Deferred to a later run/);
@@ -240,12 +211,29 @@ describe('approval page', () => {
     });
 
     it('escapes values from the plan', async () => {
+      // Prepare: names are not part of the hash, so the plan stays the approved one.
+      const [front, ...rest] = PLAN.groups;
+      if (!front) throw new Error('fixture has no group');
+      await bindTo({
+        ...PLAN,
+        groups: [
+          {
+            ...front,
+            name: 'front<i>',
+            candidates: front.candidates.map((c) => ({ ...c, name: `${c.name} <b>` })),
+          },
+          ...rest,
+        ],
+      });
+
       // Act
       const response = await handle(httpEvent('GET', { query: linkQuery() }));
 
       // Assess
-      expect(response.body).toContain('front.prod-8 &lt;b&gt;');
-      expect(response.body).not.toContain('front.prod-8 <b>');
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('front.prod-ami-0000000000000001 &lt;b&gt;');
+      expect(response.body).toContain('Group front&lt;i&gt;');
+      expect(response.body).not.toMatch(/<b>|<i>/);
     });
 
     it('refuses a bad signature with 403', async () => {

@@ -114,12 +114,17 @@ describe('request approval', () => {
 
     // Assess
     const { Message = '', Subject = '' } = published();
-    expect(Subject).toBe('ami-cleaner: approve deleting 3 AMIs and 1 orphan snapshot in eu-west-1');
+    // The run's cap of 3 admits the three AMIs; the orphan snapshot is left for a later run.
+    expect(Subject).toBe('ami-cleaner: approve deleting 3 AMIs in eu-west-1');
     expect(Message).toMatch(/"front\.prod"\s+2\s+2\s+20\n/);
     expect(Message).toMatch(/"dev\.back"\s+1\s+0\s+10\n/);
-    expect(Message).toMatch(/Total\s+3\s+2\s+30\n/);
-    expect(Message).toContain('Orphan snapshots: 1 (30 GiB)');
+    expect(Message).toMatch(/\nthis account\s+eu-west-1\s+3\s+6\s+30\s+1\.50\s+1\s+2\n/);
+    expect(Message).toMatch(/\nAll\s+3\s+6\s+30\s+1\.50\s+1\s+2\n/);
+    expect(Message).toContain(
+      'Snapshots to delete: 6 (30 GiB): 6 of these AMIs and 0 orphan snapshots (0 GiB)',
+    );
     expect(Message).toContain('1 item exceeds the per-run deletion limit');
+    expect(Message).toContain('approves the whole plan: every target, every page');
     expect(Message).toContain('2026-05-02T12:00:00.000Z');
     expect(Message).toContain('Nothing is deleted until you press Approve');
     expect(Message).toContain(PLAN_HASH);
@@ -206,17 +211,8 @@ describe('renderApprovalEmail', () => {
 
   it('speaks in the singular and omits orphans when there are none', () => {
     // Prepare
-    const plan = smallPlan({
-      orphanSnapshots: [],
-      totals: {
-        candidates: 1,
-        candidateSnapshots: 2,
-        candidateSizeGiB: 10,
-        orphanSnapshots: 0,
-        orphanSizeGiB: 0,
-        kept: 0,
-      },
-    });
+    const base = smallPlan();
+    const plan = smallPlan({ orphanSnapshots: [], groups: base.groups.filter((g) => g.name === 'dev.back') });
 
     // Act
     const { subject, message } = renderApprovalEmail(plan, `${BASE_URL}?a=1`, NOW);

@@ -185,6 +185,12 @@ export interface PlannedSnapshot {
 }
 
 export interface PlanCandidate {
+  /**
+   * The target (account and region) this row belongs to. Every row of a plan carries it (plans
+   * written before targets existed may lack it: the plan's own `accountId`/`region` stand in).
+   */
+  readonly accountId?: string;
+  readonly region?: string;
   readonly imageId: string;
   readonly name: string;
   readonly creationDate: string;
@@ -193,6 +199,12 @@ export interface PlanCandidate {
 }
 
 export interface KeptImage {
+  /**
+   * The target (account and region) this row belongs to. Every row of a plan carries it (plans
+   * written before targets existed may lack it: the plan's own `accountId`/`region` stand in).
+   */
+  readonly accountId?: string;
+  readonly region?: string;
   readonly imageId: string;
   readonly name: string;
   readonly creationDate: string;
@@ -221,6 +233,12 @@ export interface AwsImageReference {
 }
 
 export interface OrphanSnapshot {
+  /**
+   * The target (account and region) this row belongs to. Every row of a plan carries it (plans
+   * written before targets existed may lack it: the plan's own `accountId`/`region` stand in).
+   */
+  readonly accountId?: string;
+  readonly region?: string;
   readonly snapshotId: string;
   /** The AMI the snapshot's description names, which no longer exists. */
   readonly imageId: string;
@@ -229,6 +247,9 @@ export interface OrphanSnapshot {
 }
 
 export interface PlanGroup {
+  /** The group's target; a multi-target plan has one group per target and name. */
+  readonly accountId?: string;
+  readonly region?: string;
   readonly name: string;
   /** Newest first. */
   readonly candidates: readonly PlanCandidate[];
@@ -245,12 +266,26 @@ export interface PlanTotals {
   readonly kept: number;
 }
 
+/** A target as a plan names it (a plain pair, so plans stay JSON). */
+export interface PlanTargetRef {
+  readonly accountId?: string;
+  readonly region: string;
+}
+
 export interface Plan {
   /** sha256 over what this run would delete (and where): the deletion set, see `deletion-set.ts`. */
   readonly planHash: string;
   /** The cap the deletion set was admitted under; absent: no cap. */
   readonly maxDeletionsPerRun?: number;
+  /** One target: its region (as before targets). Many: the first target's (see `targets`). */
   readonly region: string;
+  /** One target: its account, when planning knew it (a CLI plan may not). */
+  readonly accountId?: string;
+  /**
+   * Every target of a multi-target plan, each once (rows name theirs). Absent: the one target
+   * `accountId`/`region`. See DESIGN.md, "The plan the approval page reads".
+   */
+  readonly targets?: readonly PlanTargetRef[];
   readonly createdAt: string;
   readonly groups: readonly PlanGroup[];
   readonly orphanSnapshots: readonly OrphanSnapshot[];

@@ -203,6 +203,7 @@ export function planTotals(
  */
 export function assemblePlan({
   region,
+  accountId,
   now,
   groups: rotated,
   orphanSnapshots,
@@ -210,6 +211,8 @@ export function assemblePlan({
   maxDeletionsPerRun,
 }: {
   readonly region: string;
+  /** The target's account, when known: with the region, it is stamped on every row. */
+  readonly accountId?: string;
   readonly now: Date | string;
   readonly groups: readonly PlanGroup[];
   readonly orphanSnapshots: readonly OrphanSnapshot[];
@@ -219,21 +222,26 @@ export function assemblePlan({
 }): Plan {
   const admitted = admitUnderCap(planCandidates({ groups: rotated }), orphanSnapshots, maxDeletionsPerRun);
   const admittedIds = new Set(admitted.candidates.map((c) => c.imageId));
+  // Every row names its target, so plans of many targets are the concatenation of these.
+  const where = { ...(accountId === undefined ? {} : { accountId }), region };
   const groups = rotated.map((g) => ({
+    ...where,
     ...g,
-    candidates: markSharedSnapshots(g.candidates, admittedIds, images),
+    candidates: markSharedSnapshots(g.candidates, admittedIds, images).map((c) => ({ ...where, ...c })),
+    kept: g.kept.map((k) => ({ ...where, ...k })),
   }));
+  const orphans = orphanSnapshots.map((o) => ({ ...where, ...o }));
   const planHash = hashDeletionSet(
-    deletionSetOf(region, planCandidates({ groups }), orphanSnapshots, maxDeletionsPerRun),
+    deletionSetOf(region, planCandidates({ groups }), orphans, maxDeletionsPerRun),
   );
   return {
     planHash,
     ...(maxDeletionsPerRun === undefined ? {} : { maxDeletionsPerRun }),
-    region,
+    ...where,
     createdAt: new Date(toEpochMs(now)).toISOString(),
     groups,
-    orphanSnapshots,
-    totals: planTotals(groups, orphanSnapshots),
+    orphanSnapshots: orphans,
+    totals: planTotals(groups, orphans),
   };
 }
 
@@ -248,6 +256,8 @@ export interface BuildPlanInput {
   readonly maxDeletionsPerRun?: number;
   /** DescribeImageReferences' answer for the candidates (see `secondOpinionStep`). Default: none. */
   readonly awsReferences?: readonly AwsImageReference[];
+  /** The account planned, stamped on every row with the region (see `assemblePlan`). */
+  readonly accountId?: string;
 }
 
 /** The whole plan in one call (CLI, local runner); the workflow runs the same steps one by one. */
@@ -259,6 +269,7 @@ export function buildPlan({
   triggerImageId,
   maxDeletionsPerRun,
   awsReferences = [],
+  accountId,
 }: BuildPlanInput): Plan {
   const mapped = mapStep({ images: inventory.images, settings, triggerImageId });
   const filtered = filterInUseStep({ inventory, mapped });
@@ -269,6 +280,7 @@ export function buildPlan({
   const orphanSnapshots = orphanStep({ inventory, settings, triggerImageId });
   return assemblePlan({
     region: inventory.region,
+    ...(accountId === undefined ? {} : { accountId }),
     now,
     groups,
     orphanSnapshots,

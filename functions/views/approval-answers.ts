@@ -48,6 +48,11 @@ export const REFUSALS = {
     message: 'This form was not issued for this approval and plan. Open the link from the email again.',
   },
   badInput: { status: 400, title: 'Invalid form', message: 'Enter your name and choose Approve or Reject.' },
+  badPage: {
+    status: 400,
+    title: 'Invalid page',
+    message: 'The page number in this link is not valid. Open the link from the approval email again.',
+  },
   contentType: {
     status: 415,
     title: 'Unsupported form',

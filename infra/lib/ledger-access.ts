@@ -75,7 +75,7 @@ export const HANDLER_LEDGER_METHODS = {
   FilterInUse: [],
   Rotate: [],
   RecordPlan: ['recordPlan', 'updateRun'],
-  RequestApproval: ['getRun', 'listItems', 'putApproval', 'updateRun'],
+  RequestApproval: ['getRun', 'putApproval', 'updateRun'],
   LoadApproved: ['getApproval', 'getRun', 'listItems', 'transition', 'updateRun'],
   DeregisterImage: ['getItem', 'transition', 'getLock', 'recordDeregistrationIntent'],
   DeleteImageSnapshots: ['getItem', 'transition', 'getLock', 'clearDeregistrationIntent'],

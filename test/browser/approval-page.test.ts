@@ -13,6 +13,7 @@ import { startApprovalServer } from '../../cli/local-runner/approval-server.ts';
 import { createLocalStack, type LocalStack } from '../../cli/local-runner/local-stack.ts';
 import { type LocalRunResult, runWorkflowLocally } from '../../cli/local-runner/run-workflow.ts';
 import { answerApprovalLink } from '../../cli/local-runner/scripted-approver.ts';
+import type { DemoScenario } from '../../cli/scenarios.ts';
 import type { SimulatedAccount } from '../../cli/simulated-account/account.ts';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import type { Plan } from '../../functions/core/model.ts';
@@ -40,8 +41,8 @@ interface WaitingRun {
 }
 
 /** Starts a run on the rich demo account and returns once it waits at the approval. */
-async function startWaitingRun(): Promise<WaitingRun> {
-  const env = demoEnvironment('rich');
+async function startWaitingRun(scenario: DemoScenario = 'rich'): Promise<WaitingRun> {
+  const env = demoEnvironment(scenario);
   const account = env.simulated;
   if (!account) throw new Error('the demo environment has no simulated account');
   const local = await startLocalLedger();
@@ -216,7 +217,7 @@ function withParam(link: string, name: string, value: string): string {
 // ---------------------------------------------------------------------------------------------
 
 describe('the approval page in Chromium, on a waiting local run', () => {
-  it("lists every group's AMIs to delete and keep, and the orphan snapshots, in a self-contained page", async () => {
+  it("lists every group's AMIs to delete, counts what each keeps by reason, and lists the orphan snapshots, in a self-contained page", async () => {
     // Prepare
     const run = await startWaitingRun();
     const { page, requests } = await newTab();
@@ -230,6 +231,10 @@ describe('the approval page in Chromium, on a waiting local run', () => {
     // Assess
     expect(response.status()).toBe(200);
     expect(await heading(page)).toBe(`Approve AMI cleanup in ${plan.region}?`);
+    // AMIs named beside a snapshot they share with a candidate.
+    const sharingIds = new Set(
+      plan.groups.flatMap((g) => g.candidates.flatMap((c) => c.snapshots.flatMap((s) => s.sharedWith ?? []))),
+    );
     for (const group of plan.groups) {
       expect(await page.getByRole('heading', { name: `Group ${group.name}`, exact: true }).count()).toBe(1);
       if (group.candidates.length > 0) {
@@ -251,13 +256,13 @@ describe('the approval page in Chromium, on a waiting local run', () => {
           ]),
         );
       }
-      if (group.kept.length > 0) {
-        const rows = await tableBody(page, `AMIs kept in ${group.name} (${group.kept.length})`);
-        expect(rows.map((cells) => cells.slice(0, 3))).toEqual(
-          group.kept.map((k) => [k.imageId, k.name, k.creationDate]),
-        );
-        expect(rows.every((cells) => (cells[3] ?? '').length > 0)).toBe(true);
-      }
+      // Kept AMIs are counted by reason under their group's heading, never listed.
+      const counts = page
+        .getByRole('heading', { name: `Group ${group.name}`, exact: true })
+        .locator('xpath=following-sibling::p[1]');
+      expect(await counts.textContent()).toMatch(new RegExp(`kept: ${group.kept.length}( \\(|$)`));
+      for (const k of group.kept.filter((k) => !sharingIds.has(k.imageId)))
+        expect(await page.getByText(k.imageId).count()).toBe(0);
     }
     const orphans = await tableBody(page, `Orphan snapshots to delete (${plan.orphanSnapshots.length})`);
     expect(orphans).toEqual(
@@ -274,7 +279,11 @@ describe('the approval page in Chromium, on a waiting local run', () => {
       page,
       `Snapshots kept because another AMI uses them (${sharedSnapshots.length})`,
     );
-    expect(keptRows).toEqual(sharedSnapshots.map((s) => [s.snapshotId, (s.sharedWith ?? []).join('')]));
+    expect(keptRows).toEqual(sharedSnapshots.map((s) => [s.snapshotId, (s.sharedWith ?? []).join(', ')]));
+    const byReason = await tableBody(page, `AMIs kept (${plan.totals.kept})`);
+    expect(byReason.reduce((sum, [, n]) => sum + Number(n), 0)).toBe(plan.totals.kept);
+    const byTarget = await tableBody(page, 'What approving deletes, by account and region (1)');
+    expect(byTarget[0]?.slice(1, 3)).toEqual([plan.region, String(plan.totals.candidates)]);
     const planned = (await run.ledger.listItems(run.runId)).filter((item) => item.status === 'PLANNED');
     expect(planned.map((item) => item.id).sort()).toEqual(
       [...candidateIds(plan), ...plan.orphanSnapshots.map((o) => o.snapshotId)].sort(),
@@ -493,5 +502,37 @@ describe('the approval page in Chromium, on a waiting local run', () => {
     await open(page, run.link);
     expect((await decide(page, 'Approve', 'Ada Lovelace')).status()).toBe(200);
     expect(await run.result).toMatchObject({ output: { status: 'COMPLETED', approver: 'Ada Lovelace' } });
+  });
+  it('pages a plan longer than one page on the same link, sends no referrer, and decides it from any page', async () => {
+    // Prepare: 2,000 AMIs in groups of 20 give more than one page of rows.
+    const run = await startWaitingRun('generated:2000');
+    const { page, requests } = await newTab();
+    const first = await open(page, run.link);
+    expect(first.status()).toBe(200);
+    const text = (await page.locator('main').textContent()) ?? '';
+    const pages = Number(/The plan, page 1 of (\d+)/.exec(text)?.[1]);
+    expect(pages).toBeGreaterThan(1);
+
+    // Act: follow "Next page", then reject from page 2.
+    const [second] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).searchParams.get('page') === '2'),
+      page.getByRole('link', { name: 'Next page' }).first().click(),
+    ]);
+    await page.waitForLoadState();
+    const secondText = (await page.locator('main').textContent()) ?? '';
+    const rejected = await decide(page, 'Reject', 'Ada Lovelace');
+
+    // Assess
+    expect(second.status()).toBe(200);
+    expect(secondText).toContain(`The plan, page 2 of ${pages}`);
+    expect(secondText).toContain(`listed on ${pages} pages`);
+    const navigation = requests.find((r) => new URL(r.url()).searchParams.get('page') === '2');
+    expect(navigation?.headers().referer).toBeUndefined();
+    expect(new URL(navigation?.url() ?? run.link).searchParams.get('s')).toBe(
+      new URL(run.link).searchParams.get('s'),
+    );
+    expect(rejected.status()).toBe(200);
+    expect(await run.result).toMatchObject({ output: { status: 'REJECTED' } });
+    expect(callsIn(run.account, DELETIONS)).toEqual([]);
   });
 });

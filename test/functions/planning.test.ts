@@ -41,6 +41,8 @@ describe('planning handlers (Inventory → MapGroups → FilterInUse → Rotate)
       now: NOW,
       sharedImageIds: new Set(),
       maxDeletionsPerRun: 100,
+      // The run's execution ARN names the account; Rotate stamps it on every row.
+      accountId: '123456789012',
     });
 
     // Act

@@ -107,6 +107,28 @@ const cases: readonly [string, HostileRequest][] = [
     'GET that tries to approve through the query',
     { url: () => withParams({ decision: 'APPROVE', approver: 'Scanner' }), status: 200 },
   ],
+  // The page number is the one parameter a person may change: every other value of it is refused.
+  ['GET page=-1', { url: () => withParams({ page: '-1' }), status: 400 }],
+  ['GET page=0', { url: () => withParams({ page: '0' }), status: 400 }],
+  ['GET page=NaN', { url: () => withParams({ page: 'NaN' }), status: 400 }],
+  ['GET page=1.5', { url: () => withParams({ page: '1.5' }), status: 400 }],
+  ['GET page=1e3', { url: () => withParams({ page: '1e3' }), status: 400 }],
+  ['GET page=01', { url: () => withParams({ page: '01' }), status: 400 }],
+  ['GET page=<script>', { url: () => withParams({ page: '<script>alert(1)</script>' }), status: 400 }],
+  ['GET page past the last', { url: () => withParams({ page: '999999999' }), status: 404 }],
+  [
+    'GET page=huge (past Number.MAX_SAFE_INTEGER)',
+    { url: () => withParams({ page: '9'.repeat(400) }), status: 400 },
+  ],
+  ['GET with the page parameter repeated', { url: () => `${request.link}&page=1&page=1`, status: 400 }],
+  [
+    'GET page=1 with a forged signature',
+    { url: () => withParams({ page: '1', s: 'A'.repeat(43) }), status: 403 },
+  ],
+  [
+    'GET page=1 with the signature moved into the page parameter',
+    { url: () => `${link().origin}/?a=${param('a')}&e=${param('e')}&page=${param('s')}`, status: 400 },
+  ],
   ['HEAD (a link prefetcher)', { method: 'HEAD', status: 405 }],
   [
     'PUT with an approving form',
