@@ -12,9 +12,10 @@ import { clientConfig } from './adapters/clients.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
 import { lazyHandler, ledgerFromEnv, workspaceFromEnv } from './commons/deps.ts';
-import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
+import { getApproversFromEnv, getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
+import { APPROVER_ATTRIBUTE } from './core/approvers.ts';
 import type { Plan } from './core/model.ts';
 import type { RunContext } from './core/workflow.ts';
 import { inertText } from './views/plain-text.ts';
@@ -41,6 +42,13 @@ export interface RequestApprovalDeps {
   /** The approval page's Function URL. */
   readonly baseUrl: string;
   readonly signingKey: () => Promise<string>;
+  /**
+   * Named approvers: each gets a personal link in a publish of their own, with the message
+   * attribute `approver` that only their filtered subscription accepts. Default: one shared link.
+   */
+  readonly approvers?: readonly string[];
+  /** Distinct approvals of the same plan needed (with `approvers`). Default 1. */
+  readonly requiredApprovals?: number;
   /** How long the approval stays valid; equal to the state's TimeoutSeconds. */
   readonly timeoutSeconds: number;
   readonly now: () => Date;
@@ -87,6 +95,9 @@ export function createRequestApprovalHandler(
       planKey,
       taskToken: event.taskToken,
       expiresAt,
+      ...(deps.approvers
+        ? { approvers: deps.approvers, requiredApprovals: deps.requiredApprovals ?? 1 }
+        : {}),
     });
     const marked = await deps.ledger.updateRun(
       run.runId,
@@ -97,19 +108,42 @@ export function createRequestApprovalHandler(
     if (!marked)
       throw new ApprovalRequestError(`run ${run.runId} is no longer running; no approval requested`);
 
-    const link = signApprovalLink({
-      baseUrl: deps.baseUrl,
-      approvalId,
-      expiresAt,
-      key: await deps.signingKey(),
-    });
+    const key = await deps.signingKey();
     const deferred = (await deps.ledger.listItems(run.runId)).filter(
       (item) => item.status === 'DEFERRED',
     ).length;
-    const email = renderApprovalEmail(plan, link, expiresAt, { runId: run.runId, deferred });
-    await deps.sns.send(
-      new PublishCommand({ TopicArn: deps.topicArn, Subject: email.subject, Message: email.message }),
-    );
+    const sign = (approver?: string) =>
+      signApprovalLink({
+        baseUrl: deps.baseUrl,
+        approvalId,
+        expiresAt,
+        key,
+        ...(approver ? { approver } : {}),
+      });
+    if (!deps.approvers) {
+      const email = renderApprovalEmail(plan, sign(), expiresAt, { runId: run.runId, deferred });
+      await deps.sns.send(
+        new PublishCommand({ TopicArn: deps.topicArn, Subject: email.subject, Message: email.message }),
+      );
+    }
+    // One publish per approver, each carrying only that approver's link: a subscription accepts
+    // a message only when its `approver` attribute equals the subscriber's own address.
+    for (const approver of deps.approvers ?? []) {
+      const email = renderApprovalEmail(plan, sign(approver), expiresAt, {
+        runId: run.runId,
+        deferred,
+        approver,
+        requiredApprovals: deps.requiredApprovals ?? 1,
+      });
+      await deps.sns.send(
+        new PublishCommand({
+          TopicArn: deps.topicArn,
+          Subject: email.subject,
+          Message: email.message,
+          MessageAttributes: { [APPROVER_ATTRIBUTE]: { DataType: 'String', StringValue: approver } },
+        }),
+      );
+    }
 
     deps.logger?.info('approval requested', {
       approvalId,
@@ -153,7 +187,7 @@ export function renderApprovalEmail(
   plan: Plan,
   link: string,
   expiresAt: Date,
-  options: { runId?: string; deferred?: number } = {},
+  options: { runId?: string; deferred?: number; approver?: string; requiredApprovals?: number } = {},
 ): ApprovalEmail {
   const t = plan.totals;
   const what =
@@ -200,6 +234,13 @@ export function renderApprovalEmail(
         ]
       : []),
     '',
+    ...(options.approver
+      ? [
+          `This link is yours alone: a decision made with it is recorded as ${options.approver}.`,
+          `The plan is deleted only after ${plural(options.requiredApprovals ?? 1, 'different approver')} approve it; one rejection ends the run.`,
+          '',
+        ]
+      : []),
     'Review the plan, then approve or reject it:',
     link,
     '',
@@ -232,6 +273,7 @@ export const handler = lazyHandler(() =>
       getStringFromEnv('APPROVAL_SIGNING_SECRET_ARN'),
     ).current,
     timeoutSeconds: getNumberFromEnv('APPROVAL_TIMEOUT_SECONDS', { integer: true, min: 1 }),
+    ...getApproversFromEnv(),
     now: () => new Date(),
     logger: createLogger('request-approval'),
   }),

@@ -85,8 +85,11 @@ export interface PlanPageModel {
   readonly preview: DeletionPreview;
   /** Candidate AMI ids and orphan snapshot ids beyond the cap, left for a later run. */
   readonly deferred: ReadonlySet<string>;
-  readonly hidden: Readonly<Record<'a' | 'e' | 's' | 'planHash' | 'formToken', string>>;
+  /** `r` is the approver of a personal link (named approvers only). */
+  readonly hidden: Readonly<Record<'a' | 'e' | 's' | 'planHash' | 'formToken', string> & { r?: string }>;
   readonly maxApproverLength: number;
+  /** Named approvers: the "approvals so far" section (`approvals-so-far.ts`), shown above the form. */
+  readonly approvalsSoFar?: string;
 }
 
 const usd = (n: number): string => `$${n.toFixed(2)}`;
@@ -205,7 +208,9 @@ function renderKeptShared(preview: DeletionPreview): string {
 
 export function renderPlanPage(model: PlanPageModel): string {
   const { plan, preview, deferred, hidden } = model;
-  const action = `?${new URLSearchParams({ a: hidden.a, e: hidden.e, s: hidden.s }).toString()}`;
+  const linkParams: Record<string, string> = { a: hidden.a, e: hidden.e, s: hidden.s };
+  if (hidden.r !== undefined) linkParams.r = hidden.r;
+  const action = `?${new URLSearchParams(linkParams).toString()}`;
   const orphanRows = plan.orphanSnapshots.map(
     (o) =>
       `<tr><td><code>${escapeHtml(o.snapshotId)}</code></td><td><code>${escapeHtml(o.imageId)}</code></td><td class="num">${escapeHtml(
@@ -237,6 +242,7 @@ export function renderPlanPage(model: PlanPageModel): string {
         )
       : '<p>No orphan snapshots in this plan.</p>',
     '</section>',
+    model.approvalsSoFar ?? '',
     `<form id="decision" method="post" action="${escapeHtml(action)}">`,
     '<h2>Your decision</h2>',
     ...Object.entries(hidden).map(
