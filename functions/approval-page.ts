@@ -9,7 +9,7 @@
  * except as the argument of SendTaskSuccess.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   formToken,
@@ -20,16 +20,19 @@ import {
   verifyFormTokenWithKeys,
 } from './adapters/approval-link.ts';
 import { clientConfig } from './adapters/clients.ts';
-import type { ApprovalRecord, Ledger, RunRecord } from './adapters/ledger/index.ts';
+import type { ApprovalRecord, Ledger, RunRecord, TaskToken, VoteRefusal } from './adapters/ledger/index.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
+import { actedOn, deliverAndRecord, runAfterDelivery } from './commons/approval-delivery.ts';
 import { loadVerifiedPlan, noSuchPage, parsePage } from './commons/approval-plan.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
+import { type DecisionOrigin, decisionOrigin, tallyVotes } from './core/approvers.ts';
 import { planView } from './core/plan-view.ts';
 import type { ApprovalDecision, ApprovalResult, RunStatus } from './core/workflow.ts';
 import { decidedAnswer, LINK_REFUSALS, REFUSALS, type Refusal } from './views/approval-answers.ts';
 import { renderMessage, renderPlanPage } from './views/approval-page.ts';
+import { recordedVoteMessage, renderApprovalsSoFar } from './views/approvals-so-far.ts';
 
 export interface ApprovalPageDeps {
   readonly ledger: Ledger;
@@ -68,11 +71,6 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 const MAX_BODY_BYTES = 8 * 1024;
 const MAX_APPROVER_LENGTH = 100;
-/** Re-reads of the run after a spent token, one a second: the workflow records its move within seconds. */
-const CONFIRM_ATTEMPTS = 10;
-const CONFIRM_INTERVAL_MS = 1000;
-/** SendTaskSuccess errors meaning the workflow no longer waits for this token. */
-const TOKEN_GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
 export function createApprovalPageHandler(
   deps: ApprovalPageDeps,
@@ -104,13 +102,15 @@ async function showPlan(
   const query = new URLSearchParams(event.rawQueryString ?? '');
   const key = await deps.signingKey();
   const link = await verifyApprovalLinkWithKeys(
-    { a: query.get('a'), e: query.get('e'), s: query.get('s') },
+    { a: query.get('a'), e: query.get('e'), s: query.get('s'), r: query.get('r') },
     { current: key, previous: deps.previousSigningKey },
     deps.now(),
   );
   if (!link.ok) return refuseLink(deps, link.reason, query.get('a'));
 
   const approval = await deps.ledger.getApproval(link.approvalId);
+  const personal = checkPersonalLink(approval, link.approver);
+  if (personal) return refuse(personal);
   if (approval && isDecided(approval)) return refuse(await decidedRefusal(deps, approval));
   const state = checkApproval(approval, deps.now());
   if (state.refusal || !approval) return refuse(state.refusal ?? REFUSALS.unknown);
@@ -130,7 +130,8 @@ async function showPlan(
     e: query.get('e') ?? '',
     s: query.get('s') ?? '',
     planHash: plan.planHash,
-    formToken: formToken(key, approval.approvalId, plan.planHash),
+    formToken: formToken(key, approval.approvalId, plan.planHash, link.approver),
+    ...(link.approver === undefined ? {} : { r: link.approver }),
   };
   return respond(
     200,
@@ -141,6 +142,7 @@ async function showPlan(
       expiresAt: approval.expiresAt,
       hidden,
       maxApproverLength: MAX_APPROVER_LENGTH,
+      ...(link.approver === undefined ? {} : { approvalsSoFar: approvalsSoFar(approval, link.approver) }),
     }),
   );
 }
@@ -163,12 +165,18 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
 
   const now = deps.now();
   const keys = { current: await deps.signingKey(), previous: deps.previousSigningKey };
-  const link = await verifyApprovalLinkWithKeys({ a: param('a'), e: param('e'), s: param('s') }, keys, now);
+  const link = await verifyApprovalLinkWithKeys(
+    { a: param('a'), e: param('e'), s: param('s'), r: param('r') },
+    keys,
+    now,
+  );
   if (!link.ok) return refuseLink(deps, link.reason, param('a'));
   const log = { approvalId: link.approvalId };
 
   const planHash = form.get('planHash') ?? '';
-  if (!(await verifyFormTokenWithKeys(keys, link.approvalId, planHash, form.get('formToken')))) {
+  if (
+    !(await verifyFormTokenWithKeys(keys, link.approvalId, planHash, form.get('formToken'), link.approver))
+  ) {
     deps.logger?.warn('approval refused: bad form token', log);
     return refuse(REFUSALS.formToken);
   }
@@ -176,7 +184,14 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
   const approver = parseApprover(form.get('approver'));
   if (!decision || !approver) return refuse(REFUSALS.badInput);
 
+  const origin = decisionOrigin(event.requestContext?.http?.sourceIp, event.requestContext?.http?.userAgent);
+
   const approval = await deps.ledger.getApproval(link.approvalId);
+  const personal = checkPersonalLink(approval, link.approver);
+  if (personal) {
+    deps.logger?.warn('approval refused', { ...log, reason: personal.title });
+    return refuse(personal);
+  }
   if (approval && isDecided(approval)) return refuse(await decidedRefusal(deps, approval));
   const state = checkApproval(approval, now);
   if (state.refusal || !approval) {
@@ -194,60 +209,96 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
     return refuse(REFUSALS.planChanged);
   }
 
-  const use = await deps.ledger.useApproval(approval.approvalId, { decision, approver, planHash }, now);
+  if (link.approver !== undefined) {
+    return decideAsApprover(
+      deps,
+      approval,
+      { approver: link.approver, decision, planHash, comment: approver, origin },
+      now,
+    );
+  }
+
+  const use = await deps.ledger.useApproval(
+    approval.approvalId,
+    { decision, approver, planHash, origin },
+    now,
+  );
   if (!use.used) {
     deps.logger?.warn('approval refused: already used', log);
     // Decided by another press in between: say what was decided.
     const current = await deps.ledger.getApproval(approval.approvalId);
     return refuse(current && isDecided(current) ? await decidedRefusal(deps, current) : REFUSALS.used);
   }
-
-  const result: ApprovalResult = { decision, planHash, approver };
-  try {
-    await deps.sfn.send(
-      new SendTaskSuccessCommand({ taskToken: use.taskToken.reveal(), output: JSON.stringify(result) }),
-    );
-  } catch (error) {
-    const name = error instanceof Error ? error.name : 'UnknownError';
-    if (TOKEN_GONE.has(name)) {
-      // The token is spent: either the wait ended, or an earlier attempt of this very call was
-      // delivered and only its answer was lost. The run says which, once it has moved on.
-      const after = await runAfterDelivery(deps, approval.runId);
-      if (after && actedOn(after.status, decision)) {
-        await deps.ledger.settleApproval(approval.approvalId, use.useId);
-        deps.logger?.info('approval decided (delivered by an earlier attempt)', { ...log, decision });
-        return respond(200, decided(decision, approver));
-      }
-      if (after?.status === 'AWAITING_APPROVAL') {
-        // Not moved on yet: claiming "expired" could be false while the run deletes.
-        deps.logger?.warn('approval sent, delivery unconfirmed', { ...log, error: name });
-        return refuse(REFUSALS.unconfirmed);
-      }
-      await deps.ledger.expireApproval(approval.approvalId);
-      deps.logger?.warn('approval expired: the workflow no longer waits', { ...log, error: name });
-      return refuse(REFUSALS.expired);
-    }
-    // Not delivered: reopen so the person can retry. Only the error's name is logged, since an
-    // SDK error can echo request parts.
-    await deps.ledger.reopenApproval(approval.approvalId, decision);
-    deps.logger?.error('approval not delivered', { ...log, error: name });
-    return refuse(REFUSALS.unavailable);
-  }
-
-  await deps.ledger.settleApproval(approval.approvalId, use.useId);
-  deps.logger?.info('approval decided', { ...log, decision });
-  return respond(200, decided(decision, approver));
+  return deliver(deps, approval, { decision, planHash, approver }, use, {
+    reopen: () => deps.ledger.reopenApproval(approval.approvalId, decision),
+    done: decided(decision, approver),
+  });
 }
 
-/** The run, re-read until it leaves AWAITING_APPROVAL (the workflow acts within seconds) or the tries run out. */
-async function runAfterDelivery(deps: ApprovalPageDeps, runId: string): Promise<RunRecord | undefined> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  let run = await deps.ledger.getRun(runId);
-  for (let attempt = 1; attempt < CONFIRM_ATTEMPTS && run?.status === 'AWAITING_APPROVAL'; attempt += 1) {
-    await sleep(CONFIRM_INTERVAL_MS);
-    run = await deps.ledger.getRun(runId);
+/**
+ * A named approver's decision: one vote, recorded under the address the link was sent to. Only
+ * the vote that reaches the quorum (or a rejection) gets the task token and resumes the workflow.
+ */
+async function decideAsApprover(
+  deps: ApprovalPageDeps,
+  approval: ApprovalRecord,
+  vote: {
+    approver: string;
+    decision: ApprovalDecision;
+    planHash: string;
+    comment: string;
+    origin: DecisionOrigin;
+  },
+  now: Date,
+): Promise<ApprovalPageResponse> {
+  const log = { approvalId: approval.approvalId };
+  const cast = await deps.ledger.castVote(approval.approvalId, vote, now);
+  if (cast.outcome === 'refused') {
+    deps.logger?.warn('vote refused', { ...log, reason: cast.reason });
+    return refuse(voteRefusal(cast.reason));
   }
-  return run;
+  if (cast.outcome === 'recorded') {
+    deps.logger?.info('vote recorded', {
+      ...log,
+      approvals: cast.tally.approvedBy.length,
+      required: cast.tally.required,
+    });
+    return respond(200, renderMessage('Approval recorded', recordedVoteMessage(cast.tally, vote.approver)));
+  }
+  const approvers = vote.decision === 'APPROVED' ? cast.tally.approvedBy : [vote.approver];
+  const result: ApprovalResult = {
+    decision: vote.decision,
+    planHash: vote.planHash,
+    approver: approvers.join(', '),
+    approvers,
+  };
+  return deliver(deps, approval, result, cast, {
+    reopen: () => deps.ledger.reopenVote(approval.approvalId, vote.approver, vote.decision, cast.useId),
+    done: decided(vote.decision, `${vote.comment} (${vote.approver})`),
+  });
+}
+
+/** Sends a decision the ledger recorded, and answers what became of it. */
+async function deliver(
+  deps: ApprovalPageDeps,
+  approval: ApprovalRecord,
+  result: ApprovalResult,
+  use: { readonly taskToken: TaskToken; readonly useId: string },
+  then: { readonly reopen: () => Promise<boolean>; readonly done: string },
+): Promise<ApprovalPageResponse> {
+  const log = { approvalId: approval.approvalId, decision: result.decision };
+  const delivery = await deliverAndRecord(deps, approval, result, use, then.reopen);
+  if (delivery.outcome === 'delivered' || delivery.outcome === 'delivered-earlier') {
+    deps.logger?.info('approval decided', { ...log, delivery: delivery.outcome });
+    return respond(200, then.done);
+  }
+  const refusal = {
+    unconfirmed: REFUSALS.unconfirmed,
+    expired: REFUSALS.expired,
+    unavailable: REFUSALS.unavailable,
+  }[delivery.outcome];
+  deps.logger?.warn('approval not delivered', { ...log, delivery: delivery.outcome, error: delivery.error });
+  return refuse(refusal);
 }
 
 function decided(decision: ApprovalDecision, approver: string): string {
@@ -293,7 +344,10 @@ async function decidedRefusal(deps: ApprovalPageDeps, approval: ApprovalRecord):
     expiresAt: approval.expiresAt,
   };
   if (approval.deliveredAt !== undefined) return decidedAnswer(recorded, true);
-  const run = await runAfterDelivery(deps, approval.runId);
+  const run = await runAfterDelivery(
+    { getRun: (runId) => deps.ledger.getRun(runId), ...(deps.sleep ? { sleep: deps.sleep } : {}) },
+    approval.runId,
+  );
   if (run?.approvalId === approval.approvalId && actedOn(run.status, decision))
     return decidedAnswer(recorded, true);
   // The run ended without acting on it (it expired, or was stopped): that is what the link says.
@@ -306,15 +360,48 @@ function awaits(run: RunRecord, approval: ApprovalRecord): boolean {
   return run.status === 'AWAITING_APPROVAL' && run.approvalId === approval.approvalId;
 }
 
-/** Statuses a run reaches only once the workflow received this decision. */
-function actedOn(status: RunStatus, decision: ApprovalDecision): boolean {
-  if (decision === 'REJECTED') return status === 'REJECTED';
-  return status === 'DELETING' || status === 'COMPLETED' || status === 'COMPLETED_WITH_FAILURES';
+/**
+ * A personal link (`r`) belongs to an approval with named approvers, and names one of them; the
+ * shared link belongs to an approval without. Anything else is refused before any decision.
+ */
+function checkPersonalLink(
+  approval: ApprovalRecord | undefined,
+  approver: string | undefined,
+): Refusal | undefined {
+  if (!approval) return undefined;
+  if (approval.approvers === undefined) return approver === undefined ? undefined : REFUSALS.notAnApprover;
+  if (approver === undefined) return REFUSALS.personalLinkNeeded;
+  return approval.approvers.includes(approver) ? undefined : REFUSALS.notAnApprover;
+}
+
+function voteRefusal(reason: VoteRefusal): Refusal {
+  const refusals: Readonly<Record<VoteRefusal, Refusal>> = {
+    unknown: REFUSALS.unknown,
+    'not-pending': REFUSALS.used,
+    'not-an-approver': REFUSALS.notAnApprover,
+    'plan-changed': REFUSALS.planChanged,
+    expired: REFUSALS.expired,
+    'already-voted': REFUSALS.alreadyVoted,
+    contention: REFUSALS.unavailable,
+  };
+  return refusals[reason];
+}
+
+function approvalsSoFar(approval: ApprovalRecord, viewer: string): string {
+  const votes = approval.votes ?? {};
+  const tally = tallyVotes(
+    votes,
+    approval.approvers ?? [],
+    approval.requiredApprovals ?? 1,
+    approval.planHash,
+  );
+  return renderApprovalsSoFar({ tally, votes, viewer });
 }
 
 function checkApproval(approval: ApprovalRecord | undefined, now: Date): { refusal?: Refusal } {
   if (!approval) return { refusal: REFUSALS.unknown };
   if (approval.status === 'EXPIRED') return { refusal: REFUSALS.expired };
+  if (approval.status === 'REJECTED' && approval.approvers) return { refusal: REFUSALS.rejectedByAnother };
   if (approval.status !== 'PENDING') return { refusal: REFUSALS.used };
   if (Date.parse(approval.expiresAt) <= now.getTime()) return { refusal: REFUSALS.expired };
   return {};

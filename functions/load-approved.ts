@@ -21,6 +21,7 @@ import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons
 import { classifyFailures } from './commons/errors.ts';
 import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { tallyVotes } from './core/approvers.ts';
 import type { DeletionImage } from './core/deletion-set.ts';
 import { describeAnswers } from './core/second-opinion.ts';
 import type { ApprovalResult, RunContext } from './core/workflow.ts';
@@ -86,6 +87,14 @@ export function createLoadApprovedHandler(
     const stored = recorded.approvalId ? await deps.ledger.getApproval(recorded.approvalId) : undefined;
     if (stored?.status !== 'APPROVED' || stored.planHash !== planHash || stored.runId !== runId) {
       throw new ApprovalMismatchError(`run ${runId}: no APPROVED approval of plan ${planHash} in the ledger`);
+    }
+    // Named approvers: the ledger's votes must make the quorum for this very plan hash.
+    if (stored.approvers) {
+      const tally = tallyVotes(stored.votes ?? {}, stored.approvers, stored.requiredApprovals ?? 1, planHash);
+      if (!tally.reached)
+        throw new ApprovalMismatchError(
+          `run ${runId}: ${tally.approvedBy.length} of ${tally.required} approvals of plan ${planHash} in the ledger`,
+        );
     }
 
     // Bind by content: the ids handed to the deletion Maps must hash to the approved plan hash

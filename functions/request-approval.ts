@@ -12,9 +12,10 @@ import { clientConfig } from './adapters/clients.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
 import { lazyHandler, ledgerFromEnv, workspaceFromEnv } from './commons/deps.ts';
-import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
+import { getApproversFromEnv, getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
+import { APPROVER_ATTRIBUTE } from './core/approvers.ts';
 import type { Plan } from './core/model.ts';
 import type { RunContext } from './core/workflow.ts';
 import { renderApprovalEmail } from './views/approval-email.ts';
@@ -43,6 +44,13 @@ export interface RequestApprovalDeps {
   /** The approval page's Function URL. */
   readonly baseUrl: string;
   readonly signingKey: () => Promise<string>;
+  /**
+   * Named approvers: each gets a personal link in a publish of their own, with the message
+   * attribute `approver` that only their filtered subscription accepts. Default: one shared link.
+   */
+  readonly approvers?: readonly string[];
+  /** Distinct approvals of the same plan needed (with `approvers`). Default 1. */
+  readonly requiredApprovals?: number;
   /** How long the approval stays valid; equal to the state's TimeoutSeconds. */
   readonly timeoutSeconds: number;
   readonly now: () => Date;
@@ -89,6 +97,9 @@ export function createRequestApprovalHandler(
       planKey,
       taskToken: event.taskToken,
       expiresAt,
+      ...(deps.approvers
+        ? { approvers: deps.approvers, requiredApprovals: deps.requiredApprovals ?? 1 }
+        : {}),
     });
     const marked = await deps.ledger.updateRun(
       run.runId,
@@ -99,21 +110,44 @@ export function createRequestApprovalHandler(
     if (!marked)
       throw new ApprovalRequestError(`run ${run.runId} is no longer running; no approval requested`);
 
-    const link = signApprovalLink({
-      baseUrl: deps.baseUrl,
-      approvalId,
-      expiresAt,
-      key: await deps.signingKey(),
-    });
+    const key = await deps.signingKey();
+    const sign = (approver?: string) =>
+      signApprovalLink({
+        baseUrl: deps.baseUrl,
+        approvalId,
+        expiresAt,
+        key,
+        ...(approver ? { approver } : {}),
+      });
     // The cap the run admits under, as the page reads it (a plan written without one takes the run's).
     const capped = { ...plan, maxDeletionsPerRun: plan.maxDeletionsPerRun ?? run.maxDeletionsPerRun };
-    const email = renderApprovalEmail(capped, link, expiresAt, {
+    const emailOptions = {
       runId: run.runId,
       ...(deps.pricePerGibMonth === undefined ? {} : { pricePerGibMonth: deps.pricePerGibMonth }),
-    });
-    await deps.sns.send(
-      new PublishCommand({ TopicArn: deps.topicArn, Subject: email.subject, Message: email.message }),
-    );
+    };
+    if (!deps.approvers) {
+      const email = renderApprovalEmail(capped, sign(), expiresAt, emailOptions);
+      await deps.sns.send(
+        new PublishCommand({ TopicArn: deps.topicArn, Subject: email.subject, Message: email.message }),
+      );
+    }
+    // One publish per approver, each carrying only that approver's link: a subscription accepts
+    // a message only when its `approver` attribute equals the subscriber's own address.
+    for (const approver of deps.approvers ?? []) {
+      const email = renderApprovalEmail(capped, sign(approver), expiresAt, {
+        ...emailOptions,
+        approver,
+        requiredApprovals: deps.requiredApprovals ?? 1,
+      });
+      await deps.sns.send(
+        new PublishCommand({
+          TopicArn: deps.topicArn,
+          Subject: email.subject,
+          Message: email.message,
+          MessageAttributes: { [APPROVER_ATTRIBUTE]: { DataType: 'String', StringValue: approver } },
+        }),
+      );
+    }
 
     deps.logger?.info('approval requested', {
       approvalId,
@@ -155,6 +189,7 @@ export const handler = lazyHandler(() =>
       getStringFromEnv('APPROVAL_SIGNING_SECRET_ARN'),
     ).current,
     timeoutSeconds: getNumberFromEnv('APPROVAL_TIMEOUT_SECONDS', { integer: true, min: 1 }),
+    ...getApproversFromEnv(),
     now: () => new Date(),
     pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
     logger: createLogger('request-approval'),

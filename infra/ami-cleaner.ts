@@ -16,6 +16,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { APPROVER_ATTRIBUTE } from '../functions/core/approvers.ts';
 import { AuditDashboard } from './lib/dashboard.ts';
 import { createLedgerTable, createWorkspaceBucket } from './lib/data-layer.ts';
 import {
@@ -84,7 +85,18 @@ export class AmiCleaner extends Construct {
     this.workspaceBucket = createWorkspaceBucket(this);
 
     this.approvalTopic = settings.approvalTopic ?? this.createApprovalTopic();
-    if (settings.approvalEmail) {
+    if (settings.approvers) {
+      // Each approver's subscription accepts only the publish that carries their own link.
+      for (const approver of settings.approvers) {
+        this.approvalTopic.addSubscription(
+          new subscriptions.EmailSubscription(approver, {
+            filterPolicy: {
+              [APPROVER_ATTRIBUTE]: sns.SubscriptionFilter.stringFilter({ allowlist: [approver] }),
+            },
+          }),
+        );
+      }
+    } else if (settings.approvalEmail) {
       this.approvalTopic.addSubscription(new subscriptions.EmailSubscription(settings.approvalEmail));
     }
 
@@ -116,6 +128,9 @@ export class AmiCleaner extends Construct {
         LOCK_TTL_SECONDS: String(settings.lockTtl.toSeconds()),
         APPROVAL_TIMEOUT_SECONDS: String(approvalTimeoutSeconds),
         SNAPSHOT_PRICE_PER_GIB_MONTH: String(settings.snapshotPricePerGibMonth),
+        // Addresses, not secrets; "none" is the shared link (see getApproversFromEnv).
+        APPROVERS: settings.approvers ? JSON.stringify(settings.approvers) : 'none',
+        REQUIRED_APPROVALS: String(settings.requiredApprovals),
       },
     });
     this.functions = fns.byId;

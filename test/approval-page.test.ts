@@ -303,6 +303,9 @@ describe('approval page', () => {
       expect(await ledger.getApproval(APPROVAL_ID)).toMatchObject({
         status: 'APPROVED',
         approver: 'Ada Lovelace',
+        // Where the decision's POST came from (the Function URL's requestContext.http).
+        sourceIp: '198.51.100.7',
+        userAgent: 'test',
       });
       expect(logged.join('\n')).not.toContain(TASK_TOKEN);
       expect(logged.some((line) => line.includes(APPROVAL_ID) && line.includes('APPROVED'))).toBe(true);

@@ -4,7 +4,8 @@
  * Both execute the deployed ASL file locally, every step on its real handler. The local
  * runner, the SDK and dynalite are loaded when a command runs, not when the CLI starts.
  */
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { checkRequiredApprovals, normalizeApprovers } from '../../functions/core/approvers.ts';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../functions/core/settings.ts';
 import { type CliDeps, openLedger } from '../deps.ts';
 import type { AccountEnvironment } from '../environment.ts';
@@ -39,6 +40,8 @@ interface SessionFlags {
   dryRun: boolean;
   ledgerTable?: string;
   region?: string;
+  approvers?: string[];
+  requiredApprovals?: number;
 }
 
 export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps): void {
@@ -114,7 +117,42 @@ function addSessionOptions(command: Command): Command {
       positive('--approval-timeout'),
       60,
     )
-    .option('--ledger-table <name>', 'DynamoDB table for the ledger (default: local store in .amicleaner/)');
+    .option('--ledger-table <name>', 'DynamoDB table for the ledger (default: local store in .amicleaner/)')
+    .option(
+      '--approvers <addresses>',
+      "named approvers, comma-separated: each gets a personal link (the construct's approvers)",
+      approverList,
+    )
+    .option(
+      '--required-approvals <n>',
+      'different approvers who must approve the same plan (needs --approvers)',
+      positive('--required-approvals'),
+    );
+}
+
+function approverList(value: string): string[] {
+  try {
+    return normalizeApprovers(value.split(','));
+  } catch (error) {
+    throw new InvalidArgumentError(`--approvers: ${(error as Error).message}`);
+  }
+}
+
+/** `--required-approvals` against `--approvers`, as the construct checks them at synth. */
+function quorumFlags(flags: SessionFlags): { approvers?: string[]; requiredApprovals?: number } {
+  if (!flags.approvers) {
+    if (flags.requiredApprovals !== undefined && flags.requiredApprovals !== 1)
+      throw new InvalidArgumentError('--required-approvals needs --approvers');
+    return {};
+  }
+  try {
+    return {
+      approvers: flags.approvers,
+      requiredApprovals: checkRequiredApprovals(flags.requiredApprovals ?? 1, flags.approvers),
+    };
+  } catch (error) {
+    throw new InvalidArgumentError(`--required-approvals: ${(error as Error).message}`);
+  }
 }
 
 async function session(
@@ -128,6 +166,7 @@ async function session(
     fullReport: boolean;
   },
 ): Promise<void> {
+  const quorum = quorumFlags(flags);
   const [{ userInfo }, { runLocalSession }] = await Promise.all([
     import('node:os'),
     import('../local-runner/session.ts'),
@@ -153,6 +192,7 @@ async function session(
       maxDeletionsPerRun: flags.maxDeletions,
       port: flags.port,
       approver: `${userInfo().username} (CLI)`,
+      ...quorum,
       json: flags.json,
       fullReport: what.fullReport,
       ...(deps.readAnswer ? { readAnswer: deps.readAnswer } : {}),

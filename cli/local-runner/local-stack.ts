@@ -51,6 +51,9 @@ export interface LocalStackOptions {
   /** Where the approval page is served; the emailed link points here. */
   readonly approvalBaseUrl: string;
   readonly now?: () => Date;
+  /** Named approvers (personal links) and the quorum, as the construct's props. Default: one shared link. */
+  readonly approvers?: readonly string[];
+  readonly requiredApprovals?: number;
   /** Default: a fresh in-memory workspace (tests may pass an S3 one on the simulated account). */
   readonly workspace?: RunWorkspace;
 }
@@ -112,6 +115,9 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       baseUrl: options.approvalBaseUrl,
       signingKey,
       timeoutSeconds: options.approvalTimeoutSeconds,
+      ...(options.approvers
+        ? { approvers: options.approvers, requiredApprovals: options.requiredApprovals ?? 1 }
+        : {}),
       now,
     }),
     LoadApproved: createLoadApprovedHandler({ ledger, clients, region, now }),

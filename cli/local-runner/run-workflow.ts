@@ -57,7 +57,10 @@ export interface LocalRunOptions {
 }
 
 export interface ApprovalRequest {
+  /** The (first) emailed link: the shared link, or the first named approver's personal link. */
   readonly link: string;
+  /** Every emailed link: one shared link, or one personal link per named approver. */
+  readonly links: readonly { readonly approver?: string; readonly link: string }[];
   readonly subject: string;
   readonly message: string;
   /**
@@ -140,8 +143,9 @@ export async function runWorkflowLocally(
       if (stopped) throw new ExecutionStoppedError('the execution was stopped');
       const payload = roundTrip((input as { Payload?: unknown }).Payload);
       if (!waitsForToken) return roundTrip({ Payload: await track(handler(payload)) }) as never;
+      const emailsBefore = stack.control.published.length;
       await track(handler(payload));
-      announceApproval(stack, options, taskToken);
+      announceApproval(stack, options, taskToken, emailsBefore);
       return (await waitForDecision(stack, taskToken, state.TimeoutSeconds)) as never;
     };
     if (options.retryIntervalMs !== undefined && state.Retry)
@@ -198,13 +202,24 @@ export async function runWorkflowLocally(
 }
 
 /** The last email the request-approval handler sent, and the link in it, for the person at the terminal. */
-function announceApproval(stack: LocalStack, options: LocalRunOptions, token: string): void {
-  const email = stack.control.published.at(-1);
+function announceApproval(
+  stack: LocalStack,
+  options: LocalRunOptions,
+  token: string,
+  emailsBefore: number,
+): void {
+  const emails = stack.control.published.slice(emailsBefore);
+  const email = emails[0];
   if (!email) throw new Error('the approval request sent no email');
-  const link = /https?:\/\/\S+/.exec(email.message)?.[0];
-  if (!link) throw new Error('the approval email carries no link');
+  const links = emails.map((sent) => {
+    const link = /https?:\/\/\S+/.exec(sent.message)?.[0];
+    if (!link) throw new Error('the approval email carries no link');
+    const approver = sent.messageAttributes?.approver;
+    return approver ? { approver, link } : { link };
+  });
   options.onApprovalRequested?.({
-    link,
+    link: links[0]?.link ?? '',
+    links,
     subject: email.subject ?? '',
     message: email.message,
     withdraw: () => {

@@ -14,6 +14,7 @@ import { count, renderPlanReport } from '../report.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { createLocalStack, type LocalStack } from './local-stack.ts';
 import { renderRunReport } from './run-report.ts';
+import type { ApprovalRequest } from './run-workflow.ts';
 import { type ExecutionEvent, type LocalRunResult, runWorkflowLocally } from './run-workflow.ts';
 import { answerApprovalLink } from './scripted-approver.ts';
 
@@ -34,8 +35,15 @@ export interface SessionOptions {
   readonly maxDeletionsPerRun?: number;
   /** Port for the approval page; 0 picks a free one. */
   readonly port?: number;
-  /** Who approves in `yes` and `prompt` modes (recorded in the ledger). */
+  /** Who approves in `yes` and `prompt` modes (recorded in the ledger; a comment with `approvers`). */
   readonly approver: string;
+  /**
+   * Named approvers, as the construct's `approvers`: one personal link each. Locally the person at
+   * the terminal holds every approver's link (the simulated mailboxes), so `yes` and `prompt`
+   * answer with the first `requiredApprovals` of them, each through its own link.
+   */
+  readonly approvers?: readonly string[];
+  readonly requiredApprovals?: number;
   /** Reads one answer for `prompt` mode; undefined when stdin closes (which counts as no). */
   readonly readAnswer?: (question: string) => Promise<string | undefined>;
   readonly json?: boolean;
@@ -63,6 +71,9 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
       ...(options.maxDeletionsPerRun ? { maxDeletionsPerRun: options.maxDeletionsPerRun } : {}),
       approvalTimeoutSeconds: options.approvalTimeoutSeconds,
       approvalBaseUrl: server.baseUrl,
+      ...(options.approvers
+        ? { approvers: options.approvers, requiredApprovals: options.requiredApprovals ?? 1 }
+        : {}),
     });
     const local = stack;
     let decided: Promise<void> = Promise.resolve();
@@ -92,7 +103,7 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
       onEvent: (event) => progress.onEvent(event),
       onApprovalRequested: (request) => {
         withdraw = request.withdraw;
-        decided = decide(io, local, options, request.link).catch((error: unknown) => {
+        decided = decide(io, local, options, request).catch((error: unknown) => {
           // The run keeps waiting until its timeout; say why nothing happens.
           io.err(`amicleaner: ${error instanceof Error ? error.message : String(error)}\n`);
         });
@@ -112,15 +123,31 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
   }
 }
 
-async function decide(io: CliIo, stack: LocalStack, options: SessionOptions, link: string): Promise<void> {
-  if (options.approval === 'yes') {
-    io.err(`Approving through the approval page as ${options.approver} (--yes)\n`);
-    return answerApprovalLink(link, 'APPROVE', options.approver);
-  }
+async function decide(
+  io: CliIo,
+  stack: LocalStack,
+  options: SessionOptions,
+  request: ApprovalRequest,
+): Promise<void> {
+  const { link } = request;
+  // The links that make the quorum: the shared one, or the first requiredApprovals personal ones.
+  const quorum = request.links.slice(0, options.approvers ? (options.requiredApprovals ?? 1) : 1);
+  const approveAll = async (how: string) => {
+    for (const personal of quorum) {
+      io.err(`Approving through the approval page as ${personal.approver ?? options.approver} (${how})\n`);
+      await answerApprovalLink(personal.link, 'APPROVE', options.approver);
+    }
+  };
+  if (options.approval === 'yes') return approveAll('--yes');
   if (options.approval === 'link') {
+    const list = request.links
+      .map((personal) =>
+        personal.approver ? `  ${personal.approver}:\n  ${personal.link}\n` : `  ${personal.link}\n`,
+      )
+      .join('\n');
     io.err(
-      `\nApproval requested. Open this link to review the plan and approve or reject it\n` +
-        `(it is the link the email carries; it expires in ${formatDuration(options.approvalTimeoutSeconds)}):\n\n  ${link}\n\n`,
+      `\nApproval requested. Open ${request.links.length === 1 ? 'this link' : "each approver's link"} to review the plan and approve or reject it\n` +
+        `(${request.links.length === 1 ? 'it is the link the email carries' : "each is the link that approver's email carries"}; it expires in ${formatDuration(options.approvalTimeoutSeconds)}):\n\n${list}\n`,
     );
     return;
   }
@@ -140,7 +167,8 @@ async function decide(io: CliIo, stack: LocalStack, options: SessionOptions, lin
   );
   const yes = /^y(es)?$/i.test(answer?.trim() ?? '');
   if (answer === undefined) io.err('\nno answer (stdin closed): nothing will be deleted\n');
-  return answerApprovalLink(link, yes ? 'APPROVE' : 'REJECT', options.approver);
+  if (yes) return approveAll('[y/N]');
+  return answerApprovalLink(link, 'REJECT', options.approver);
 }
 
 /** The plan the link's approval is bound to: the one a [y/N] answer approves or rejects. */

@@ -9,6 +9,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { isApproverAddress } from '../core/approvers.ts';
 
 /** Approval ids are UUIDs; anything outside this shape is refused before any lookup. */
 const APPROVAL_ID = /^[A-Za-z0-9-]{8,64}$/;
@@ -20,7 +21,13 @@ const PLAN_HASH = /^[A-Za-z0-9_-]{1,128}$/;
 export type LinkFailure = 'bad-signature' | 'expired' | 'malformed';
 
 export type LinkVerification =
-  | { readonly ok: true; readonly approvalId: string; readonly expiresAt: Date }
+  | {
+      readonly ok: true;
+      readonly approvalId: string;
+      readonly expiresAt: Date;
+      /** The address this link was sent to (a personal link), or undefined (the shared topic's link). */
+      readonly approver?: string;
+    }
   | { readonly ok: false; readonly reason: LinkFailure };
 
 export interface SignApprovalLinkInput {
@@ -28,6 +35,8 @@ export interface SignApprovalLinkInput {
   readonly approvalId: string;
   readonly expiresAt: Date;
   readonly key: string;
+  /** Binds the link to the one address it is sent to (`r`, inside the signature). */
+  readonly approver?: string;
 }
 
 /** The link's query parameters, from the query string or from the form's hidden fields. */
@@ -35,16 +44,20 @@ export interface LinkParams {
   readonly a?: string | null | undefined;
   readonly e?: string | null | undefined;
   readonly s?: string | null | undefined;
+  readonly r?: string | null | undefined;
 }
 
 export function signApprovalLink(input: SignApprovalLinkInput): string {
   if (!APPROVAL_ID.test(input.approvalId))
     throw new RangeError('approval id must be 8-64 letters, digits or dashes');
+  if (input.approver !== undefined && !isApproverAddress(input.approver))
+    throw new RangeError('approver must be a lower-case email address');
   const e = String(Math.floor(input.expiresAt.getTime() / 1000));
   const url = new URL(input.baseUrl);
   url.searchParams.set('a', input.approvalId);
   url.searchParams.set('e', e);
-  url.searchParams.set('s', linkSignature(input.key, input.approvalId, e));
+  if (input.approver !== undefined) url.searchParams.set('r', input.approver);
+  url.searchParams.set('s', linkSignature(input.key, input.approvalId, e, input.approver));
   return url.toString();
 }
 
@@ -53,19 +66,28 @@ export function signApprovalLink(input: SignApprovalLinkInput): string {
  * bad signature, not as "expired", and nothing is looked up for a link that was not ours.
  */
 export function verifyApprovalLink(params: LinkParams, key: string, now: Date): LinkVerification {
-  const { a, e, s } = params;
+  const { a, e, s, r } = params;
   if (!a || !e || !s || !APPROVAL_ID.test(a) || !EPOCH_SECONDS.test(e) || !SIGNATURE.test(s)) {
     return { ok: false, reason: 'malformed' };
   }
-  if (!safeEqual(s, linkSignature(key, a, e))) return { ok: false, reason: 'bad-signature' };
+  // An empty `r` is no approver (the shared link); anything else must be an address.
+  const approver = r ? r : undefined;
+  if (approver !== undefined && !isApproverAddress(approver)) return { ok: false, reason: 'malformed' };
+  if (!safeEqual(s, linkSignature(key, a, e, approver))) return { ok: false, reason: 'bad-signature' };
   const expiresAt = new Date(Number(e) * 1000);
   if (now.getTime() >= expiresAt.getTime()) return { ok: false, reason: 'expired' };
-  return { ok: true, approvalId: a, expiresAt };
+  return { ok: true, approvalId: a, expiresAt, ...(approver === undefined ? {} : { approver }) };
 }
 
-/** Bound to the approval and the exact plan the page rendered; proves the POST came from that page. */
-export function formToken(key: string, approvalId: string, planHash: string): string {
-  return hmac(key, `form:${approvalId}:${planHash}`);
+/**
+ * Bound to the approval, the exact plan the page rendered and (for a personal link) the approver
+ * it was rendered for; proves the POST came from that page.
+ */
+export function formToken(key: string, approvalId: string, planHash: string, approver?: string): string {
+  return hmac(
+    key,
+    approver === undefined ? `form:${approvalId}:${planHash}` : `vote:${approvalId}:${planHash}:${approver}`,
+  );
 }
 
 export function verifyFormToken(
@@ -73,15 +95,17 @@ export function verifyFormToken(
   approvalId: string,
   planHash: string,
   token: string | null | undefined,
+  approver?: string,
 ): boolean {
   if (!token || !SIGNATURE.test(token) || !APPROVAL_ID.test(approvalId) || !PLAN_HASH.test(planHash))
     return false;
-  return safeEqual(token, formToken(key, approvalId, planHash));
+  return safeEqual(token, formToken(key, approvalId, planHash, approver));
 }
 
-function linkSignature(key: string, approvalId: string, e: string): string {
-  // `a.e` as in DESIGN.md; the form token's `form:` prefix keeps the two from ever colliding.
-  return hmac(key, `${approvalId}.${e}`);
+function linkSignature(key: string, approvalId: string, e: string, approver?: string): string {
+  // `a.e` as in DESIGN.md; a personal link signs `approver:a.e.r`. The prefixes keep a shared link,
+  // a personal link and a form token from ever colliding, so `r` can be neither dropped nor swapped.
+  return hmac(key, approver === undefined ? `${approvalId}.${e}` : `approver:${approvalId}.${e}.${approver}`);
 }
 
 function hmac(key: string, message: string): string {
@@ -123,11 +147,14 @@ export async function verifyFormTokenWithKeys(
   approvalId: string,
   planHash: string,
   token: string | null | undefined,
+  approver?: string,
 ): Promise<boolean> {
-  if (verifyFormToken(keys.current, approvalId, planHash, token)) return true;
+  if (verifyFormToken(keys.current, approvalId, planHash, token, approver)) return true;
   const previous = await keys.previous?.();
   return (
-    previous !== undefined && previous.length > 0 && verifyFormToken(previous, approvalId, planHash, token)
+    previous !== undefined &&
+    previous.length > 0 &&
+    verifyFormToken(previous, approvalId, planHash, token, approver)
   );
 }
 

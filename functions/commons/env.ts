@@ -7,6 +7,7 @@ import {
   getNumberFromEnv as powertoolsNumber,
   getStringFromEnv as powertoolsString,
 } from '@aws-lambda-powertools/commons/utils/env';
+import { checkRequiredApprovals, normalizeApprovers } from '../core/approvers.ts';
 import type { HistoryBudget } from '../core/quotas.ts';
 import { type PlanSettings, resolvePlanSettings } from '../core/settings.ts';
 
@@ -96,4 +97,29 @@ export function getHistoryBudgetFromEnv(name = 'HISTORY_BUDGET'): HistoryBudget 
     );
   }
   return { fixed, perItem };
+}
+
+/**
+ * `APPROVERS` (JSON list of addresses) and `REQUIRED_APPROVALS`: both set for named approvers,
+ * both `"none"` for the single shared link. Anything else throws at cold start, so a function
+ * never falls back to a shared link its deployment did not ask for.
+ */
+export function getApproversFromEnv(): { approvers?: string[]; requiredApprovals?: number } {
+  const text = getStringFromEnv('APPROVERS');
+  if (text === 'none') return {};
+  let approvers: string[];
+  try {
+    approvers = normalizeApprovers(JSON.parse(text));
+  } catch (error) {
+    throw new InvalidEnvironmentVariableError(
+      'APPROVERS',
+      `is not a list of approvers: ${(error as Error).name}`,
+    );
+  }
+  const required = getNumberFromEnv('REQUIRED_APPROVALS', { integer: true, min: 1 });
+  try {
+    return { approvers, requiredApprovals: checkRequiredApprovals(required, approvers) };
+  } catch (error) {
+    throw new InvalidEnvironmentVariableError('REQUIRED_APPROVALS', (error as Error).message);
+  }
 }

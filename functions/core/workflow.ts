@@ -74,6 +74,8 @@ export interface ApprovalResult {
   /** The plan hash the person saw; the workflow proceeds only if it equals the recorded one. */
   readonly planHash: string;
   readonly approver: string;
+  /** Named approvers: the addresses whose approvals made the quorum (or the one who rejected). */
+  readonly approvers?: readonly string[];
 }
 
 /** The execution's output, and the run item's summary in the ledger. */

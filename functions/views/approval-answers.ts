@@ -5,6 +5,7 @@
  */
 import type { LinkFailure } from '../adapters/approval-link.ts';
 import type { ApprovalDecision } from '../core/workflow.ts';
+import { VOTE_PAGES } from './approvals-so-far.ts';
 
 export type Refusal = { readonly status: number; readonly title: string; readonly message: string };
 
@@ -71,6 +72,7 @@ export const REFUSALS = {
     title: 'Try again',
     message: 'The workflow could not be reached, so your decision was not recorded. Try again in a minute.',
   },
+  ...VOTE_PAGES,
   failed: {
     status: 500,
     title: 'Something went wrong',

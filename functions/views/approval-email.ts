@@ -62,7 +62,13 @@ export function renderApprovalEmail(
   plan: Plan,
   link: string,
   expiresAt: Date,
-  options: { readonly runId?: string; readonly pricePerGibMonth?: number } = {},
+  options: {
+    readonly runId?: string;
+    readonly pricePerGibMonth?: number;
+    /** Named approvers: whose personal link this email carries, and how many must approve. */
+    readonly approver?: string;
+    readonly requiredApprovals?: number;
+  } = {},
 ): ApprovalEmail {
   const view = planView(plan, options.pricePerGibMonth);
   const { preview, summary } = view;
@@ -145,6 +151,13 @@ export function renderApprovalEmail(
         ]
       : []),
     '',
+    ...(options.approver
+      ? [
+          `This link is yours alone: a decision made with it is recorded as ${options.approver}.`,
+          `The plan is deleted only after ${plural(options.requiredApprovals ?? 1, 'different approver')} approve it; one rejection ends the run.`,
+          '',
+        ]
+      : []),
     'Review the plan, then approve or reject it:',
     link,
     '',

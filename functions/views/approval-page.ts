@@ -25,8 +25,11 @@ export interface PlanPageModel {
   readonly page: number;
   readonly runId: string;
   readonly expiresAt: string;
-  readonly hidden: Readonly<Record<'a' | 'e' | 's' | 'planHash' | 'formToken', string>>;
+  /** `r` is the approver of a personal link (named approvers only). */
+  readonly hidden: Readonly<Record<'a' | 'e' | 's' | 'planHash' | 'formToken', string> & { r?: string }>;
   readonly maxApproverLength: number;
+  /** Named approvers: the "approvals so far" section (`approvals-so-far.ts`), shown above the form. */
+  readonly approvalsSoFar?: string;
 }
 
 /** The totals: exactly what pressing Approve deletes, and what it keeps. */
@@ -157,7 +160,9 @@ function renderPager(view: PlanView, page: number, link: string): string {
 export function renderPlanPage(model: PlanPageModel): string {
   const { view, page, hidden } = model;
   const { plan, preview, summary } = view;
-  const link = `?${new URLSearchParams({ a: hidden.a, e: hidden.e, s: hidden.s }).toString()}`;
+  const linkParams: Record<string, string> = { a: hidden.a, e: hidden.e, s: hidden.s };
+  if (hidden.r !== undefined) linkParams.r = hidden.r;
+  const link = `?${new URLSearchParams(linkParams).toString()}`;
   const many = summary.targets.length > 1;
   const only = summary.targets[0]?.target;
   const where =
@@ -199,6 +204,7 @@ export function renderPlanPage(model: PlanPageModel): string {
     preview.orphanSnapshots + preview.deferredOrphans === 0 ? '<p>No orphan snapshots in this plan.</p>' : '',
     renderPager(view, page, link),
     '</section>',
+    model.approvalsSoFar ?? '',
     `<form id="decision" method="post" action="${escapeHtml(link)}">`,
     '<h2>Your decision</h2>',
     `<p>This decides the whole plan (hash <code>${escapeHtml(plan.planHash)}</code>), every page of it.</p>`,

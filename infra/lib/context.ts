@@ -17,6 +17,9 @@ export interface AmiCleanerContext {
   readonly deletionMaxConcurrency?: number;
   readonly lockTtlHours?: number;
   readonly snapshotPricePerGibMonth?: number;
+  /** Named approvers and the quorum, as the construct's props (validated there). */
+  readonly approvers?: string[];
+  readonly requiredApprovals?: number;
 }
 
 const CONTEXT_KEYS = new Set([
@@ -28,6 +31,8 @@ const CONTEXT_KEYS = new Set([
   'deletionMaxConcurrency',
   'lockTtlHours',
   'snapshotPricePerGibMonth',
+  'approvers',
+  'requiredApprovals',
 ]);
 
 const SCHEDULE_EXPRESSION = /^(cron|rate)\([^()\n]+\)$/;
@@ -51,8 +56,11 @@ export function propsFromContext(raw: unknown, approvalEmail?: unknown): AmiClea
   }
   const ctx = value as AmiCleanerContext;
   const email = approvalEmail ?? ctx.approvalEmail;
-  if (email === undefined || email === '') throw new Error(MISSING_APPROVAL_EMAIL);
-  if (typeof email !== 'string') throw new Error('AmiCleanerStack: approvalEmail must be a string');
+  // Named approvers get their own links; the approval email is then only the alarms' address.
+  const noEmail = email === undefined || email === '';
+  if (noEmail && ctx.approvers === undefined) throw new Error(MISSING_APPROVAL_EMAIL);
+  if (!noEmail && typeof email !== 'string')
+    throw new Error('AmiCleanerStack: approvalEmail must be a string');
   const hours = (name: string, h: number | undefined) => {
     if (h === undefined) return undefined;
     if (typeof h !== 'number' || !Number.isFinite(h) || h <= 0) {
@@ -72,7 +80,9 @@ export function propsFromContext(raw: unknown, approvalEmail?: unknown): AmiClea
   } else if (ctx.schedule !== undefined && ctx.schedule !== false)
     throw new Error('AmiCleanerStack: schedule must be an expression or false');
   return {
-    approvalEmail: email,
+    ...(noEmail ? {} : { approvalEmail: email as string }),
+    ...(ctx.approvers === undefined ? {} : { approvers: ctx.approvers }),
+    ...(ctx.requiredApprovals === undefined ? {} : { requiredApprovals: ctx.requiredApprovals }),
     approvalTimeout: hours('approvalTimeoutHours', ctx.approvalTimeoutHours),
     lockTtl: hours('lockTtlHours', ctx.lockTtlHours),
     schedule,

@@ -53,6 +53,9 @@ export const LEDGER_METHOD_ACCESS = {
   reopenApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
   expireApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
   settleApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
+  // Reads the votes (never the token), then one conditional UpdateItem per attempt.
+  castVote: on('APPROVAL#', 'dynamodb:GetItem', 'dynamodb:UpdateItem'),
+  reopenVote: on('APPROVAL#', 'dynamodb:UpdateItem'),
   recordDeregistrationIntent: on('INTENT#', 'dynamodb:PutItem'),
   clearDeregistrationIntent: on('INTENT#', 'dynamodb:DeleteItem'),
   listDeregistrationIntents: on('INTENT#', 'dynamodb:Query'),
@@ -92,6 +95,8 @@ export const HANDLER_LEDGER_METHODS = {
     'settleApproval',
     'reopenApproval',
     'expireApproval',
+    'castVote',
+    'reopenVote',
   ],
   StartExecution: [],
   CloseAbandonedRun: [

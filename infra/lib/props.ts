@@ -5,6 +5,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import { checkRequiredApprovals, normalizeApprovers } from '../../functions/core/approvers.ts';
 import { historyBudgetProblem, maxItemsWithinHistory } from '../../functions/core/quotas.ts';
 import { type PlanSettings, resolvePlanSettings } from '../../functions/core/settings.ts';
 import { definitionHistoryBudget } from './definition.ts';
@@ -77,9 +78,25 @@ export interface AmiCleanerProps {
   /**
    * Address that receives the approval emails (an SNS email subscription; the recipient must
    * confirm it once).
-   * @default - none; required unless `approvalTopic` is given
+   * @default - none; required unless `approvalTopic` or `approvers` is given
    */
   readonly approvalEmail?: string;
+  /**
+   * Named approvers. Each address gets a personal signed link of its own (one SNS publish per
+   * approver, delivered only to that address's filtered email subscription, which the construct
+   * creates); the ledger records the address the link was sent to as the approver, and the name
+   * typed on the page as a comment. `approvalEmail` is then not subscribed to the approval
+   * topic (it would receive every approver's link), only to the alarms. At most 20 addresses;
+   * not with `approvalTopic`, whose other subscribers would receive every link.
+   * @default - one shared link, emailed to `approvalEmail` / the `approvalTopic` subscribers
+   */
+  readonly approvers?: string[];
+  /**
+   * How many different `approvers` must approve the same plan before anything is deleted (four
+   * eyes: 2). One rejection ends the run. From 1 to the number of approvers; needs `approvers`.
+   * @default 1
+   */
+  readonly requiredApprovals?: number;
   /**
    * An existing topic for approval emails, e.g. one with several subscribers. The approval
    * function gets `sns:Publish` on it.
@@ -185,6 +202,9 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export interface ResolvedAmiCleanerProps {
   readonly approvalEmail?: string;
+  /** Normalized (lower case); undefined for the shared link. */
+  readonly approvers?: readonly string[];
+  readonly requiredApprovals: number;
   readonly approvalTopic?: sns.ITopic;
   readonly alarmTopic?: sns.ITopic;
   readonly approvalTimeout: Duration;
@@ -218,9 +238,14 @@ function maxDeletionsWithinHistory(value: number): number {
 }
 
 export function resolveAmiCleanerProps(props: AmiCleanerProps): ResolvedAmiCleanerProps {
-  if (props.approvalEmail === undefined && props.approvalTopic === undefined) {
-    fail('approvalEmail is required unless approvalTopic is given');
+  if (
+    props.approvalEmail === undefined &&
+    props.approvalTopic === undefined &&
+    props.approvers === undefined
+  ) {
+    fail('approvalEmail is required unless approvalTopic or approvers is given');
   }
+  const { approvers, requiredApprovals } = resolveApprovers(props);
   if (
     props.approvalEmail !== undefined &&
     (typeof props.approvalEmail !== 'string' || !EMAIL.test(props.approvalEmail))
@@ -256,6 +281,8 @@ export function resolveAmiCleanerProps(props: AmiCleanerProps): ResolvedAmiClean
 
   return {
     approvalEmail: props.approvalEmail,
+    ...(approvers ? { approvers } : {}),
+    requiredApprovals,
     approvalTopic: props.approvalTopic,
     alarmTopic: props.alarmTopic,
     approvalTimeout,
@@ -277,4 +304,22 @@ export function resolveAmiCleanerProps(props: AmiCleanerProps): ResolvedAmiClean
     lockTtl,
     snapshotPricePerGibMonth: price,
   };
+}
+
+function resolveApprovers(props: AmiCleanerProps): { approvers?: string[]; requiredApprovals: number } {
+  if (props.approvers === undefined) {
+    if (props.requiredApprovals !== undefined && props.requiredApprovals !== 1)
+      fail('requiredApprovals needs approvers: a shared link cannot tell two approvers apart');
+    return { requiredApprovals: 1 };
+  }
+  if (props.approvalTopic !== undefined)
+    fail(
+      "approvers cannot be used with approvalTopic: the topic's other subscribers would receive every approver's link",
+    );
+  try {
+    const approvers = normalizeApprovers(props.approvers);
+    return { approvers, requiredApprovals: checkRequiredApprovals(props.requiredApprovals ?? 1, approvers) };
+  } catch (error) {
+    fail((error as Error).message);
+  }
 }

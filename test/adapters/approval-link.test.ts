@@ -128,3 +128,66 @@ describe('form tokens', () => {
     expect(formToken(KEY, ID, String(EXPIRES.getTime() / 1000))).not.toBe(linkSig);
   });
 });
+
+describe('personal approval links', () => {
+  const personal = (approver: string, key = KEY) =>
+    signApprovalLink({
+      baseUrl: 'https://abc.lambda-url.eu-west-1.on.aws/',
+      approvalId: ID,
+      expiresAt: EXPIRES,
+      key,
+      approver,
+    });
+  const paramsOf = (url: string) => {
+    const q = new URL(url).searchParams;
+    return { a: q.get('a'), e: q.get('e'), s: q.get('s'), r: q.get('r') };
+  };
+
+  it('binds the approver address into the signature and returns it on verification', () => {
+    // Act
+    const result = verifyApprovalLink(paramsOf(personal('ada@example.com')), KEY, NOW);
+
+    // Assess
+    expect(result).toEqual({ ok: true, approvalId: ID, expiresAt: EXPIRES, approver: 'ada@example.com' });
+  });
+
+  it('refuses the approver swapped for another, or dropped (a shared link is signed differently)', () => {
+    // Prepare
+    const params = paramsOf(personal('ada@example.com'));
+
+    // Act
+    const swapped = verifyApprovalLink({ ...params, r: 'bob@example.com' }, KEY, NOW);
+    const dropped = verifyApprovalLink({ ...params, r: null }, KEY, NOW);
+    const added = verifyApprovalLink({ ...linkParams(signed()), r: 'ada@example.com' }, KEY, NOW);
+
+    // Assess
+    expect([swapped, dropped, added]).toEqual([
+      { ok: false, reason: 'bad-signature' },
+      { ok: false, reason: 'bad-signature' },
+      { ok: false, reason: 'bad-signature' },
+    ]);
+  });
+
+  it('refuses an approver that is not a lower-case address before checking any signature', () => {
+    // Act
+    const result = verifyApprovalLink(
+      { ...paramsOf(personal('ada@example.com')), r: 'Ada@Example.com' },
+      KEY,
+      NOW,
+    );
+
+    // Assess
+    expect(result).toEqual({ ok: false, reason: 'malformed' });
+    expect(() => personal('not an address')).toThrow(RangeError);
+  });
+
+  it('issues form tokens that hold only for the approver they were rendered for', () => {
+    // Act
+    const token = formToken(KEY, ID, 'a'.repeat(64), 'ada@example.com');
+
+    // Assess
+    expect(verifyFormToken(KEY, ID, 'a'.repeat(64), token, 'ada@example.com')).toBe(true);
+    expect(verifyFormToken(KEY, ID, 'a'.repeat(64), token, 'bob@example.com')).toBe(false);
+    expect(verifyFormToken(KEY, ID, 'a'.repeat(64), token)).toBe(false);
+  });
+});

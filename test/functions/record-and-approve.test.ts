@@ -1,3 +1,4 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApprovalMismatchError } from '../../functions/load-approved.ts';
 import { PlanMismatchError } from '../../functions/record-plan.ts';
@@ -182,5 +183,80 @@ describe('record-plan and load-approved', () => {
 
     // Assess
     await expect(attempt).rejects.toThrow(/dry run/);
+  });
+
+  describe('with named approvers', () => {
+    const ADA = 'ada@example.com';
+    const BOB = 'bob@example.com';
+    const origin = { sourceIp: '192.0.2.1', userAgent: 'test' };
+
+    async function waitForApprovers(planHash: string, planKey: string, runId: string) {
+      const approvalId = `approval-${runId}`;
+      await h.ledger.putApproval({
+        approvalId,
+        runId,
+        planHash,
+        planKey,
+        taskToken: 'secret-task-token',
+        expiresAt: new Date(Date.now() + 3600_000),
+        approvers: [ADA, BOB],
+        requiredApprovals: 2,
+      });
+      await h.ledger.updateRun(runId, { status: 'AWAITING_APPROVAL', approvalId });
+      return approvalId;
+    }
+
+    it('loads a plan the quorum approved, and records both addresses as the approvers', async () => {
+      // Prepare
+      const { run, plan } = await planRun(h);
+      const approvalId = await waitForApprovers(plan.planHash, plan.planKey, run.runId);
+      const vote = { decision: 'APPROVED' as const, planHash: plan.planHash, comment: 'x', origin };
+      await h.ledger.castVote(approvalId, { ...vote, approver: ADA });
+      await h.ledger.castVote(approvalId, { ...vote, approver: BOB });
+      const approval = { decision: 'APPROVED' as const, planHash: plan.planHash, approver: `${ADA}, ${BOB}` };
+
+      // Act
+      const work = await h.handlers.loadApproved({ run, planHash: plan.planHash, approval });
+
+      // Assess
+      expect(work.images.length).toBeGreaterThan(0);
+      expect(await h.ledger.getRun(run.runId)).toMatchObject({
+        status: 'DELETING',
+        approver: `${ADA}, ${BOB}`,
+      });
+    });
+
+    it('refuses an approval marked APPROVED in the ledger without the quorum of votes', async () => {
+      // Prepare: one vote, and the approval's status forced to APPROVED (a tampered ledger).
+      const { run, plan } = await planRun(h);
+      const approvalId = await waitForApprovers(plan.planHash, plan.planKey, run.runId);
+      await h.ledger.castVote(approvalId, {
+        decision: 'APPROVED',
+        planHash: plan.planHash,
+        comment: 'x',
+        origin,
+        approver: ADA,
+      });
+      await h.dynamo.docClient.send(
+        new UpdateCommand({
+          TableName: h.dynamo.tableName,
+          Key: { pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' },
+          UpdateExpression: 'SET #s = :approved, decision = :approved',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':approved': 'APPROVED' },
+        }),
+      );
+
+      // Act
+      const attempt = h.handlers.loadApproved({
+        run,
+        planHash: plan.planHash,
+        approval: { decision: 'APPROVED', planHash: plan.planHash, approver: ADA },
+      });
+
+      // Assess
+      await expect(attempt).rejects.toThrow(/1 of 2 approvals/);
+      expect((await h.ledger.listItems(run.runId)).some((item) => item.status === 'APPROVED')).toBe(false);
+    });
   });
 });

@@ -28,6 +28,26 @@ async function runCli(args: readonly string[]) {
 const ESC = '\u001b';
 const rows: readonly [string, readonly string[], RegExp][] = [
   ['an unknown command', ['purge', '--demo'], /unknown command 'purge'/],
+  [
+    'an --approvers entry that is no address',
+    ['demo', '--yes', '--approvers', 'ada@example.com,not an address'],
+    /--approvers: approver "not an address" is not an email address/,
+  ],
+  [
+    'the same approver twice in --approvers',
+    ['demo', '--yes', '--approvers', 'ada@example.com,ADA@example.com'],
+    /--approvers: approver ada@example.com is listed twice/,
+  ],
+  [
+    'more --required-approvals than --approvers',
+    ['demo', '--yes', '--approvers', 'ada@example.com', '--required-approvals', '2'],
+    /--required-approvals: requiredApprovals must be a whole number from 1 to the number of approvers \(1\)/,
+  ],
+  [
+    '--required-approvals without --approvers',
+    ['demo', '--yes', '--required-approvals', '2'],
+    /--required-approvals needs --approvers/,
+  ],
   ['an unknown option', ['plan', '--demo', '--delete-everything'], /unknown option '--delete-everything'/],
   ['an unknown option to run', ['run', '-f', '--all-regions'], /unknown option '--all-regions'/],
   [

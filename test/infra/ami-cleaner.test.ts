@@ -620,7 +620,7 @@ describe('props validation at synth', () => {
     [
       'no approval email or topic',
       { approvalEmail: undefined },
-      /approvalEmail is required unless approvalTopic is given/,
+      /approvalEmail is required unless approvalTopic or approvers is given/,
     ],
     [
       'a malformed email',

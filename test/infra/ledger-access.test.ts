@@ -131,6 +131,28 @@ describe('ledger methods send only the requests LEDGER_METHOD_ACCESS declares', 
     // Whether or not its condition holds, it is one UpdateItem on the approval.
     settleApproval: () => ledger.settleApproval('approval-1', 'use-1'),
     reopenApproval: () => ledger.reopenApproval('approval-1', 'APPROVED'),
+    castVote: async () => {
+      await ledger.putApproval({
+        approvalId: 'approval-2',
+        runId: 'run-1',
+        planHash: HASH,
+        planKey: 'runs/run-1/plan.json',
+        taskToken: 'token',
+        expiresAt: new Date(Date.now() + 3600_000),
+        approvers: ['a@example.com', 'b@example.com'],
+        requiredApprovals: 2,
+      });
+      recorded = []; // the approval above is putApproval's request, not castVote's
+      const vote = {
+        decision: 'APPROVED' as const,
+        planHash: HASH,
+        comment: 'A',
+        origin: { sourceIp: '192.0.2.1', userAgent: 'test' },
+      };
+      await ledger.castVote('approval-2', { ...vote, approver: 'a@example.com' });
+      await ledger.castVote('approval-2', { ...vote, approver: 'b@example.com' });
+    },
+    reopenVote: () => ledger.reopenVote('approval-2', 'b@example.com', 'APPROVED', 'use-1'),
     expireApproval: () => ledger.expireApproval('approval-1'),
     recordDeregistrationIntent: () =>
       ledger.recordDeregistrationIntent('eu-west-1', { runId: 'run-1', imageId: IMAGE, snapshotIds: [] }),

@@ -28,6 +28,9 @@ export interface HarnessOptions {
   readonly approvalTimeoutSeconds?: number;
   /** The SDK's own attempts per EC2 call. Default: the production value (DEFAULT_MAX_ATTEMPTS). */
   readonly sdkMaxAttempts?: number;
+  /** Named approvers (personal links); `run()` then answers the first `requiredApprovals` links. */
+  readonly approvers?: readonly string[];
+  readonly requiredApprovals?: number;
 }
 
 export interface RunOptions {
@@ -112,6 +115,9 @@ export async function startWorkflowHarness(options: HarnessOptions = {}): Promis
       defaultSettings: settings,
       approvalTimeoutSeconds: options.approvalTimeoutSeconds ?? 10,
       approvalBaseUrl: server.baseUrl,
+      ...(options.approvers
+        ? { approvers: options.approvers, requiredApprovals: options.requiredApprovals ?? 1 }
+        : {}),
     });
   } catch (error) {
     await server?.close();
@@ -154,7 +160,11 @@ export async function startWorkflowHarness(options: HarnessOptions = {}): Promis
           approvals.push(request);
           answering = (async () => {
             await runOptions.beforeAnswer?.(request);
-            if (decision !== 'NONE') await answerApprovalLink(request.link, decision, APPROVER);
+            if (decision === 'NONE') return;
+            // A rejection takes one approver; an approval the quorum, each through its own link.
+            const answering = decision === 'REJECT' ? 1 : (options.requiredApprovals ?? 1);
+            for (const { link } of request.links.slice(0, answering))
+              await answerApprovalLink(link, decision, APPROVER);
           })();
           // Surfaced after the run; until then a failed answer shows as an expired approval.
           answering.catch(() => undefined);

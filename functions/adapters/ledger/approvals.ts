@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
  * else, and never returned except to the one caller that uses the approval.
  */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DecisionOrigin, Vote } from '../../core/approvers.ts';
 import type { ApprovalDecision } from '../../core/workflow.ts';
 import { conditionalWrite, isConditionFailure } from './conditional-write.ts';
 import { PlanConflictError } from './errors.ts';
@@ -13,6 +14,7 @@ import {
   APPROVAL_SK,
   approvalPk,
   type DocItem,
+  LEDGER_TTL_ATTRIBUTE,
   type LedgerOptions,
   type LedgerTable,
   ledgerTable,
@@ -35,8 +37,16 @@ export interface ApprovalRecord {
   readonly decidedAt?: string;
   /** When the decision was known to have reached the workflow. */
   readonly deliveredAt?: string;
+  /** Where the decision's POST came from (the single shared link; votes carry their own). */
+  readonly sourceIp?: string;
+  readonly userAgent?: string;
   /** Whether the task token is still stored (never the token itself). */
   readonly hasTaskToken: boolean;
+  /** Named approvers (personal links); absent for the single shared link. */
+  readonly approvers?: readonly string[];
+  readonly requiredApprovals?: number;
+  /** Each named approver's decision, by address (`approval-votes.ts`). */
+  readonly votes?: Readonly<Record<string, Vote>>;
 }
 
 export interface NewApproval {
@@ -46,6 +56,10 @@ export interface NewApproval {
   readonly planKey: string;
   readonly taskToken: string;
   readonly expiresAt: Date;
+  /** Named approvers, each sent a personal link; the decision is then a quorum of their votes. */
+  readonly approvers?: readonly string[];
+  /** Distinct approvals of the same plan hash needed (1 to approvers.length). Default 1. */
+  readonly requiredApprovals?: number;
 }
 
 /**
@@ -104,6 +118,14 @@ export class ApprovalStore {
           expiresAt: approval.expiresAt.toISOString(),
           createdAt: this.#table.now().toISOString(),
           ttl: epochSeconds(approval.expiresAt) + APPROVAL_RETENTION_SECONDS,
+          ...(approval.approvers
+            ? {
+                approvers: [...approval.approvers],
+                requiredApprovals: approval.requiredApprovals ?? 1,
+                votes: {},
+                approvalsCounted: 0,
+              }
+            : {}),
         },
         ConditionExpression:
           'attribute_not_exists(pk) OR (#status = :pending AND taskToken = :token AND runId = :runId AND planHash = :planHash AND planKey = :planKey)',
@@ -140,7 +162,7 @@ export class ApprovalStore {
    */
   async useApproval(
     approvalId: string,
-    use: { decision: ApprovalDecision; approver: string; planHash: string },
+    use: { decision: ApprovalDecision; approver: string; planHash: string; origin?: DecisionOrigin },
     now: Date = this.#table.now(),
   ): Promise<UseApprovalResult> {
     const useId = randomUUID();
@@ -152,9 +174,10 @@ export class ApprovalStore {
           TableName: this.#table.tableName,
           Key: key,
           UpdateExpression:
-            'SET #status = :decision, decision = :decision, approver = :approver, decidedAt = :now, useId = :useId',
+            'SET #status = :decision, decision = :decision, approver = :approver, decidedAt = :now, useId = :useId, sourceIp = :ip, userAgent = :ua',
+          // Not for named approvers: their decision is a quorum of votes (castVote).
           ConditionExpression:
-            'attribute_exists(pk) AND #status = :pending AND planHash = :planHash AND expiresAt > :now',
+            'attribute_exists(pk) AND #status = :pending AND planHash = :planHash AND expiresAt > :now AND attribute_not_exists(approvers)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':decision': use.decision,
@@ -163,6 +186,8 @@ export class ApprovalStore {
             ':pending': 'PENDING',
             ':planHash': use.planHash,
             ':useId': useId,
+            ':ip': use.origin?.sourceIp ?? 'unknown',
+            ':ua': use.origin?.userAgent ?? 'none',
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -171,23 +196,7 @@ export class ApprovalStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
-    try {
-      const out = await this.#table.doc.send(
-        new UpdateCommand({
-          TableName: this.#table.tableName,
-          Key: key,
-          UpdateExpression: 'SET useId = :useId',
-          ConditionExpression: '#status = :decision AND useId = :useId AND attribute_exists(taskToken)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':decision': use.decision, ':useId': useId },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return tokenOf(out.Attributes, useId);
-    } catch (error) {
-      if (isConditionFailure(error)) return { used: false };
-      throw error;
-    }
+    return claimToken(this.#table, approvalId, use.decision, useId);
   }
 
   /**
@@ -201,8 +210,10 @@ export class ApprovalStore {
       new UpdateCommand({
         TableName: this.#table.tableName,
         Key: { pk: approvalPk(approvalId), sk: APPROVAL_SK },
-        UpdateExpression: 'SET deliveredAt = if_not_exists(deliveredAt, :now) REMOVE taskToken',
+        // A delivered decision is the audit record of who decided: TTL no longer removes it.
+        UpdateExpression: 'SET deliveredAt = if_not_exists(deliveredAt, :now) REMOVE taskToken, #ttl',
         ConditionExpression: 'attribute_exists(pk) AND useId = :useId',
+        ExpressionAttributeNames: { '#ttl': LEDGER_TTL_ATTRIBUTE },
         ExpressionAttributeValues: { ':useId': useId, ':now': this.#table.now().toISOString() },
       }),
     );
@@ -219,8 +230,10 @@ export class ApprovalStore {
       new UpdateCommand({
         TableName: this.#table.tableName,
         Key: { pk: approvalPk(approvalId), sk: APPROVAL_SK },
-        UpdateExpression: 'SET #status = :pending REMOVE decision, approver, decidedAt, useId',
-        ConditionExpression: 'attribute_exists(pk) AND #status = :decision',
+        UpdateExpression:
+          'SET #status = :pending REMOVE decision, approver, decidedAt, useId, sourceIp, userAgent',
+        ConditionExpression:
+          'attribute_exists(pk) AND #status = :decision AND attribute_not_exists(approvers)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':pending': 'PENDING', ':decision': decision },
       }),
@@ -246,7 +259,36 @@ export class ApprovalStore {
   }
 }
 
-function tokenOf(attributes: DocItem | undefined, useId: string): UseApprovalResult {
+/**
+ * The token of an approval this very use (`useId`) decided, when its write landed but the answer
+ * was lost (the SDK's retry then fails the condition). Any other use gets nothing.
+ */
+export async function claimToken(
+  table: LedgerTable,
+  approvalId: string,
+  decision: ApprovalDecision,
+  useId: string,
+): Promise<UseApprovalResult> {
+  try {
+    const out = await table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: approvalPk(approvalId), sk: APPROVAL_SK },
+        UpdateExpression: 'SET useId = :useId',
+        ConditionExpression: '#status = :decision AND useId = :useId AND attribute_exists(taskToken)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':decision': decision, ':useId': useId },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return tokenOf(out.Attributes, useId);
+  } catch (error) {
+    if (isConditionFailure(error)) return { used: false };
+    throw error;
+  }
+}
+
+export function tokenOf(attributes: DocItem | undefined, useId: string): UseApprovalResult {
   const token = attributes?.taskToken;
   if (typeof token !== 'string' || token.length === 0) return { used: false };
   return { used: true, taskToken: new TaskToken(token), useId };
@@ -254,6 +296,29 @@ function tokenOf(attributes: DocItem | undefined, useId: string): UseApprovalRes
 
 function toApproval(item: DocItem): ApprovalRecord {
   // The token stays in the table: nothing that reads an approval for display can leak it.
-  const { pk: _pk, sk: _sk, ttl: _ttl, taskToken: _taskToken, useId: _useId, ...rest } = item;
-  return { ...(rest as unknown as ApprovalRecord), hasTaskToken: typeof _taskToken === 'string' };
+  const {
+    pk: _pk,
+    sk: _sk,
+    ttl: _ttl,
+    taskToken: _taskToken,
+    useId: _useId,
+    approvalsCounted: _counted,
+    votes,
+    ...rest
+  } = item;
+  return {
+    ...(rest as unknown as ApprovalRecord),
+    ...(votes ? { votes: votesOf(votes) } : {}),
+    hasTaskToken: typeof _taskToken === 'string',
+  };
+}
+
+/** The votes as recorded, without their use ids. */
+export function votesOf(raw: unknown): Record<string, Vote> {
+  const votes: Record<string, Vote> = {};
+  for (const [address, value] of Object.entries((raw ?? {}) as Record<string, DocItem>)) {
+    const { useId: _useId, ...vote } = value;
+    votes[address] = vote as unknown as Vote;
+  }
+  return votes;
 }

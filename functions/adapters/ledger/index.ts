@@ -9,8 +9,10 @@
  * is the seam for per-function least-privilege IAM (a handler that only takes the lock needs no
  * access to approvals and their task tokens).
  */
+import type { DecisionOrigin } from '../../core/approvers.ts';
 import type { Plan } from '../../core/model.ts';
 import type { ApprovalDecision, RunContext, RunStatus } from '../../core/workflow.ts';
+import { type NewVote, type VoteResult, VoteStore } from './approval-votes.ts';
 import { type ApprovalRecord, ApprovalStore, type NewApproval, type UseApprovalResult } from './approvals.ts';
 import { type DeregistrationIntent, IntentStore } from './intents.ts';
 import {
@@ -26,6 +28,7 @@ import { type LockHolder, LockStore } from './lock.ts';
 import { type RunFields, type RunRecord, RunStore } from './runs.ts';
 import type { LedgerOptions } from './table.ts';
 
+export * from './approval-votes.ts';
 export * from './approvals.ts';
 export * from './errors.ts';
 export * from './intents.ts';
@@ -46,6 +49,7 @@ export class Ledger {
   readonly runs: RunStore;
   readonly items: ItemStore;
   readonly approvals: ApprovalStore;
+  readonly votes: VoteStore;
   readonly lock: LockStore;
   readonly intents: IntentStore;
 
@@ -53,6 +57,7 @@ export class Ledger {
     this.runs = new RunStore(options);
     this.items = new ItemStore(options);
     this.approvals = new ApprovalStore(options);
+    this.votes = new VoteStore(options);
     this.lock = new LockStore(options);
     this.intents = new IntentStore(options);
   }
@@ -135,10 +140,23 @@ export class Ledger {
 
   useApproval(
     approvalId: string,
-    use: { decision: ApprovalDecision; approver: string; planHash: string },
+    use: { decision: ApprovalDecision; approver: string; planHash: string; origin?: DecisionOrigin },
     now?: Date,
   ): Promise<UseApprovalResult> {
     return this.approvals.useApproval(approvalId, use, now);
+  }
+
+  castVote(approvalId: string, vote: NewVote, now?: Date): Promise<VoteResult> {
+    return this.votes.castVote(approvalId, vote, now);
+  }
+
+  reopenVote(
+    approvalId: string,
+    approver: string,
+    decision: ApprovalDecision,
+    useId: string,
+  ): Promise<boolean> {
+    return this.votes.reopenVote(approvalId, approver, decision, useId);
   }
 
   settleApproval(approvalId: string, useId: string): Promise<boolean> {
