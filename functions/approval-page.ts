@@ -13,26 +13,35 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   formToken,
-  type LinkFailure,
   type SigningKeySource,
   signingKeysFromSecret,
   verifyApprovalLinkWithKeys,
   verifyFormTokenWithKeys,
 } from './adapters/approval-link.ts';
 import { clientConfig } from './adapters/clients.ts';
-import type { ApprovalRecord, Ledger, RunRecord, TaskToken, VoteRefusal } from './adapters/ledger/index.ts';
+import type { ApprovalRecord, Ledger, TaskToken } from './adapters/ledger/index.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
-import { actedOn, deliverAndRecord, runAfterDelivery } from './commons/approval-delivery.ts';
+import {
+  approvalsSoFar,
+  awaits,
+  checkApproval,
+  checkPersonalLink,
+  decidedRefusal,
+  expiredLinkAnswer,
+  isDecided,
+  voteRefusal,
+} from './commons/approval-answers.ts';
+import { deliverAndRecord } from './commons/approval-delivery.ts';
 import { loadVerifiedPlan, noSuchPage, parsePage } from './commons/approval-plan.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
-import { type DecisionOrigin, decisionOrigin, tallyVotes } from './core/approvers.ts';
+import { type DecisionOrigin, decisionOrigin } from './core/approvers.ts';
 import { planView } from './core/plan-view.ts';
-import type { ApprovalDecision, ApprovalResult, RunStatus } from './core/workflow.ts';
-import { decidedAnswer, LINK_REFUSALS, REFUSALS, type Refusal } from './views/approval-answers.ts';
+import type { ApprovalDecision, ApprovalResult } from './core/workflow.ts';
+import { REFUSALS, type Refusal } from './views/approval-answers.ts';
 import { renderMessage, renderPlanPage } from './views/approval-page.ts';
-import { recordedVoteMessage, renderApprovalsSoFar } from './views/approvals-so-far.ts';
+import { recordedVoteMessage } from './views/approvals-so-far.ts';
 
 export interface ApprovalPageDeps {
   readonly ledger: Ledger;
@@ -106,7 +115,7 @@ async function showPlan(
     { current: key, previous: deps.previousSigningKey },
     deps.now(),
   );
-  if (!link.ok) return refuseLink(deps, link.reason, query.get('a'));
+  if (!link.ok) return refuse(await expiredLinkAnswer(deps, link.reason, query.get('a')));
 
   const approval = await deps.ledger.getApproval(link.approvalId);
   const personal = checkPersonalLink(approval, link.approver);
@@ -170,7 +179,7 @@ async function decide(deps: ApprovalPageDeps, event: APIGatewayProxyEventV2): Pr
     keys,
     now,
   );
-  if (!link.ok) return refuseLink(deps, link.reason, param('a'));
+  if (!link.ok) return refuse(await expiredLinkAnswer(deps, link.reason, param('a')));
   const log = { approvalId: link.approvalId };
 
   const planHash = form.get('planHash') ?? '';
@@ -308,103 +317,6 @@ function decided(decision: ApprovalDecision, approver: string): string {
         `Thank you, ${approver}. The plan is approved; the workflow now deletes the AMIs and snapshots it lists.`,
       )
     : renderMessage('Rejected', `Thank you, ${approver}. The plan is rejected; nothing will be deleted.`);
-}
-
-/**
- * A link whose signature is valid but whose time ran out may belong to an approval that was
- * decided in time: that decision is the truth, not "expired, nothing will be deleted".
- */
-async function refuseLink(
-  deps: ApprovalPageDeps,
-  reason: LinkFailure,
-  approvalId: string | null,
-): Promise<ApprovalPageResponse> {
-  if (reason !== 'expired' || !approvalId) return refuse(LINK_REFUSALS[reason]);
-  const approval = await deps.ledger.getApproval(approvalId);
-  return refuse(
-    approval && isDecided(approval) ? await decidedRefusal(deps, approval) : LINK_REFUSALS[reason],
-  );
-}
-
-function isDecided(approval: ApprovalRecord): boolean {
-  return approval.status === 'APPROVED' || approval.status === 'REJECTED';
-}
-
-/**
- * What a decided approval's link answers: the recorded decision, received by the workflow if the
- * page saw it delivered or the run has acted on it (re-read while the run still waits, as after a
- * spent token), otherwise not yet confirmed. A GET reads only; nothing is re-sent.
- */
-async function decidedRefusal(deps: ApprovalPageDeps, approval: ApprovalRecord): Promise<Refusal> {
-  const decision = approval.status as ApprovalDecision;
-  const recorded = {
-    decision,
-    approver: approval.approver ?? 'an unnamed approver',
-    decidedAt: approval.decidedAt ?? 'an unrecorded time',
-    expiresAt: approval.expiresAt,
-  };
-  if (approval.deliveredAt !== undefined) return decidedAnswer(recorded, true);
-  const run = await runAfterDelivery(
-    { getRun: (runId) => deps.ledger.getRun(runId), ...(deps.sleep ? { sleep: deps.sleep } : {}) },
-    approval.runId,
-  );
-  if (run?.approvalId === approval.approvalId && actedOn(run.status, decision))
-    return decidedAnswer(recorded, true);
-  // The run ended without acting on it (it expired, or was stopped): that is what the link says.
-  if (run && !awaits(run, approval)) return REFUSALS.superseded;
-  return decidedAnswer(recorded, false);
-}
-
-/** The run is waiting, and waiting for this very approval (a retried request replaces it). */
-function awaits(run: RunRecord, approval: ApprovalRecord): boolean {
-  return run.status === 'AWAITING_APPROVAL' && run.approvalId === approval.approvalId;
-}
-
-/**
- * A personal link (`r`) belongs to an approval with named approvers, and names one of them; the
- * shared link belongs to an approval without. Anything else is refused before any decision.
- */
-function checkPersonalLink(
-  approval: ApprovalRecord | undefined,
-  approver: string | undefined,
-): Refusal | undefined {
-  if (!approval) return undefined;
-  if (approval.approvers === undefined) return approver === undefined ? undefined : REFUSALS.notAnApprover;
-  if (approver === undefined) return REFUSALS.personalLinkNeeded;
-  return approval.approvers.includes(approver) ? undefined : REFUSALS.notAnApprover;
-}
-
-function voteRefusal(reason: VoteRefusal): Refusal {
-  const refusals: Readonly<Record<VoteRefusal, Refusal>> = {
-    unknown: REFUSALS.unknown,
-    'not-pending': REFUSALS.used,
-    'not-an-approver': REFUSALS.notAnApprover,
-    'plan-changed': REFUSALS.planChanged,
-    expired: REFUSALS.expired,
-    'already-voted': REFUSALS.alreadyVoted,
-    contention: REFUSALS.unavailable,
-  };
-  return refusals[reason];
-}
-
-function approvalsSoFar(approval: ApprovalRecord, viewer: string): string {
-  const votes = approval.votes ?? {};
-  const tally = tallyVotes(
-    votes,
-    approval.approvers ?? [],
-    approval.requiredApprovals ?? 1,
-    approval.planHash,
-  );
-  return renderApprovalsSoFar({ tally, votes, viewer });
-}
-
-function checkApproval(approval: ApprovalRecord | undefined, now: Date): { refusal?: Refusal } {
-  if (!approval) return { refusal: REFUSALS.unknown };
-  if (approval.status === 'EXPIRED') return { refusal: REFUSALS.expired };
-  if (approval.status === 'REJECTED' && approval.approvers) return { refusal: REFUSALS.rejectedByAnother };
-  if (approval.status !== 'PENDING') return { refusal: REFUSALS.used };
-  if (Date.parse(approval.expiresAt) <= now.getTime()) return { refusal: REFUSALS.expired };
-  return {};
 }
 
 function parseDecision(value: string | null): ApprovalDecision | undefined {
