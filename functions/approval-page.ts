@@ -23,11 +23,12 @@ import { clientConfig } from './adapters/clients.ts';
 import type { ApprovalRecord, Ledger, RunRecord } from './adapters/ledger/index.ts';
 import { type RunWorkspace, WorkspaceKeyNotFoundError } from './adapters/workspace.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
-import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
+import { getNumberFromEnv, getStringFromEnv, recycleBinFromEnv } from './commons/env.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
 import { admitUnderCap, deletionSetOf, hashDeletionSet, previewDeletion } from './core/deletion-set.ts';
 import type { Plan } from './core/model.ts';
 import { planCandidates } from './core/plan.ts';
+import { type RecycleBinRetention, savingDelayText } from './core/recycle-bin.ts';
 import type { ApprovalDecision, ApprovalResult, RunStatus } from './core/workflow.ts';
 import { renderMessage, renderPlanPage } from './views/approval-page.ts';
 
@@ -42,6 +43,8 @@ export interface ApprovalPageDeps {
   readonly now: () => Date;
   /** For the saving estimate shown before approval (the summary's price). Default: the core's. */
   readonly pricePerGibMonth?: number;
+  /** Recycle Bin retention on: the page says when the saving starts. */
+  readonly recycleBin?: RecycleBinRetention;
   /** The deployment's region: a plan for another region is refused. Default: not checked. */
   readonly region?: string;
   /** Waits between re-reads of the run after a spent token (tests pass one that returns at once). */
@@ -210,6 +213,7 @@ async function showPlan(
       deferred,
       hidden,
       maxApproverLength: MAX_APPROVER_LENGTH,
+      ...(deps.recycleBin ? { savingDelay: savingDelayText(deps.recycleBin) } : {}),
     }),
   );
 }
@@ -418,6 +422,7 @@ export const handler = lazyHandler(() =>
     ),
     now: () => new Date(),
     pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
+    ...recycleBinFromEnv(),
     region: regionFromEnv(),
     logger: createLogger('approval-page'),
   }),

@@ -87,6 +87,8 @@ export interface PlanPageModel {
   readonly deferred: ReadonlySet<string>;
   readonly hidden: Readonly<Record<'a' | 'e' | 's' | 'planHash' | 'formToken', string>>;
   readonly maxApproverLength: number;
+  /** Recycle Bin retention is on: when the saving starts (issue 10 §1; `savingDelayText`). */
+  readonly savingDelay?: string;
 }
 
 const usd = (n: number): string => `$${n.toFixed(2)}`;
@@ -225,6 +227,8 @@ export function renderPlanPage(model: PlanPageModel): string {
     `<dt>Approval expires</dt><dd>${escapeHtml(model.expiresAt)}</dd>`,
     '</dl>',
     ...renderTotals(preview, plan.totals.kept),
+    // Recycle Bin retention (kept apart from the totals: retained snapshots are billed until it ends).
+    model.savingDelay === undefined ? '' : `<p class="notice">${escapeHtml(model.savingDelay)}</p>`,
     ...plan.groups.map((group) => renderGroup(group, deferred)),
     renderKeptShared(preview),
     '<section>',
