@@ -281,9 +281,9 @@ export class WorkflowFunctions extends Construct {
         fn,
         'Resources to tag are only known at run time; scoped to this region, to the two retention tag keys and to the value the Recycle Bin rules match.',
         ...(access.recycleBinTags === 'imagesAndSnapshots'
-          ? ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]']
+          ? [`AwsSolutions-IAM5[Resource::arn:${p}:ec2:${r}::image/*]`]
           : []),
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
+        `AwsSolutions-IAM5[Resource::arn:${p}:ec2:${r}::snapshot/*]`,
       );
     }
     if (access.requestApproval) {

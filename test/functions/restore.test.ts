@@ -3,7 +3,8 @@
  * run with retention on that failed part-way: an AMI deregistered with one of its two snapshots
  * deleted, a later AMI whose deregistration failed, others done.
  */
-import type { FinalizeRequestMiddleware } from '@smithy/types';
+import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-ec2';
+import type { InitializeMiddleware } from '@smithy/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RestoreRefusedError, restoreRun } from '../../functions/adapters/restore.ts';
 import { RETAIN_TAG } from '../../functions/core/recycle-bin.ts';
@@ -28,13 +29,14 @@ const LATER = new Date(NOW.getTime() + 3600_000);
 /** Fails the `n`th DeleteSnapshot this client sends (1-based), the others pass. */
 function failNthDeleteSnapshot(h: Harness, n: number): void {
   let seen = 0;
-  const middleware: FinalizeRequestMiddleware<object, object> = (next, context) => async (args) => {
-    if (context.commandName === 'DeleteSnapshotCommand' && ++seen === n) {
-      throw Object.assign(new Error('not allowed'), { name: 'UnauthorizedOperation', $fault: 'client' });
-    }
-    return next(args);
-  };
-  h.clients.ec2.middlewareStack.add(middleware, { step: 'finalizeRequest', name: 'failNthDeleteSnapshot' });
+  const middleware: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> =
+    (next, context) => async (args) => {
+      if (context.commandName === 'DeleteSnapshotCommand' && ++seen === n) {
+        throw Object.assign(new Error('not allowed'), { name: 'UnauthorizedOperation', $fault: 'client' });
+      }
+      return next(args);
+    };
+  h.clients.ec2.middlewareStack.add(middleware, { step: 'initialize', name: 'failNthDeleteSnapshot' });
 }
 
 describe('restore from the Recycle Bin', () => {
