@@ -11,7 +11,8 @@ import { main } from '../../cli/main.ts';
 import { isMutatingCommand } from '../../cli/simulated-account/account.ts';
 import { RETAIN_TAG } from '../../functions/core/recycle-bin.ts';
 
-describe('amicleaner restore', () => {
+/** One simulated account with the Recycle Bin rules and one ledger; its hooks make a run with retention on. */
+function useRestoreFixture() {
   const env = demoEnvironment('rich');
   const account = env.simulated as NonNullable<typeof env.simulated>;
   let local: LocalLedger;
@@ -53,6 +54,20 @@ describe('amicleaner restore', () => {
 
   afterAll(async () => {
     await local.stop();
+  });
+  return { account, cli, mutations, ledger: () => local.ledger, runId: () => runId };
+}
+
+describe('amicleaner restore', () => {
+  const { account, cli, mutations, ledger, runId: currentRunId } = useRestoreFixture();
+  const local = {
+    get ledger() {
+      return ledger();
+    },
+  };
+  let runId = '';
+  beforeAll(() => {
+    runId = currentRunId();
   });
 
   it('--dry-run --json lists what it would restore and changes nothing', async () => {
@@ -113,5 +128,37 @@ describe('amicleaner restore', () => {
     // And the report counts the restores
     const report = await cli(['report', '--json']);
     expect(JSON.parse(report.stdout).total.restored).toBe(8);
+  });
+});
+
+describe('amicleaner restore, once a snapshot left the bin', () => {
+  const { account, cli, ledger, runId: currentRunId } = useRestoreFixture();
+  const local = {
+    get ledger() {
+      return ledger();
+    },
+  };
+  let runId = '';
+  beforeAll(() => {
+    runId = currentRunId();
+  });
+
+  it('exits 1 and says why when a snapshot an AMI needs left the bin, restoring the rest', async () => {
+    // Prepare: one deleted snapshot of one AMI is gone from the bin (as once its retention ended).
+    const item = (await local.ledger.listItems(runId)).find(
+      (i) => i.kind === 'IMAGE' && i.status === 'DONE' && (i.snapshots ?? []).length > 0,
+    );
+    const snapshotId = item?.snapshots?.[0]?.snapshotId as string;
+    account.recycleBin.takeSnapshot(snapshotId);
+
+    // Act
+    const { code, stdout, stderr } = await cli(['restore', '--run', runId]);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/1 of 8 items of run .* could not be restored/);
+    expect(stdout).toMatch(new RegExp(`${item?.id}.*not restored.*not-found: snapshot ${snapshotId}`, 's'));
+    expect(stdout).toMatch(/RESTORED: 7/);
+    expect(account.images.has(item?.id as string)).toBe(false);
   });
 });
