@@ -1,9 +1,12 @@
 /**
  * Deletion throughput against EC2's token buckets (`useEc2RateLimits()`: DeregisterImage and
- * DeleteSnapshot 100 burst, 5/s refill): a full approved local run at several Map concurrencies.
+ * DeleteSnapshot 100 burst, 5/s refill; CreateTags 100 burst, 10/s refill): a full approved local
+ * run at several Map concurrencies, with and without Recycle Bin retention (one CreateTags per AMI
+ * before DeregisterImage, one per orphan snapshot).
  * Rates are counted from the approval to the end of the run; "steady" is the rate over the second
  * half of the successful calls, well after the 100-token burst is spent.
  */
+import { RETAIN_TAG } from '../functions/core/recycle-bin.ts';
 import {
   clockSuccessfulCalls,
   countBy,
@@ -20,6 +23,11 @@ import {
 const GROUPS = 20;
 const PER_GROUP = 20;
 const CONCURRENCIES = [5, 10, 20];
+/** The same runs with Recycle Bin retention on, at the default concurrency and twice it. */
+const RETAINED_CONCURRENCIES = [5, 10];
+const RETENTION = { imageDays: 7, snapshotDays: 7 };
+/** CreateTags refill per second (MISSION.md). */
+const CREATE_TAGS_REFILL = 10;
 const PHYSICAL_LIMIT = 5;
 /** DeleteSnapshot bucket capacity: the burst before the 5/s refill binds. */
 const BURST = 100;
@@ -34,17 +42,33 @@ function steadyRate(times: readonly number[]): number {
 }
 
 /** One approved run at one Map concurrency, on its own account (own buckets) and ledger. */
-async function measure(concurrency: number): Promise<{ row: Row; summary: SummaryRow }> {
+async function measure(concurrency: number, retained = false): Promise<{ row: Row; summary: SummaryRow }> {
   const bench = seededAccount({ images: GROUPS * PER_GROUP, groups: GROUPS, seed: 'throughput' });
   bench.account.useEc2RateLimits();
+  if (retained) {
+    const tag = { key: RETAIN_TAG.key, value: RETAIN_TAG.value };
+    bench.account.recycleBin.addRule({ resourceType: 'EC2_IMAGE', tag, retentionDays: RETENTION.imageDays });
+    bench.account.recycleBin.addRule({
+      resourceType: 'EBS_SNAPSHOT',
+      tag,
+      retentionDays: RETENTION.snapshotDays,
+    });
+  }
   const clock = clockSuccessfulCalls(bench.clients);
   const outcome = await withLocalRig((rig) =>
-    rig.run({ bench, approve: true, deletionMaxConcurrency: concurrency }),
+    rig.run({
+      bench,
+      approve: true,
+      deletionMaxConcurrency: concurrency,
+      ...(retained ? { recycleBin: RETENTION } : {}),
+    }),
   );
   const approvedAt = outcome.approvedAt ?? Number.NaN;
   const seconds = (outcome.endedAt - approvedAt) / 1000;
   const amis = clock.get('DeregisterImage') ?? [];
   const snapshots = clock.get('DeleteSnapshot') ?? [];
+  const tags = clock.get('CreateTags') ?? [];
+  const binned = bench.account.recycleBin.images().size + bench.account.recycleBin.snapshots().size;
   const burst = ((snapshots[BURST - 1] ?? Number.NaN) - approvedAt) / 1000;
   const throttled = (from: number, to?: number) =>
     formatCounts(
@@ -70,6 +94,7 @@ async function measure(concurrency: number): Promise<{ row: Row; summary: Summar
   return {
     row: {
       Map: concurrency,
+      'Recycle Bin': retained ? 'on' : 'off',
       status: outcome.result.status,
       'AMIs / snaps': `${amis.length} / ${snapshots.length}`,
       'delete phase': `${seconds.toFixed(1)} s`,
@@ -78,26 +103,35 @@ async function measure(concurrency: number): Promise<{ row: Row; summary: Summar
       'AMIs/s (steady)': rate(amis),
       'snaps/s (steady)': rate(snapshots),
       'AMI ceiling': perSecond(amiCeiling),
+      // One per AMI plus one per orphan; its bucket refills twice as fast as DeregisterImage's.
+      'CreateTags (per AMI, /s)': retained
+        ? `${tags.length} (${(tags.length / Math.max(1, amis.length)).toFixed(2)}, ${rate(tags)}; refill ${CREATE_TAGS_REFILL}/s)`
+        : '-',
+      'in the bin': retained ? binned : '-',
       'throttled while planning | deleting': `${throttled(0, approval)} | ${throttled(approval)}`,
       'SFN retries': formatCounts(retries) || '0',
       'items DONE': `${done}/${images.length}${lost}`,
     },
     summary: {
       bench: 'deletion',
-      case: `Map concurrency ${concurrency}`,
+      case: `Map concurrency ${concurrency}${retained ? ', Recycle Bin on' : ''}`,
       figure:
         `AMIs/s ${rate(amis)}, snaps/s ${rate(snapshots)} overall (steady); limit ${PHYSICAL_LIMIT}/s, ` +
-        `AMI ceiling ${perSecond(amiCeiling)}; ${done}/${images.length} DONE; ${retryCount} SFN retries`,
+        `AMI ceiling ${perSecond(amiCeiling)}; ${done}/${images.length} DONE; ${retryCount} SFN retries` +
+        (retained ? `; ${tags.length} CreateTags for ${amis.length} AMIs` : ''),
     },
   };
 }
 
 export async function runDeletionThroughput(): Promise<SummaryRow[]> {
   // The runs wait on token buckets, not on the CPU, so they run at once, each on its own account.
-  const results = await Promise.all(CONCURRENCIES.map(measure));
+  const results = await Promise.all([
+    ...CONCURRENCIES.map((c) => measure(c)),
+    ...RETAINED_CONCURRENCIES.map((c) => measure(c, true)),
+  ]);
   printTable(
     `Deletion throughput: ${GROUPS * (PER_GROUP - 5)} candidate AMIs, EC2 rate limits on, 1 run per Map concurrency, ` +
-      `the ${CONCURRENCIES.length} runs at once (rates from the approval to the end; steady = 2nd half of the calls; ` +
+      `the ${CONCURRENCIES.length + RETAINED_CONCURRENCIES.length} runs at once (rates from the approval to the end; steady = 2nd half of the calls; ` +
       `physical limit ${PHYSICAL_LIMIT}/s each; AMI ceiling = ${PHYSICAL_LIMIT}/s / snapshots per AMI)`,
     results.map((result) => result.row),
   );

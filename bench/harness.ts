@@ -18,6 +18,7 @@ import { type GeneratedScenario, generatedScenario } from '../cli/simulated-acco
 import type { AwsClients } from '../functions/adapters/clients.ts';
 import { createAwsClients } from '../functions/adapters/clients.ts';
 import type { LedgerItem } from '../functions/adapters/ledger/index.ts';
+import type { RecycleBinRetention } from '../functions/core/recycle-bin.ts';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../functions/core/settings.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -163,6 +164,8 @@ export interface RunOptions {
   readonly handlers?: (real: LocalStack['handlers']) => Partial<LocalStack['handlers']>;
   /** Replaces every Retry interval (ms); default the definition's own. */
   readonly retryIntervalMs?: number;
+  /** Recycle Bin retention on: the deletion steps tag (CreateTags) right before deleting. */
+  readonly recycleBin?: RecycleBinRetention;
 }
 
 /**
@@ -232,6 +235,7 @@ export async function startLocalRig(): Promise<LocalRig> {
           maxDeletionsPerRun: options.maxDeletionsPerRun ?? 500,
           approvalTimeoutSeconds: 600,
           approvalBaseUrl: server.baseUrl,
+          ...(options.recycleBin ? { recycleBin: options.recycleBin } : {}),
         }),
       );
       const withHandlers = options.handlers

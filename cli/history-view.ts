@@ -221,6 +221,10 @@ export function itemDetail(item: LedgerItem): string {
       parts.push(item.snapshotOutcome === 'deleted' ? `deleted, ${freed} GiB freed` : item.snapshotOutcome);
     }
   }
+  if (item.status === 'RESTORED' && typeof item.restoredAt === 'string') {
+    parts.push(`restored from the Recycle Bin ${item.restoredAt}`);
+  }
+  if (typeof item.restoreError === 'string') parts.push(`restore failed: ${item.restoreError}`);
   return parts.join('; ');
 }
 

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerHistoryCommand } from './commands/history.ts';
 import { registerPlanCommand } from './commands/plan.ts';
 import { registerReportCommand } from './commands/report-command.ts';
+import { registerRestoreCommand } from './commands/restore-command.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { type CliDeps, defaultCliDeps } from './deps.ts';
 import { exitCodeFor, formatError } from './errors.ts';
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo, deps: CliDeps = defaultCliDeps): Command
   registerRunCommands(program, io, deps);
   registerHistoryCommand(program, io, deps);
   registerReportCommand(program, io, deps);
+  registerRestoreCommand(program, io, deps);
   // Errors are printed once, as one line, by main(); commander must not print or exit itself.
   for (const command of [program, ...program.commands]) {
     command

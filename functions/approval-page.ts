@@ -34,10 +34,11 @@ import {
 import { deliverAndRecord } from './commons/approval-delivery.ts';
 import { loadVerifiedPlan, noSuchPage, parsePage } from './commons/approval-plan.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv, sfnClient, workspaceFromEnv } from './commons/deps.ts';
-import { getNumberFromEnv, getStringFromEnv } from './commons/env.ts';
+import { getNumberFromEnv, getStringFromEnv, recycleBinFromEnv } from './commons/env.ts';
 import { createLogger, type HandlerLogger } from './commons/logger.ts';
 import { type DecisionOrigin, decisionOrigin } from './core/approvers.ts';
 import { planView } from './core/plan-view.ts';
+import { type RecycleBinRetention, savingDelayText } from './core/recycle-bin.ts';
 import type { ApprovalDecision, ApprovalResult } from './core/workflow.ts';
 import { REFUSALS, type Refusal } from './views/approval-answers.ts';
 import { renderMessage, renderPlanPage } from './views/approval-page.ts';
@@ -54,6 +55,8 @@ export interface ApprovalPageDeps {
   readonly now: () => Date;
   /** For the saving estimate shown before approval (the summary's price). Default: the core's. */
   readonly pricePerGibMonth?: number;
+  /** Recycle Bin retention on: the page says when the saving starts. */
+  readonly recycleBin?: RecycleBinRetention;
   /** The deployment's region: a plan for another region is refused. Default: not checked. */
   readonly region?: string;
   /** Waits between re-reads of the run after a spent token (tests pass one that returns at once). */
@@ -152,6 +155,7 @@ async function showPlan(
       hidden,
       maxApproverLength: MAX_APPROVER_LENGTH,
       ...(link.approver === undefined ? {} : { approvalsSoFar: approvalsSoFar(approval, link.approver) }),
+      ...(deps.recycleBin ? { savingDelay: savingDelayText(deps.recycleBin) } : {}),
     }),
   );
 }
@@ -363,6 +367,7 @@ export const handler = lazyHandler(() =>
     ),
     now: () => new Date(),
     pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
+    ...recycleBinFromEnv(),
     region: regionFromEnv(),
     logger: createLogger('approval-page'),
   }),

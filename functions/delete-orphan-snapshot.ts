@@ -6,12 +6,15 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { deleteSnapshot, imageExists, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
+import { tagForRecycleBin } from './adapters/recycle-bin.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import { recycleBinFromEnv } from './commons/env.ts';
 import { classifyFailures, ItemStateChangedError, NotApprovedError } from './commons/errors.ts';
 import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString, SNAPSHOT_ID } from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
 
 export interface DeleteOrphanSnapshotEvent {
   readonly runId: string;
@@ -40,6 +43,8 @@ export interface DeleteOrphanSnapshotDeps {
   readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
+  /** Recycle Bin retention on: the snapshot is tagged right before DeleteSnapshot; a failed tag deletes nothing. */
+  readonly recycleBin?: RecycleBinRetention;
 }
 
 export function createDeleteOrphanSnapshotHandler(
@@ -87,6 +92,7 @@ export function createDeleteOrphanSnapshotHandler(
     }
     let outcome: DeleteOrphanOutcome;
     if (keptBecause === undefined) {
+      if (deps.recycleBin) await tagForRecycleBin(deps.clients.ec2, runId, { snapshotIds: [snapshotId] });
       await assertHoldsLock(deps.ledger, deps.region, runId, deps.now());
       const deleted = await deleteSnapshot(deps.clients.ec2, snapshotId);
       if (deleted === 'in-use') keptBecause = 'DeleteSnapshot refused it as in use';
@@ -109,6 +115,9 @@ export function createDeleteOrphanSnapshotHandler(
         snapshotsDeleted: outcome === 'deleted' ? 1 : 0,
         gibFreed: outcome === 'deleted' ? check.item.sizeGiB : 0,
         completedAt,
+        ...(deps.recycleBin && outcome === 'deleted'
+          ? retentionRecord(new Date(completedAt), deps.recycleBin, 'SNAPSHOT')
+          : {}),
       });
       logger.info('orphan snapshot deleted', { runId, snapshotId, outcome });
     }
@@ -123,5 +132,6 @@ export const handler = lazyHandler(() =>
     region: regionFromEnv(),
     now: () => new Date(),
     logger: createLogger('delete-orphan-snapshot'),
+    ...recycleBinFromEnv(),
   }),
 );

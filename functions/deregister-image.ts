@@ -9,7 +9,9 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { deregisterImage, findCurrentReferences } from './adapters/image-actions.ts';
 import { readAwsImageReferences } from './adapters/image-references.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
+import { tagForRecycleBin } from './adapters/recycle-bin.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import { recycleBinFromEnv } from './commons/env.ts';
 import { classifyFailures, ItemStateChangedError, NotApprovedError } from './commons/errors.ts';
 import {
   AMI_ID,
@@ -24,6 +26,7 @@ import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import { deletableSnapshotIds } from './core/deletion-set.ts';
+import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
 import { awsReferenceSource, describeAnswers } from './core/second-opinion.ts';
 
 export interface DeregisterImageEvent {
@@ -55,6 +58,11 @@ export interface DeregisterImageDeps {
   readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
+  /**
+   * Recycle Bin retention on: the AMI and its snapshots are tagged (one CreateTags) right before
+   * DeregisterImage, so the construct's rules retain them; a failed tag deregisters nothing.
+   */
+  readonly recycleBin?: RecycleBinRetention;
 }
 
 export function createDeregisterImageHandler(
@@ -111,12 +119,16 @@ export function createDeregisterImageHandler(
     // Written first: if this run never finishes the snapshots, the region's next run does. It
     // names only the verified ids, so a later finish can never widen what was approved.
     await deps.ledger.recordDeregistrationIntent(deps.region, { runId, imageId, snapshotIds });
+    // Fail closed: RetentionTagError (not retried) leaves the AMI and its snapshots untouched.
+    if (deps.recycleBin) await tagForRecycleBin(deps.clients.ec2, runId, { imageId, snapshotIds });
     // Fenced: a stopped run whose lock another run now holds must not deregister (LockLostError).
     await assertHoldsLock(deps.ledger, deps.region, runId, deps.now());
     const outcome = await deregisterImage(deps.clients.ec2, imageId);
+    const deregisteredAt = deps.now();
     await transition(deps.ledger, runId, imageId, planHash, 'DEREGISTERED', {
       deregisterOutcome: outcome,
-      deregisteredAt: deps.now().toISOString(),
+      deregisteredAt: deregisteredAt.toISOString(),
+      ...(deps.recycleBin ? retentionRecord(deregisteredAt, deps.recycleBin, 'IMAGE') : {}),
     });
     logger.info('AMI deregistered', { runId, imageId, outcome });
     return { imageId, outcome };
@@ -157,5 +169,6 @@ export const handler = lazyHandler(() =>
     region: regionFromEnv(),
     now: () => new Date(),
     logger: createLogger('deregister-image'),
+    ...recycleBinFromEnv(),
   }),
 );

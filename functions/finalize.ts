@@ -6,10 +6,11 @@
 import type { FinalizeOutcome, Ledger, LedgerItem, RunRecord } from './adapters/ledger/index.ts';
 import { PowertoolsRunMetrics, type RunMetricsPublisher } from './adapters/run-metrics.ts';
 import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
-import { getNumberFromEnv } from './commons/env.ts';
+import { getNumberFromEnv, recycleBinFromEnv } from './commons/env.ts';
 import { classifyFailures, failureMessage, InvalidEventError, type StateError } from './commons/errors.ts';
 import { isRecord, PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { type RecycleBinRetention, savingStartsAt } from './core/recycle-bin.ts';
 import { approvalLatencySeconds, buildRunMetrics } from './core/run-metrics.ts';
 import { estimateMonthlySavingUsd } from './core/summary.ts';
 import type {
@@ -51,6 +52,8 @@ export interface FinalizeDeps {
   readonly logger?: HandlerLogger;
   /** CloudWatch metrics (EMF) of the run; none when left out (tests, the local runner). */
   readonly metrics?: RunMetricsPublisher;
+  /** Recycle Bin retention on: the summary says when the saving starts. */
+  readonly recycleBin?: RecycleBinRetention;
 }
 
 /** A run in one of these is being closed by this call; any other was finalized before (a retry). */
@@ -105,6 +108,11 @@ export function createFinalizeHandler(
     });
     const earlierRuns = earlierRunsOf(record.earlierRuns);
     if (earlierRuns) Object.assign(summary, { earlierRuns });
+    if (deps.recycleBin && summary.snapshotsDeleted + summary.deregistered > 0) {
+      const { imageDays, snapshotDays } = deps.recycleBin;
+      const startsAt = savingStartsAt(deps.now(), deps.recycleBin).toISOString();
+      Object.assign(summary, { recycleBin: { imageDays, snapshotDays, savingStartsAt: startsAt } });
+    }
     const error =
       outcome === 'FAILED' ? failureMessage(isRecord(record.error) ? record.error : undefined) : undefined;
     await deps.ledger.updateRun(run.runId, {
@@ -113,9 +121,10 @@ export function createFinalizeHandler(
       finishedAt: deps.now().toISOString(),
       ...(error === undefined ? {} : { error }),
     });
-    const { earlierRuns: _earlier, ...counts } = summary;
+    const { earlierRuns: _earlier, recycleBin, ...counts } = summary;
     logger.info('run finalized', {
       ...counts,
+      savingStartsAt: recycleBin?.savingStartsAt,
       error,
       earlierRunsFinished: earlierRuns?.finished,
       earlierRunsUnfinished: earlierRuns?.unfinished,
@@ -212,5 +221,6 @@ export const handler = lazyHandler(() =>
     now: () => new Date(),
     logger: createLogger('finalize'),
     metrics: new PowertoolsRunMetrics(),
+    ...recycleBinFromEnv(),
   }),
 );

@@ -23,12 +23,15 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { mapWithConcurrency } from './adapters/concurrency.ts';
 import { deleteSnapshot, imageExists, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
 import type { DeregistrationIntent, Ledger } from './adapters/ledger/index.ts';
+import { RetentionTagError, tagForRecycleBin } from './adapters/recycle-bin.ts';
 import { IN_PLAN, PlanTamperedError, type VerifiedSet, verifiedDeletionSet } from './commons/approved-set.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import { recycleBinFromEnv } from './commons/env.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { requireRecord, requireRun } from './commons/events.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
 import type { ItemStatus } from './core/workflow.ts';
 
 export interface FinishEarlierRunsEvent {
@@ -52,6 +55,11 @@ export interface FinishEarlierRunsDeps {
   /** Intents handled per run, so the Lambda stays well inside 15 minutes. @default 200 */
   readonly maxPerRun?: number;
   readonly logger?: HandlerLogger;
+  /**
+   * Recycle Bin retention on: an intent's snapshots are tagged (one CreateTags, the earlier run's
+   * id) before any is deleted; a failed tag leaves the intent for a later run.
+   */
+  readonly recycleBin?: RecycleBinRetention;
 }
 
 /** An earlier item in one of these was never finished. */
@@ -134,6 +142,19 @@ async function finishOne(
     (item.snapshots ?? []).filter((s) => inSet.has(s.snapshotId)).map((s) => [s.snapshotId, s.sizeGiB]),
   );
   const snapshots = intent.snapshotIds.filter((id) => approved.has(id));
+  if (deps.recycleBin) {
+    try {
+      await tagForRecycleBin(ec2, intent.runId, { snapshotIds: snapshots });
+    } catch (err) {
+      if (!(err instanceof RetentionTagError)) throw err;
+      logger.warn('earlier AMI left unfinished: snapshots could not be tagged for the Recycle Bin', {
+        runId: intent.runId,
+        imageId: intent.imageId,
+        error: err.message,
+      });
+      return { kind: 'unfinished' };
+    }
+  }
   const results: { snapshotId: string; sizeGiB: number; outcome: string; detail?: string }[] = [];
   for (const snapshotId of snapshots) {
     const sizeGiB = approved.get(snapshotId) ?? 0;
@@ -159,6 +180,9 @@ async function finishOne(
       completedAt: deps.now().toISOString(),
       finishedByRunId: runId,
       finishedFrom: item.status,
+      ...(deps.recycleBin && deleted.length > 0
+        ? { snapshotsRetainedUntil: retentionRecord(deps.now(), deps.recycleBin, 'SNAPSHOT').retainedUntil }
+        : {}),
     },
   });
   await ledger.clearDeregistrationIntent(region, intent.runId, intent.imageId);
@@ -199,5 +223,6 @@ export const handler = lazyHandler(() =>
     region: regionFromEnv(),
     now: () => new Date(),
     logger: createLogger('finish-earlier-runs'),
+    ...recycleBinFromEnv(),
   }),
 );

@@ -30,6 +30,7 @@ import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from './lib/handle
 import { acknowledge } from './lib/nag.ts';
 import { WorkflowAlarms } from './lib/observability.ts';
 import { type AmiCleanerProps, resolveAmiCleanerProps } from './lib/props.ts';
+import { RecycleBinRules } from './lib/recycle-bin.ts';
 import { Triggers } from './lib/triggers.ts';
 import { HANDLER_ACCESS, WorkflowFunctions } from './lib/workflow-functions.ts';
 
@@ -74,6 +75,8 @@ export class AmiCleaner extends Construct {
   readonly memberRoleCallers: readonly iam.IRole[];
   readonly triggers: Triggers;
   readonly alarms: WorkflowAlarms;
+  /** The Recycle Bin retention rules, when `recycleBin` is set. */
+  readonly recycleBinRules?: RecycleBinRules;
   /** Runs, deletions, savings, failures and approval latency over time, with links to the executions. */
   readonly dashboard: AuditDashboard;
 
@@ -118,6 +121,7 @@ export class AmiCleaner extends Construct {
       approvalTopic: this.approvalTopic,
       signingSecret: this.signingSecret,
       approvalPageConcurrency: settings.approvalPageConcurrency,
+      recycleBin: settings.recycleBin !== undefined,
       commonEnvironment: {
         LEDGER_TABLE_NAME: this.ledgerTable.tableName,
         WORKSPACE_BUCKET_NAME: this.workspaceBucket.bucketName,
@@ -131,8 +135,12 @@ export class AmiCleaner extends Construct {
         // Addresses, not secrets; "none" is the shared link (see getApproversFromEnv).
         APPROVERS: settings.approvers ? JSON.stringify(settings.approvers) : 'none',
         REQUIRED_APPROVALS: String(settings.requiredApprovals),
+        ...(settings.recycleBin ? { RECYCLE_BIN_RETENTION: JSON.stringify(settings.recycleBin) } : {}),
       },
     });
+    this.recycleBinRules = settings.recycleBin
+      ? new RecycleBinRules(this, 'RecycleBin', settings.recycleBin)
+      : undefined;
     this.functions = fns.byId;
     this.approvalPageFunction = fns.approvalPage;
     this.startExecutionFunction = fns.startExecution;

@@ -363,6 +363,28 @@ describe('approval page', () => {
       expect((await ledger.getApproval(APPROVAL_ID))?.status).toBe('PENDING');
     });
 
+    it('says when the saving starts when Recycle Bin retention is on, and nothing of it when off', async () => {
+      // Prepare
+      const retained = createApprovalPageHandler({
+        ledger,
+        workspace,
+        sfn: new SFNClient({}),
+        signingKey: async () => KEY,
+        now: () => NOW,
+        recycleBin: { imageDays: 7, snapshotDays: 30 },
+      });
+
+      // Act
+      const on = await retained(httpEvent('GET', { query: linkQuery() }));
+      const off = await handle(httpEvent('GET', { query: linkQuery() }));
+
+      // Assess
+      expect(on.statusCode).toBe(200);
+      expect(on.body).toContain('restorable and billed for 30 days');
+      expect(on.body).toContain('the saving starts when the retention ends');
+      expect(off.body).not.toContain('Recycle Bin');
+    });
+
     it('refuses an expired approval with 410', async () => {
       // Prepare
       const fields = await renderedForm();

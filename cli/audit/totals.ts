@@ -12,9 +12,10 @@
  */
 import type { LedgerItem } from '../../functions/adapters/ledger/index.ts';
 import { estimateMonthlySavingUsd } from '../../functions/core/summary.ts';
+import type { ItemStatus } from '../../functions/core/workflow.ts';
 
-/** Not in ItemStatus yet: `amicleaner restore` will write it. Counted wherever it is present. */
-export const RESTORED_STATUS = 'RESTORED';
+/** Written by `amicleaner restore` (`ItemStore.markRestored`). */
+export const RESTORED_STATUS: ItemStatus = 'RESTORED';
 export const ORPHAN_SNAPSHOTS_GROUP = '(orphan snapshots)';
 const UNKNOWN = '(unknown)';
 
@@ -79,7 +80,7 @@ function factsOf(item: LedgerItem): Fact[] {
       facts.push({ ...where, ...none, month: month(item.updatedAt), snapshotsDeleted, gibFreed });
     }
   }
-  if ((item.status as string) === RESTORED_STATUS) {
+  if (item.status === RESTORED_STATUS) {
     facts.push({ ...where, ...none, month: month(item.restoredAt ?? item.updatedAt), restored: 1 });
   }
   return facts;

@@ -6,6 +6,11 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { checkRequiredApprovals, normalizeApprovers } from '../../functions/core/approvers.ts';
+import {
+  RETAIN_TAG,
+  type RecycleBinRetention,
+  validateRecycleBinRetention,
+} from '../../functions/core/recycle-bin.ts';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../functions/core/settings.ts';
 import { type CliDeps, openLedger } from '../deps.ts';
 import type { AccountEnvironment } from '../environment.ts';
@@ -42,6 +47,8 @@ interface SessionFlags {
   region?: string;
   approvers?: string[];
   requiredApprovals?: number;
+  recycleBinDays?: number;
+  recycleBinSnapshotDays?: number;
 }
 
 export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps): void {
@@ -64,12 +71,25 @@ export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps):
         command: Command,
       ) => {
         const settings = settingsFromFlags(flags, command);
+        const recycleBin = retentionFromFlags(flags);
         const env = await deps.awsEnvironment(flags.region);
         // Before the ledger is touched: an account that cannot be read starts no run at all.
         const { probeAccount } = await import('../account-probe.ts');
         await probeAccount(env, settings);
         const mode: ApprovalMode = flags.forceDelete ? 'yes' : flags.approvalLink ? 'link' : 'prompt';
-        await session(io, deps, flags, { env, settings, mode, fullReport: flags.fullReport });
+        if (recycleBin && !flags.json) {
+          io.err(
+            `Recycle Bin: deletions are tagged ${RETAIN_TAG.key}=${RETAIN_TAG.value}; they are retained only if ` +
+              `${env.region} has retention rules for that tag (the construct's recycleBin prop creates them).\n`,
+          );
+        }
+        await session(io, deps, flags, {
+          env,
+          settings,
+          mode,
+          fullReport: flags.fullReport,
+          ...(recycleBin ? { recycleBin } : {}),
+        });
       },
     );
 
@@ -91,15 +111,48 @@ export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps):
     .option('--json', 'print the run result and ledger items as JSON only', false)
     .option('--check-orphans', 'include orphan snapshots', true)
     .option('--no-check-orphans', 'leave orphan snapshots out of the plan')
-    .action(async (flags: SessionFlags & { scenario: DemoScenario; yes: boolean; checkOrphans: boolean }) => {
+    .option(
+      '--restore',
+      'after the run, restore what it deleted from the simulated Recycle Bin (needs --recycle-bin-days)',
+      false,
+    )
+    .action(async (flags: DemoFlags) => {
+      const recycleBin = retentionFromFlags(flags);
+      if (flags.restore && !recycleBin) throw new InvalidArgumentError('--restore needs --recycle-bin-days');
       const env = await deps.demoEnvironment(flags.scenario);
+      if (recycleBin) addSimulatedRules(env, recycleBin);
       const settings: PlanSettings = {
         ...DEFAULT_PLAN_SETTINGS,
         ...scenarioSettings(flags.scenario),
         checkOrphans: flags.checkOrphans,
       };
-      await session(io, deps, flags, { env, settings, mode: flags.yes ? 'yes' : 'link', fullReport: true });
+      await session(io, deps, flags, {
+        env,
+        settings,
+        mode: flags.yes ? 'yes' : 'link',
+        fullReport: true,
+        ...(recycleBin ? { recycleBin } : {}),
+        restoreAfter: flags.restore,
+      });
     });
+}
+
+interface DemoFlags extends SessionFlags {
+  scenario: DemoScenario;
+  yes: boolean;
+  checkOrphans: boolean;
+  restore: boolean;
+}
+
+/** The rules the construct would create, in the simulated account: what the demo deletes goes to its bin. */
+function addSimulatedRules(env: AccountEnvironment, retention: RecycleBinRetention): void {
+  const tag = { key: RETAIN_TAG.key, value: RETAIN_TAG.value };
+  env.simulated?.recycleBin.addRule({ resourceType: 'EC2_IMAGE', tag, retentionDays: retention.imageDays });
+  env.simulated?.recycleBin.addRule({
+    resourceType: 'EBS_SNAPSHOT',
+    tag,
+    retentionDays: retention.snapshotDays,
+  });
 }
 
 function addSessionOptions(command: Command): Command {
@@ -127,6 +180,16 @@ function addSessionOptions(command: Command): Command {
       '--required-approvals <n>',
       'different approvers who must approve the same plan (needs --approvers)',
       positive('--required-approvals'),
+    )
+    .option(
+      '--recycle-bin-days <days>',
+      'tag what is deleted for the EC2 Recycle Bin, restorable this many days (1-365) with `amicleaner restore`',
+      positive('--recycle-bin-days'),
+    )
+    .option(
+      '--recycle-bin-snapshot-days <days>',
+      'days deleted snapshots stay restorable (default and minimum: --recycle-bin-days)',
+      positive('--recycle-bin-snapshot-days'),
     );
 }
 
@@ -155,6 +218,23 @@ function quorumFlags(flags: SessionFlags): { approvers?: string[]; requiredAppro
   }
 }
 
+/** The retention the flags ask for; a bad combination is bad input (exit 2), before anything runs. */
+function retentionFromFlags(flags: SessionFlags): RecycleBinRetention | undefined {
+  if (flags.recycleBinDays === undefined) {
+    if (flags.recycleBinSnapshotDays !== undefined)
+      throw new InvalidArgumentError('--recycle-bin-snapshot-days needs --recycle-bin-days');
+    return undefined;
+  }
+  try {
+    return validateRecycleBinRetention(
+      { imageDays: flags.recycleBinDays, snapshotDays: flags.recycleBinSnapshotDays },
+      { image: '--recycle-bin-days', snapshot: '--recycle-bin-snapshot-days' },
+    );
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 async function session(
   io: CliIo,
   deps: CliDeps,
@@ -164,6 +244,9 @@ async function session(
     settings: PlanSettings;
     mode: ApprovalMode;
     fullReport: boolean;
+    recycleBin?: RecycleBinRetention;
+    /** `demo --restore`: restore the run's deletions right after it, on the same account. */
+    restoreAfter?: boolean;
   },
 ): Promise<void> {
   const quorum = quorumFlags(flags);
@@ -182,7 +265,7 @@ async function session(
     await opened.ledger.listRuns({ limit: 1 }).catch((error: unknown) => {
       throw ledgerUnavailable(error, opened.where);
     });
-    await runLocalSession(tableIo(io, flags), {
+    const result = await runLocalSession(tableIo(io, flags), {
       env: what.env,
       ledger: opened.ledger,
       settings: what.settings,
@@ -196,7 +279,17 @@ async function session(
       json: flags.json,
       fullReport: what.fullReport,
       ...(deps.readAnswer ? { readAnswer: deps.readAnswer } : {}),
+      ...(what.recycleBin ? { recycleBin: what.recycleBin } : {}),
     });
+    if (what.restoreAfter) {
+      const { restoreAndReport } = await import('./restore.ts');
+      if (!flags.json) io.out('\n');
+      await restoreAndReport(tableIo(io, flags), what.env, opened.ledger, opened.where, {
+        runId: result.executionName,
+        dryRun: false,
+        json: flags.json,
+      });
+    }
   } finally {
     await opened.close();
   }

@@ -16,6 +16,7 @@ import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace, type RunWorkspace } from '../../functions/adapters/workspace.ts';
 import { createApprovalPageHandler } from '../../functions/approval-page.ts';
 import { createCloseAbandonedRunHandler } from '../../functions/close-abandoned-run.ts';
+import type { RecycleBinRetention } from '../../functions/core/recycle-bin.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';
 import { DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH } from '../../functions/core/summary.ts';
 import { createDeleteImageSnapshotsHandler } from '../../functions/delete-image-snapshots.ts';
@@ -56,6 +57,8 @@ export interface LocalStackOptions {
   readonly requiredApprovals?: number;
   /** Default: a fresh in-memory workspace (tests may pass an S3 one on the simulated account). */
   readonly workspace?: RunWorkspace;
+  /** Recycle Bin retention on (`--recycle-bin-days`): the deletion steps tag before deleting. */
+  readonly recycleBin?: RecycleBinRetention;
 }
 
 /** Lambda handlers by the construct's handler id, as the state machine invokes them. */
@@ -90,6 +93,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
   const topicArn = `arn:aws:sns:${control.region}:${control.accountId}:${TOPIC_ARN_SUFFIX}`;
 
   const { ledger, clients, region } = options;
+  const retention = options.recycleBin ? { recycleBin: options.recycleBin } : {};
   const workspace = options.workspace ?? new MemoryWorkspace();
   const handlers = {
     AcquireLock: createAcquireLockHandler({
@@ -101,7 +105,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       historyBudget: definitionHistoryBudget(),
       now,
     }),
-    FinishEarlierRuns: createFinishEarlierRunsHandler({ ledger, clients, region, now }),
+    FinishEarlierRuns: createFinishEarlierRunsHandler({ ledger, clients, region, now, ...retention }),
     Inventory: createInventoryHandler({ clients, workspace, region, now }),
     MapGroups: createMapGroupsHandler({ workspace }),
     FilterInUse: createFilterInUseHandler({ workspace }),
@@ -121,11 +125,16 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       now,
     }),
     LoadApproved: createLoadApprovedHandler({ ledger, clients, region, now }),
-    DeregisterImage: createDeregisterImageHandler({ ledger, clients, region, now }),
+    DeregisterImage: createDeregisterImageHandler({ ledger, clients, region, now, ...retention }),
     DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, region, now }),
-    DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, clients, region, now }),
+    DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, clients, region, now, ...retention }),
     RecordFailure: createRecordFailureHandler({ ledger }),
-    Finalize: createFinalizeHandler({ ledger, pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH, now }),
+    Finalize: createFinalizeHandler({
+      ledger,
+      pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH,
+      now,
+      ...retention,
+    }),
     ReleaseLock: createReleaseLockHandler({ ledger, region }),
   } as StepHandlers;
   const approvalPage = createApprovalPageHandler({
@@ -137,6 +146,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
     now,
     region,
     pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH,
+    ...retention,
   });
   const closeAbandonedRun = createCloseAbandonedRunHandler({
     ledger,

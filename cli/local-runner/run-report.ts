@@ -2,8 +2,10 @@
  * The end-of-run report, in the original tool's tables: what was removed per group, what was
  * kept and why, and the run's summary. Built from the ledger, which is the record of truth.
  */
+
 import type { LedgerItem } from '../../functions/adapters/ledger/index.ts';
 import type { KeepReason } from '../../functions/core/model.ts';
+import { savingDelayText } from '../../functions/core/recycle-bin.ts';
 import { describeReason, droppedNote, fitTable, prose, table, WRAP_WIDTH } from '../report.ts';
 import type { LocalRunResult } from './run-workflow.ts';
 
@@ -96,6 +98,12 @@ function summaryLine(result: LocalRunResult): string {
     `AMIs deregistered: ${s.deregistered}   snapshots deleted: ${s.snapshotsDeleted}   ` +
       `skipped (in use): ${s.skippedInUse}   failed: ${s.failed}   deferred: ${s.deferred}`,
     `GiB freed: ${s.gibFreed}   estimated monthly saving: $${s.estimatedMonthlySavingUsd.toFixed(2)}`,
+    ...(s.recycleBin
+      ? [
+          `${savingDelayText(s.recycleBin, new Date(s.recycleBin.savingStartsAt))}`,
+          `Undo: amicleaner restore --run ${s.runId}`,
+        ]
+      : []),
   ].join('\n');
 }
 

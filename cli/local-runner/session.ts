@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import type { Plan } from '../../functions/core/model.ts';
+import type { RecycleBinRetention } from '../../functions/core/recycle-bin.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';
 import type { AccountEnvironment } from '../environment.ts';
 import { RunInterruptedError, RunNotCompletedError } from '../errors.ts';
@@ -49,6 +50,8 @@ export interface SessionOptions {
   readonly json?: boolean;
   readonly fullReport?: boolean;
   readonly retryIntervalMs?: number;
+  /** `--recycle-bin-days`: the deletion steps tag what they delete for the Recycle Bin. */
+  readonly recycleBin?: RecycleBinRetention;
 }
 
 export async function runLocalSession(io: CliIo, options: SessionOptions): Promise<LocalRunResult> {
@@ -74,6 +77,7 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
       ...(options.approvers
         ? { approvers: options.approvers, requiredApprovals: options.requiredApprovals ?? 1 }
         : {}),
+      ...(options.recycleBin ? { recycleBin: options.recycleBin } : {}),
     });
     const local = stack;
     let decided: Promise<void> = Promise.resolve();

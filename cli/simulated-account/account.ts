@@ -7,6 +7,7 @@ import { IdGenerator } from './ids.ts';
 import { createImageReferenceHandlers } from './image-references.ts';
 import { createImageBuilderHandlers, ImageBuilderState } from './imagebuilder.ts';
 import { createMessagingHandlers } from './messaging.ts';
+import { createRecycleBinHandlers, RecycleBin } from './recycle-bin.ts';
 import { answer } from './sdk-errors.ts';
 import type {
   DeregistrationProtection,
@@ -207,6 +208,8 @@ export class SimulatedAccount {
   readonly instances = new SortedStore<SimInstance>();
   readonly launchTemplates = new SortedStore<SimLaunchTemplate>();
   readonly launchTemplateIdsByName = new Map<string, string>();
+  /** Deregistered AMIs and deleted snapshots a retention rule keeps (see recycle-bin.ts). */
+  readonly recycleBin: RecycleBin;
   // Auto Scaling
   readonly launchConfigurations = new SortedStore<SimLaunchConfiguration>();
   readonly autoScalingGroups = new SortedStore<SimAutoScalingGroup>();
@@ -243,8 +246,13 @@ export class SimulatedAccount {
     this.taskTokens = new TaskTokens(seed);
     this.now = options.clock ?? (() => new Date());
     this.imageBuilder = new ImageBuilderState(this.accountId, this.region, this.now);
+    this.recycleBin = new RecycleBin(() => this.now());
     this.handlers = {
-      EC2: { ...createEc2Handlers(this), ...createImageReferenceHandlers(this) },
+      EC2: {
+        ...createEc2Handlers(this),
+        ...createImageReferenceHandlers(this),
+        ...createRecycleBinHandlers(this),
+      },
       'Auto Scaling': createAutoScalingHandlers(this),
       imagebuilder: createImageBuilderHandlers(this.imageBuilder),
       ...createMessagingHandlers(this),
@@ -479,6 +487,21 @@ export class SimulatedAccount {
       if (users?.size === 0) this.snapshotUsers.delete(device.snapshotId);
     }
     return image;
+  }
+
+  /** Registers again an image taken out of the Recycle Bin (same id, mappings and tags). */
+  restoreImage(image: SimImage): void {
+    if (this.images.has(image.imageId)) throw new Error(`Image ${image.imageId} already exists`);
+    this.images.set(image.imageId, image);
+    for (const device of image.blockDeviceMappings)
+      this.snapshotUsersOf(device.snapshotId).add(image.imageId);
+  }
+
+  /** Puts back a snapshot taken out of the Recycle Bin. */
+  restoreSnapshot(snapshot: SimSnapshot): void {
+    if (this.snapshots.has(snapshot.snapshotId))
+      throw new Error(`Snapshot ${snapshot.snapshotId} already exists`);
+    this.snapshots.set(snapshot.snapshotId, snapshot);
   }
 
   addSnapshot(input: AddSnapshotInput): SimSnapshot {

@@ -532,12 +532,14 @@ export function createEc2Handlers(account: SimulatedAccount): ServiceHandlers {
         );
       }
       account.removeImage(imageId);
+      account.recycleBin.retainImage(image);
       if (!input.DeleteAssociatedSnapshots) return { Return: true };
       const results: DeleteSnapshotReturnCode[] = image.blockDeviceMappings.map(({ snapshotId }) => {
         // A snapshot another AMI still maps is skipped, never deleted (AWS's documented rule).
         if (account.imagesUsingSnapshot(snapshotId).length > 0)
           return { SnapshotId: snapshotId, ReturnCode: 'skipped' };
-        account.removeSnapshot(snapshotId);
+        const removed = account.removeSnapshot(snapshotId);
+        if (removed) account.recycleBin.retainSnapshot(removed);
         return { SnapshotId: snapshotId, ReturnCode: 'success' };
       });
       return { Return: true, DeleteSnapshotResults: results };
@@ -554,7 +556,8 @@ export function createEc2Handlers(account: SimulatedAccount): ServiceHandlers {
           `The snapshot ${snapshotId} is currently in use by ${users.join(', ')}`,
         );
       }
-      account.removeSnapshot(snapshotId);
+      const removed = account.removeSnapshot(snapshotId);
+      if (removed) account.recycleBin.retainSnapshot(removed);
       return {};
     }),
   };

@@ -9,6 +9,7 @@ import {
 } from '@aws-lambda-powertools/commons/utils/env';
 import { checkRequiredApprovals, normalizeApprovers } from '../core/approvers.ts';
 import type { HistoryBudget } from '../core/quotas.ts';
+import { type RecycleBinRetention, validateRecycleBinRetention } from '../core/recycle-bin.ts';
 import { type PlanSettings, resolvePlanSettings } from '../core/settings.ts';
 
 export class MissingEnvironmentVariableError extends Error {
@@ -63,15 +64,17 @@ export function getNumberFromEnv(name: string, constraints: NumberConstraints = 
   return value;
 }
 
-/** `DEFAULT_PLAN_SETTINGS`: JSON overrides of the core defaults, validated like execution input. */
-export function getPlanSettingsFromEnv(name = 'DEFAULT_PLAN_SETTINGS'): PlanSettings {
-  const text = getStringFromEnv(name);
-  let parsed: unknown;
+function parseJsonVariable(name: string, text: string): unknown {
   try {
-    parsed = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     throw new InvalidEnvironmentVariableError(name, 'is not valid JSON');
   }
+}
+
+/** `DEFAULT_PLAN_SETTINGS`: JSON overrides of the core defaults, validated like execution input. */
+export function getPlanSettingsFromEnv(name = 'DEFAULT_PLAN_SETTINGS'): PlanSettings {
+  const parsed = parseJsonVariable(name, getStringFromEnv(name));
   try {
     return resolvePlanSettings(parsed);
   } catch (error) {
@@ -122,4 +125,29 @@ export function getApproversFromEnv(): { approvers?: string[]; requiredApprovals
   } catch (error) {
     throw new InvalidEnvironmentVariableError('REQUIRED_APPROVALS', (error as Error).message);
   }
+}
+
+/**
+ * `RECYCLE_BIN_RETENTION`: `{"imageDays": n, "snapshotDays": n}` when the construct turned Recycle
+ * Bin retention on; unset or empty means off. A value that is set but invalid throws: a deletion
+ * step must never guess whether what it deletes can be restored.
+ */
+export function getRecycleBinRetentionFromEnv(
+  name = 'RECYCLE_BIN_RETENTION',
+): RecycleBinRetention | undefined {
+  const text = powertoolsString({ key: name, defaultValue: '' });
+  if (text === '') return undefined;
+  const parsed = parseJsonVariable(name, text);
+  try {
+    const value = (parsed ?? {}) as { imageDays?: unknown; snapshotDays?: unknown };
+    return validateRecycleBinRetention({ imageDays: value.imageDays, snapshotDays: value.snapshotDays });
+  } catch (error) {
+    throw new InvalidEnvironmentVariableError(name, `is invalid: ${(error as Error).message}`);
+  }
+}
+
+/** `{ recycleBin }` for a handler's deps when retention is on, `{}` when it is off. */
+export function recycleBinFromEnv(): { readonly recycleBin?: RecycleBinRetention } {
+  const recycleBin = getRecycleBinRetentionFromEnv();
+  return recycleBin === undefined ? {} : { recycleBin };
 }

@@ -37,7 +37,12 @@ export type ItemStatus =
   /** The operator withdrew the approval request (e.g. Ctrl-C in the CLI) before a decision. */
   | 'WITHDRAWN'
   | 'DEFERRED'
-  | 'DRY_RUN';
+  | 'DRY_RUN'
+  /**
+   * `amicleaner restore` brought it back from the Recycle Bin (DONE or FAILED → RESTORED,
+   * see RESTORABLE_ITEM_STATUSES). The only move out of a final status besides FinishEarlierRuns'.
+   */
+  | 'RESTORED';
 
 /** Statuses an item never leaves. Finalize moves every other status to one of these. */
 export const FINAL_ITEM_STATUSES: readonly ItemStatus[] = [
@@ -50,7 +55,14 @@ export const FINAL_ITEM_STATUSES: readonly ItemStatus[] = [
   'WITHDRAWN',
   'DEFERRED',
   'DRY_RUN',
+  'RESTORED',
 ];
+
+/**
+ * The statuses `restore` moves to RESTORED: the final ones a deletion can end in. Items of a run
+ * still in progress (APPROVED, DEREGISTERED) are refused: the run may still delete them.
+ */
+export const RESTORABLE_ITEM_STATUSES: readonly ItemStatus[] = ['DONE', 'FAILED'];
 
 export type RunStatus =
   | 'RUNNING'
@@ -92,6 +104,15 @@ export interface RunSummary {
   readonly gibFreed: number;
   readonly estimatedMonthlySavingUsd: number;
   readonly approver?: string;
+  /**
+   * Set when Recycle Bin retention was on: deleted snapshots stay billed until their retention
+   * ends, so the saving starts at `savingStartsAt`, not at once.
+   */
+  readonly recycleBin?: {
+    readonly imageDays: number;
+    readonly snapshotDays: number;
+    readonly savingStartsAt: string;
+  };
   /** What this run finished of earlier runs (FinishEarlierRuns): snapshots of AMIs they deregistered. */
   readonly earlierRuns?: EarlierRunsSummary;
 }

@@ -30,6 +30,8 @@ export interface PlanPageModel {
   readonly maxApproverLength: number;
   /** Named approvers: the "approvals so far" section (`approvals-so-far.ts`), shown above the form. */
   readonly approvalsSoFar?: string;
+  /** Recycle Bin retention is on: when the saving starts (issue 10 §1; `savingDelayText`). */
+  readonly savingDelay?: string;
 }
 
 /** The totals: exactly what pressing Approve deletes, and what it keeps. */
@@ -194,6 +196,8 @@ export function renderPlanPage(model: PlanPageModel): string {
     `<dt>Approval expires</dt><dd>${escapeHtml(model.expiresAt)}</dd>`,
     '</dl>',
     ...renderTotals(preview, summary.total.kept),
+    // Recycle Bin retention (kept apart from the totals: retained snapshots are billed until it ends).
+    model.savingDelay === undefined ? '' : `<p class="notice">${escapeHtml(model.savingDelay)}</p>`,
     renderTargets(view),
     renderKeptByReason(view),
     renderKeptShared(preview),

@@ -20,6 +20,8 @@ export interface AmiCleanerContext {
   /** Named approvers and the quorum, as the construct's props (validated there). */
   readonly approvers?: string[];
   readonly requiredApprovals?: number;
+  /** `{ "imageRetentionDays": 7, "snapshotRetentionDays": 7 }` turns on Recycle Bin retention. */
+  readonly recycleBin?: AmiCleanerProps['recycleBin'];
 }
 
 const CONTEXT_KEYS = new Set([
@@ -33,6 +35,7 @@ const CONTEXT_KEYS = new Set([
   'snapshotPricePerGibMonth',
   'approvers',
   'requiredApprovals',
+  'recycleBin',
 ]);
 
 const SCHEDULE_EXPRESSION = /^(cron|rate)\([^()\n]+\)$/;
@@ -91,5 +94,18 @@ export function propsFromContext(raw: unknown, approvalEmail?: unknown): AmiClea
     maxDeletionsPerRun: ctx.maxDeletionsPerRun,
     deletionMaxConcurrency: ctx.deletionMaxConcurrency,
     snapshotPricePerGibMonth: ctx.snapshotPricePerGibMonth,
+    ...(ctx.recycleBin === undefined ? {} : { recycleBin: recycleBinOf(ctx.recycleBin) }),
   };
+}
+
+/** The object's shape only; the days are checked by the construct (one message for both paths). */
+function recycleBinOf(value: unknown): NonNullable<AmiCleanerProps['recycleBin']> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error('AmiCleanerStack: recycleBin must be an object like {"imageRetentionDays": 7}');
+  }
+  for (const key of Object.keys(value)) {
+    if (key !== 'imageRetentionDays' && key !== 'snapshotRetentionDays')
+      throw new Error(`AmiCleanerStack: unknown "recycleBin" key "${key}"`);
+  }
+  return value as NonNullable<AmiCleanerProps['recycleBin']>;
 }

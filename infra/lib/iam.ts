@@ -4,6 +4,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { RETAIN_TAG, RUN_TAG_KEY } from '../../functions/core/recycle-bin.ts';
 import { WORKSPACE_PREFIX } from './data-layer.ts';
 import { type LedgerKeySpace, type LedgerMethod, requestsOf } from './ledger-access.ts';
 
@@ -152,4 +153,28 @@ export function allowLedger(
       }),
     );
   }
+}
+
+/**
+ * CreateTags for the Recycle Bin: only the two retention tags (`aws:TagKeys`), only with the
+ * value the rules match (`aws:RequestTag`), only on images and/or snapshots of this region. The
+ * functions cannot use it to change any other tag, nor to tag anything else.
+ */
+export function allowTagForRecycleBin(
+  scope: Construct,
+  grantee: iam.IGrantable,
+  resources: 'imagesAndSnapshots' | 'snapshots',
+): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'TagForRecycleBin',
+      actions: ['ec2:CreateTags'],
+      resources:
+        resources === 'imagesAndSnapshots' ? [imageArns(scope), snapshotArns(scope)] : [snapshotArns(scope)],
+      conditions: {
+        StringEquals: { [`aws:RequestTag/${RETAIN_TAG.key}`]: RETAIN_TAG.value },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [RETAIN_TAG.key, RUN_TAG_KEY] },
+      },
+    }),
+  );
 }

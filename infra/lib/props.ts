@@ -7,6 +7,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { checkRequiredApprovals, normalizeApprovers } from '../../functions/core/approvers.ts';
 import { historyBudgetProblem, maxItemsWithinHistory } from '../../functions/core/quotas.ts';
+import { type RecycleBinRetention, validateRecycleBinRetention } from '../../functions/core/recycle-bin.ts';
 import { type PlanSettings, resolvePlanSettings } from '../../functions/core/settings.ts';
 import { definitionHistoryBudget } from './definition.ts';
 import type { FunctionFactory } from './function-factory.ts';
@@ -164,11 +165,32 @@ export interface AmiCleanerProps {
    */
   readonly snapshotPricePerGibMonth?: number;
   /**
+   * Turns on undo through the EC2 Recycle Bin: the construct creates two tag-level retention
+   * rules (EC2_IMAGE, EBS_SNAPSHOT), and the deletion steps tag each AMI and its snapshots right
+   * before deleting them, so only what this tool deletes is retained (and a failed tag deletes
+   * nothing). `amicleaner restore --run ID` brings a run's deletions back. A retained snapshot
+   * is billed until its retention ends: the saving starts then.
+   * @default - off: deletions are permanent
+   */
+  readonly recycleBin?: RecycleBinRetentionProps;
+  /**
    * Creates the Lambda functions. Tests pass `new InlineCodeFunctionFactory()` to skip bundling.
    * @default - the installed package's pre-built handlers (`PrebundledFunctionFactory`); in a
    * checkout, `NodejsFunctionFactory` bundles functions/<name>.ts with the local esbuild
    */
   readonly functionFactory?: FunctionFactory;
+}
+
+/** Recycle Bin retention periods, in days (1 to 365). */
+export interface RecycleBinRetentionProps {
+  /** Days a deregistered AMI stays restorable. */
+  readonly imageRetentionDays: number;
+  /**
+   * Days a deleted snapshot stays restorable; at least `imageRetentionDays`, or a restored AMI
+   * could have no snapshots (checked at synth).
+   * @default - imageRetentionDays
+   */
+  readonly snapshotRetentionDays?: number;
 }
 
 /**
@@ -215,6 +237,7 @@ export interface ResolvedAmiCleanerProps {
   readonly approvalPageConcurrency: number;
   readonly lockTtl: Duration;
   readonly snapshotPricePerGibMonth: number;
+  readonly recycleBin?: RecycleBinRetention;
 }
 
 function fail(message: string): never {
@@ -279,7 +302,23 @@ export function resolveAmiCleanerProps(props: AmiCleanerProps): ResolvedAmiClean
     fail(`snapshotPricePerGibMonth must be a number >= 0, got ${JSON.stringify(price)}`);
   }
 
+  let recycleBin: RecycleBinRetention | undefined;
+  if (props.recycleBin !== undefined) {
+    try {
+      recycleBin = validateRecycleBinRetention(
+        {
+          imageDays: props.recycleBin.imageRetentionDays,
+          snapshotDays: props.recycleBin.snapshotRetentionDays,
+        },
+        { image: 'recycleBin.imageRetentionDays', snapshot: 'recycleBin.snapshotRetentionDays' },
+      );
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
+
   return {
+    ...(recycleBin === undefined ? {} : { recycleBin }),
     approvalEmail: props.approvalEmail,
     ...(approvers ? { approvers } : {}),
     requiredApprovals,

@@ -26,6 +26,7 @@ import {
   allowImageReferenceReads,
   allowLedger,
   allowReadSsmParameters,
+  allowTagForRecycleBin,
   allowWorkspace,
 } from './iam.ts';
 import { HANDLER_LEDGER_METHODS } from './ledger-access.ts';
@@ -41,6 +42,8 @@ interface Access {
   readonly imageReferences?: boolean;
   readonly deregister?: boolean;
   readonly deleteSnapshot?: boolean;
+  /** With Recycle Bin retention on: what it tags right before deleting (see `allowTagForRecycleBin`). */
+  readonly recycleBinTags?: 'imagesAndSnapshots' | 'snapshots';
   readonly requestApproval?: boolean;
 }
 
@@ -59,6 +62,7 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     memorySize: 256,
     describe: 'ec2',
     deleteSnapshot: true,
+    recycleBinTags: 'snapshots',
   },
   // Every page of every source for up to 100,000 AMIs: give it Lambda's full 15 minutes and 1 vCPU.
   Inventory: {
@@ -105,6 +109,8 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     describe: 'ec2AndAutoScaling',
     imageReferences: true,
     deregister: true,
+    // One CreateTags per AMI, covering the AMI and its snapshots.
+    recycleBinTags: 'imagesAndSnapshots',
   },
   DeleteImageSnapshots: {
     timeout: DELETION,
@@ -117,6 +123,7 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     memorySize: 256,
     describe: 'ec2',
     deleteSnapshot: true,
+    recycleBinTags: 'snapshots',
   },
   RecordFailure: { timeout: SHORT, memorySize: 256 },
   Finalize: { timeout: PLANNING, memorySize: 512, workspace: 'read' },
@@ -136,6 +143,8 @@ export interface WorkflowFunctionsProps {
   readonly commonEnvironment: Readonly<Record<string, string>>;
   /** Reserved concurrency of the public approval page function. */
   readonly approvalPageConcurrency: number;
+  /** Recycle Bin retention is on: the deletion steps may tag for it. */
+  readonly recycleBin: boolean;
 }
 
 export class WorkflowFunctions extends Construct {
@@ -266,6 +275,17 @@ export class WorkflowFunctions extends Construct {
       acknowledge(
         fn,
         'Snapshots to delete are only known at run time; scoped to snapshots of this region (snapshot ARNs carry no account).',
+        `AwsSolutions-IAM5[Resource::arn:${p}:ec2:${r}::snapshot/*]`,
+      );
+    }
+    if (access.recycleBinTags && props.recycleBin) {
+      allowTagForRecycleBin(this, fn, access.recycleBinTags);
+      acknowledge(
+        fn,
+        'Resources to tag are only known at run time; scoped to this region, to the two retention tag keys and to the value the Recycle Bin rules match.',
+        ...(access.recycleBinTags === 'imagesAndSnapshots'
+          ? [`AwsSolutions-IAM5[Resource::arn:${p}:ec2:${r}::image/*]`]
+          : []),
         `AwsSolutions-IAM5[Resource::arn:${p}:ec2:${r}::snapshot/*]`,
       );
     }

@@ -120,6 +120,39 @@ const rows: readonly [string, readonly string[], RegExp][] = [
     /is not an AMI id/,
   ],
   ['a history --limit of 0', ['history', '--limit', '0'], /--limit/],
+  ['restore without --run', ['restore'], /--run/],
+  ['a restore --run that is a path', ['restore', '--run', '../../etc'], /--run must be a run id/],
+  [
+    'a restore --ami that is no AMI id',
+    ['restore', '--run', 'r1', '--ami', 'snap-0123456789abcdef0'],
+    /--ami must be an AMI id/,
+  ],
+  [
+    'an RTL override in a restore --ami',
+    ['restore', '--run', 'r1', '--ami', 'ami-0123\u202e4567'],
+    /--ami must be an AMI id/,
+  ],
+  [
+    '--recycle-bin-days of 0',
+    ['demo', '--yes', '--recycle-bin-days', '0'],
+    /--recycle-bin-days must be at least 1/,
+  ],
+  [
+    '--recycle-bin-days over a year',
+    ['demo', '--yes', '--recycle-bin-days', '366'],
+    /--recycle-bin-days must be a whole number of days from 1 to 365/,
+  ],
+  [
+    'snapshot retention shorter than AMI retention',
+    ['demo', '--yes', '--recycle-bin-days', '14', '--recycle-bin-snapshot-days', '7'],
+    /--recycle-bin-snapshot-days \(7\) must be >= --recycle-bin-days \(14\)/,
+  ],
+  [
+    '--recycle-bin-snapshot-days alone',
+    ['demo', '--yes', '--recycle-bin-snapshot-days', '7'],
+    /needs --recycle-bin-days/,
+  ],
+  ['demo --restore without retention', ['demo', '--yes', '--restore'], /--restore needs --recycle-bin-days/],
 ];
 
 describe('hostile command lines', () => {

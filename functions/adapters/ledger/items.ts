@@ -5,7 +5,12 @@
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { KeepReason, Plan, PlannedSnapshot } from '../../core/model.ts';
-import { FINAL_ITEM_STATUSES, type ItemStatus, type RunContext } from '../../core/workflow.ts';
+import {
+  FINAL_ITEM_STATUSES,
+  type ItemStatus,
+  RESTORABLE_ITEM_STATUSES,
+  type RunContext,
+} from '../../core/workflow.ts';
 import { mapWithConcurrency } from '../concurrency.ts';
 import { batchPut, conditionalWrite, WRITE_CONCURRENCY } from './conditional-write.ts';
 import { LedgerFinalizeError, PlanConflictError } from './errors.ts';
@@ -258,6 +263,32 @@ export class ItemStore {
       if (ok) moved += 1;
     }
     return moved;
+  }
+
+  /**
+   * DONE / FAILED → RESTORED, once `amicleaner restore` brought the item back from the Recycle
+   * Bin: `restoredAt` and what was restored are recorded. Conditional like every move: an item
+   * already RESTORED counts as moved, so a repeated restore records nothing twice.
+   */
+  async markRestored(
+    runId: string,
+    kind: ItemKind,
+    id: string,
+    restored: {
+      readonly restoredAt: string;
+      readonly snapshotIds: readonly string[];
+      readonly image: boolean;
+    },
+  ): Promise<boolean> {
+    return this.transition(runId, kind, id, {
+      from: RESTORABLE_ITEM_STATUSES,
+      to: 'RESTORED',
+      set: {
+        restoredAt: restored.restoredAt,
+        restoredSnapshots: [...restored.snapshotIds],
+        restoredImage: restored.image,
+      },
+    });
   }
 
   /**
