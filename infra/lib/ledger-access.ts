@@ -72,6 +72,10 @@ export const HANDLER_LEDGER_METHODS = {
     'getItem',
     'getLock',
     'transition',
+    // The earlier run's approved set is verified by content before anything of it is deleted.
+    'getRun',
+    'getApproval',
+    'listItems',
   ],
   Inventory: [],
   MapGroups: [],
