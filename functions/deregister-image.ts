@@ -5,11 +5,24 @@
  * one already gone counts as deregistered.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { deregisterImage, findCurrentReferences } from './adapters/image-actions.ts';
-import type { Ledger } from './adapters/ledger/index.ts';
-import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
-import { classifyFailures, ItemStateChangedError, NotApprovedError } from './commons/errors.ts';
 import {
+  type ConsumerEc2,
+  deregisterImage,
+  findConsumerReferences,
+  findCurrentReferences,
+} from './adapters/image-actions.ts';
+import { readLaunchPermissions } from './adapters/inventory.ts';
+import type { Ledger } from './adapters/ledger/index.ts';
+import { memberClients } from './adapters/organization.ts';
+import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import {
+  classifyFailures,
+  InvalidEventError,
+  ItemStateChangedError,
+  NotApprovedError,
+} from './commons/errors.ts';
+import {
+  ACCOUNT_ID,
   AMI_ID,
   PLAN_HASH,
   RUN_ID,
@@ -22,6 +35,7 @@ import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import { deletableSnapshotIds } from './core/deletion-set.ts';
+import { DEFAULT_MEMBER_ROLE_NAME, target } from './core/target.ts';
 
 export interface DeregisterImageEvent {
   readonly runId: string;
@@ -29,6 +43,11 @@ export interface DeregisterImageEvent {
   readonly imageId: string;
   /** The snapshot ids LoadApproved verified for this AMI (through the state, not the ledger). */
   readonly snapshotIds: readonly string[];
+  /**
+   * Multi-target runs: the other targets' accounts of this region (from the run's targets, not the
+   * ledger). When given and the AMI is shared right now, each is re-checked too.
+   */
+  readonly consumerAccountIds?: readonly string[];
 }
 
 export type DeregisterImageOutcome =
@@ -48,6 +67,8 @@ export interface DeregisterImageResult {
 export interface DeregisterImageDeps {
   readonly ledger: Ledger;
   readonly clients: { readonly ec2: EC2Client };
+  /** EC2 in a consumer account of this region, through the member role (multi-target runs). */
+  readonly consumerEc2?: (accountId: string, runId: string) => EC2Client;
   /** The region whose lock fences each deregistration. */
   readonly region: string;
   readonly now: () => Date;
@@ -64,6 +85,10 @@ export function createDeregisterImageHandler(
     const planHash = requireString(record, 'planHash', PLAN_HASH);
     const imageId = requireString(record, 'imageId', AMI_ID);
     const snapshotIds = requireIdList(record, 'snapshotIds', SNAPSHOT_ID);
+    const consumerAccountIds =
+      record.consumerAccountIds === undefined ? [] : requireIdList(record, 'consumerAccountIds', ACCOUNT_ID);
+    if (consumerAccountIds.length > 0 && deps.consumerEc2 === undefined)
+      throw new InvalidEventError('consumerAccountIds given, but this function cannot read other accounts');
 
     const check = await loadItem(
       deps.ledger,
@@ -85,6 +110,17 @@ export function createDeregisterImageHandler(
     await countAttempt(deps.ledger, runId, imageId, planHash);
 
     const references = await findCurrentReferences(deps.clients, imageId);
+    // A shared AMI is re-checked where it is shared too, in every consumer the run can read.
+    if (references.length === 0 && consumerAccountIds.length > 0) {
+      const shared = await readLaunchPermissions(deps.clients.ec2, [imageId]);
+      if (shared.has(imageId)) {
+        const consumers: ConsumerEc2[] = consumerAccountIds.map((accountId) => ({
+          accountId,
+          ec2: (deps.consumerEc2 as NonNullable<DeregisterImageDeps['consumerEc2']>)(accountId, runId),
+        }));
+        references.push(...(await findConsumerReferences(consumers, imageId)));
+      }
+    }
     if (references.length > 0) {
       const sources = references.map((r) => r.source);
       await transition(deps.ledger, runId, imageId, planHash, 'SKIPPED_IN_USE', {
@@ -137,12 +173,21 @@ async function transition(
   if (!ok) throw new ItemStateChangedError(`AMI ${imageId} of run ${runId} changed while being deregistered`);
 }
 
-export const handler = lazyHandler(() =>
-  createDeregisterImageHandler({
+export const handler = lazyHandler(() => {
+  const region = regionFromEnv();
+  const roleName = process.env.MEMBER_ROLE_NAME || DEFAULT_MEMBER_ROLE_NAME;
+  return createDeregisterImageHandler({
     ledger: ledgerFromEnv(),
     clients: awsClients(),
-    region: regionFromEnv(),
+    // One client per consumer and run (the session name says which run acted); a container serves one run at a time.
+    consumerEc2: (accountId, runId) =>
+      memberClients(target(accountId, region), {
+        roleName,
+        sessionName: `amicleaner-${runId}`,
+        stsRegion: region,
+      }).ec2,
+    region,
     now: () => new Date(),
     logger: createLogger('deregister-image'),
-  }),
-);
+  });
+});
