@@ -1,18 +1,20 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a summary table;
- * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup, cost,
+ * `npm run bench -- <name>` runs one (planning, org-planning, payloads, deletion-throughput, cli-startup, cost,
  * package-size).
  */
 import { runCliStartup } from './cli-startup.ts';
 import { runCost } from './cost.ts';
 import { runDeletionThroughput } from './deletion-throughput.ts';
 import { printTable, type SummaryRow } from './harness.ts';
+import { runOrgPlanning } from './org-planning.ts';
 import { runPackageSize } from './package-size.ts';
 import { runPayloads } from './payloads.ts';
 import { runPlanning } from './planning.ts';
 
 const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
   planning: runPlanning,
+  'org-planning': runOrgPlanning,
   payloads: runPayloads,
   'deletion-throughput': runDeletionThroughput,
   'cli-startup': runCliStartup,

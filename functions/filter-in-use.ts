@@ -11,7 +11,7 @@ import { readConsumerReferences } from './adapters/consumer-references.ts';
 import { type RunWorkspace, runKey } from './adapters/workspace.ts';
 import { lazyHandler, workspaceFromEnv } from './commons/deps.ts';
 import { classifyFailures, InvalidEventError } from './commons/errors.ts';
-import { requireRecord, requireRun, requireString } from './commons/events.ts';
+import { RUN_ID, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import type { Inventory } from './core/model.ts';
 import { type ConsumerAccounts, filterInUseStep, type MappedGroups } from './core/plan.ts';
@@ -26,6 +26,11 @@ export interface FilterInUseEvent {
   readonly target?: { readonly accountId: string; readonly region: string };
   /** The `referencesKey`s of the OTHER targets in the same region. Default: none. */
   readonly consumerReferenceKeys?: readonly string[];
+  /**
+   * The run whose CollectReferences wrote those keys: the parent's, when this is a child execution
+   * with a run id of its own. Default: `run.runId`. Keys of any other run are refused.
+   */
+  readonly referencesRunId?: string;
   /** Accounts of the same region whose CollectReferences failed: a shared AMI is then kept. */
   readonly unreadableConsumers?: readonly string[];
 }
@@ -76,7 +81,7 @@ export function createFilterInUseHandler(
     const consumerReferences = multiTarget
       ? await readConsumerReferences(
           deps.workspace,
-          run.runId,
+          record.referencesRunId === undefined ? run.runId : requireString(record, 'referencesRunId', RUN_ID),
           { region: inventory.region, ...(planned === undefined ? {} : { accountId: planned.accountId }) },
           consumerKeys,
         )
