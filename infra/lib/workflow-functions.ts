@@ -75,14 +75,14 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
   FilterInUse: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
   // DescribeImageAttribute (launch permissions) for the would-be candidates only, then
   // DescribeImageReferences for the candidates, and (delete-when-unused) a usage report per shared
-  // candidate, waited for up to 3 minutes.
+  // candidate, waited for up to 3 minutes. The hub's own CreateImageUsageReport grant is not in
+  // yet (`usageReports`): without it a shared candidate's report fails and the AMI is kept.
   Rotate: {
     timeout: Duration.minutes(8),
     memorySize: 1024,
     workspace: 'readWrite',
     describe: 'ec2',
     imageReferences: true,
-    usageReports: true,
   },
   RecordPlan: { timeout: Duration.minutes(15), memorySize: 1024, workspace: 'read' },
   RequestApproval: {
