@@ -1,12 +1,13 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a summary table;
- * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup, cost,
- * package-size, page-size).
+ * `npm run bench -- <name>` runs one (planning, org-planning, payloads, deletion-throughput,
+ * cli-startup, cost, package-size, page-size).
  */
 import { runCliStartup } from './cli-startup.ts';
 import { runCost } from './cost.ts';
 import { runDeletionThroughput } from './deletion-throughput.ts';
 import { printTable, type SummaryRow } from './harness.ts';
+import { runOrgPlanning } from './org-planning.ts';
 import { runPackageSize } from './package-size.ts';
 import { runPageSize } from './page-size.ts';
 import { runPayloads } from './payloads.ts';
@@ -14,6 +15,7 @@ import { runPlanning } from './planning.ts';
 
 const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
   planning: runPlanning,
+  'org-planning': runOrgPlanning,
   payloads: runPayloads,
   'deletion-throughput': runDeletionThroughput,
   'cli-startup': runCliStartup,

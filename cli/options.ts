@@ -9,6 +9,8 @@ import {
   type MappingKey,
   type PlanSettings,
   resolvePlanSettings,
+  SHARED_AMIS_VALUES,
+  type SharedAmis,
 } from '../functions/core/settings.ts';
 import type { CliIo } from './io.ts';
 
@@ -23,6 +25,7 @@ export interface PlanningFlags {
   fromIds?: string[];
   optOutTag: string;
   includeShared: boolean;
+  sharedAmis: SharedAmis;
   ssmPath: string[];
   region?: string;
   json: boolean;
@@ -114,6 +117,14 @@ export function addPlanningOptions(command: Command): Command {
     )
     .option('--opt-out-tag <key>', 'AMIs carrying this tag key are kept', DEFAULT_PLAN_SETTINGS.optOutTagKey)
     .option('--include-shared', 'also remove public AMIs and AMIs shared with other accounts', false)
+    .addOption(
+      new Option(
+        '--shared-amis <mode>',
+        'shared AMIs: keep them, or delete one when its usage report and every readable consumer account say nobody uses it',
+      )
+        .choices([...SHARED_AMIS_VALUES])
+        .default(DEFAULT_PLAN_SETTINGS.sharedAmis),
+    )
     .option('--ssm-path <path>', 'SSM parameter path whose AMI ids count as in use (repeatable)', collect, [])
     .option('--region <region>', 'AWS region (default: the SDK configuration)')
     .option('--json', 'print JSON only', false);
@@ -129,6 +140,7 @@ const FLAG_OF_SETTING: Readonly<Record<keyof PlanSettings, string>> = {
   minAgeDays: '--ami-min-days',
   optOutTagKey: '--opt-out-tag',
   includeShared: '--include-shared',
+  sharedAmis: '--shared-amis',
   checkOrphans: '--check-orphans',
   ssmParameterPaths: '--ssm-path',
   fromIds: '--from-ids',
@@ -160,6 +172,7 @@ export function settingsFromFlags(
       minAgeDays: flags.amiMinDays,
       optOutTagKey: flags.optOutTag,
       includeShared: flags.includeShared,
+      sharedAmis: flags.sharedAmis,
       checkOrphans: flags.checkOrphans,
       ...(given('ssmPath') || base.ssmParameterPaths === undefined
         ? { ssmParameterPaths: flags.ssmPath }

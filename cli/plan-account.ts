@@ -33,7 +33,8 @@ export async function planAccount(
   // more than a run may delete (oldest first); the others are kept MAX_DELETIONS_PER_RUN. Then
   // AWS's DescribeImageReferences must agree that each candidate is unused.
   const limit = options.maxDeletionsPerRun;
-  const groups = await rotateWithAwsChecks(clients.ec2, { filtered, settings, now, limit });
+  const usage = { runId: `cli-${now.toISOString().replace(/[^0-9]/g, '')}` };
+  const groups = await rotateWithAwsChecks(clients.ec2, { filtered, settings, now, limit, usage });
   const orphanSnapshots = orphanStep({ inventory, settings });
   return assemblePlan({
     region: inventory.region,

@@ -103,6 +103,10 @@ const REASON_TEXT: Record<KeepReason, string> = {
   NOT_REQUESTED: 'not in --from-ids',
   MAX_DELETIONS_PER_RUN: 'deferred (over --max-deletions)',
   AWS_REPORTS_IN_USE: 'in use (AWS)',
+  IN_USE_BY_ACCOUNT: 'in use by another account',
+  USAGE_REPORT_NOT_READY: 'shared, usage report not ready',
+  USAGE_REPORT_FAILED: 'shared, usage report failed',
+  CONSUMER_UNREADABLE: 'shared, consumer unreadable',
 };
 
 export function describeReason(reason: KeepReason, detail?: string): string {

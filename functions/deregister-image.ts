@@ -6,14 +6,27 @@
  * one already gone counts as deregistered.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { deregisterImage, findCurrentReferences } from './adapters/image-actions.ts';
+import {
+  type ConsumerEc2,
+  deregisterImage,
+  findConsumerReferences,
+  findCurrentReferences,
+} from './adapters/image-actions.ts';
 import { readAwsImageReferences } from './adapters/image-references.ts';
+import { readLaunchPermissions } from './adapters/inventory.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
+import { memberClients } from './adapters/organization.ts';
 import { tagForRecycleBin } from './adapters/recycle-bin.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { recycleBinFromEnv } from './commons/env.ts';
-import { classifyFailures, ItemStateChangedError, NotApprovedError } from './commons/errors.ts';
 import {
+  classifyFailures,
+  InvalidEventError,
+  ItemStateChangedError,
+  NotApprovedError,
+} from './commons/errors.ts';
+import {
+  ACCOUNT_ID,
   AMI_ID,
   PLAN_HASH,
   RUN_ID,
@@ -28,6 +41,7 @@ import { createLogger, type HandlerLogger, silentLogger } from './commons/logger
 import { deletableSnapshotIds } from './core/deletion-set.ts';
 import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
 import { awsReferenceSource, describeAnswers } from './core/second-opinion.ts';
+import { DEFAULT_MEMBER_ROLE_NAME, target } from './core/target.ts';
 
 export interface DeregisterImageEvent {
   readonly runId: string;
@@ -35,6 +49,11 @@ export interface DeregisterImageEvent {
   readonly imageId: string;
   /** The snapshot ids LoadApproved verified for this AMI (through the state, not the ledger). */
   readonly snapshotIds: readonly string[];
+  /**
+   * Multi-target runs: the other targets' accounts of this region (from the run's targets, not the
+   * ledger). When given and the AMI is shared right now, each is re-checked too.
+   */
+  readonly consumerAccountIds?: readonly string[];
 }
 
 export type DeregisterImageOutcome =
@@ -54,6 +73,8 @@ export interface DeregisterImageResult {
 export interface DeregisterImageDeps {
   readonly ledger: Ledger;
   readonly clients: { readonly ec2: EC2Client };
+  /** EC2 in a consumer account of this region, through the member role (multi-target runs). */
+  readonly consumerEc2?: (accountId: string, runId: string) => EC2Client;
   /** The region whose lock fences each deregistration. */
   readonly region: string;
   readonly now: () => Date;
@@ -75,6 +96,10 @@ export function createDeregisterImageHandler(
     const planHash = requireString(record, 'planHash', PLAN_HASH);
     const imageId = requireString(record, 'imageId', AMI_ID);
     const snapshotIds = requireIdList(record, 'snapshotIds', SNAPSHOT_ID);
+    const consumerAccountIds =
+      record.consumerAccountIds === undefined ? [] : requireIdList(record, 'consumerAccountIds', ACCOUNT_ID);
+    if (consumerAccountIds.length > 0 && deps.consumerEc2 === undefined)
+      throw new InvalidEventError('consumerAccountIds given, but this function cannot read other accounts');
 
     const check = await loadItem(
       deps.ledger,
@@ -101,6 +126,17 @@ export function createDeregisterImageHandler(
       findCurrentReferences(deps.clients, imageId),
       readAwsImageReferences(deps.clients.ec2, [imageId]),
     ]);
+    // A shared AMI is re-checked where it is shared too, in every consumer the run can read.
+    if (ours.length + aws.length === 0 && consumerAccountIds.length > 0) {
+      const shared = await readLaunchPermissions(deps.clients.ec2, [imageId]);
+      if (shared.has(imageId)) {
+        const consumers: ConsumerEc2[] = consumerAccountIds.map((accountId) => ({
+          accountId,
+          ec2: (deps.consumerEc2 as NonNullable<DeregisterImageDeps['consumerEc2']>)(accountId, runId),
+        }));
+        ours.push(...(await findConsumerReferences(consumers, imageId)));
+      }
+    }
     if (ours.length + aws.length > 0) {
       const answers = { inventory: ours.map((r) => r.source), aws: aws.map(awsReferenceSource) };
       await transition(deps.ledger, runId, imageId, planHash, 'SKIPPED_IN_USE', {
@@ -162,13 +198,22 @@ async function transition(
   if (!ok) throw new ItemStateChangedError(`AMI ${imageId} of run ${runId} changed while being deregistered`);
 }
 
-export const handler = lazyHandler(() =>
-  createDeregisterImageHandler({
+export const handler = lazyHandler(() => {
+  const region = regionFromEnv();
+  const roleName = process.env.MEMBER_ROLE_NAME || DEFAULT_MEMBER_ROLE_NAME;
+  return createDeregisterImageHandler({
     ledger: ledgerFromEnv(),
     clients: awsClients(),
-    region: regionFromEnv(),
+    // One client per consumer and run (the session name says which run acted); a container serves one run at a time.
+    consumerEc2: (accountId, runId) =>
+      memberClients(target(accountId, region), {
+        roleName,
+        sessionName: `amicleaner-${runId}`,
+        stsRegion: region,
+      }).ec2,
+    region,
     now: () => new Date(),
     logger: createLogger('deregister-image'),
     ...recycleBinFromEnv(),
-  }),
-);
+  });
+});

@@ -6,6 +6,7 @@
  * builds the identical plan (and plan hash) from the same inventory.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ImageUsageOptions } from './adapters/image-usage-report.ts';
 import { rotateWithAwsChecks } from './adapters/reference-checks.ts';
 import { type RunWorkspace, runKey } from './adapters/workspace.ts';
 import { awsClients, lazyHandler, workspaceFromEnv } from './commons/deps.ts';
@@ -41,6 +42,8 @@ export interface RotateDeps {
   /** DescribeImageAttribute (launch permissions of would-be candidates), DescribeImageReferences. */
   readonly clients: { readonly ec2: EC2Client };
   readonly workspace: RunWorkspace;
+  /** `sharedAmis: delete-when-unused`: the usage reports' bounded wait and clock. Default: real time. */
+  readonly usageReports?: Omit<ImageUsageOptions, 'runId'>;
   readonly logger?: HandlerLogger;
 }
 
@@ -60,7 +63,8 @@ export function createRotateHandler(deps: RotateDeps): (event: RotateEvent) => P
     // than this run may delete (oldest first); the others are kept MAX_DELETIONS_PER_RUN. Then
     // DescribeImageReferences for the final candidates: those AWS reports in use are kept too.
     const limit = run.maxDeletionsPerRun;
-    const groups = await rotateWithAwsChecks(deps.clients.ec2, { filtered, settings, now, limit });
+    const usage = { ...deps.usageReports, runId: run.runId };
+    const groups = await rotateWithAwsChecks(deps.clients.ec2, { filtered, settings, now, limit, usage });
     const orphanSnapshots = orphanStep({
       inventory,
       settings,

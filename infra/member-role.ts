@@ -32,6 +32,8 @@ export const MEMBER_DESCRIBE_ACTIONS = [
   'autoscaling:DescribeLaunchConfigurations',
   'ec2:DescribeImageAttribute',
   'ec2:DescribeImageReferences',
+  'ec2:DescribeImageUsageReportEntries',
+  'ec2:DescribeImageUsageReports',
   'ec2:DescribeImages',
   'ec2:DescribeInstances',
   'ec2:DescribeLaunchTemplateVersions',
@@ -49,6 +51,12 @@ export const MEMBER_SCOPED_READ_ACTIONS = {
 
 /** The only writes, each on resources the member account owns. */
 export const MEMBER_WRITE_ACTIONS = ['ec2:DeleteSnapshot', 'ec2:DeregisterImage'] as const;
+
+/**
+ * Asks AWS who uses an AMI the member shares (`sharedAmis: delete-when-unused`): creates a report
+ * resource and changes nothing else; on the member's own images and its own reports only.
+ */
+export const MEMBER_USAGE_REPORT_ACTIONS = ['ec2:CreateImageUsageReport'] as const;
 
 export interface MemberRoleTrust {
   /** The hub account (where the `AmiCleaner` construct runs). */
@@ -148,6 +156,17 @@ export class AmiCleanerMemberRole extends Construct {
               conditions: { StringEquals: { 'ec2:Owner': account } },
             }),
             new iam.PolicyStatement({
+              sid: 'ReportUsageOfOwnImages',
+              actions: [...MEMBER_USAGE_REPORT_ACTIONS],
+              resources: [`arn:${partition}:ec2:*::image/*`],
+              conditions: { StringEquals: { 'ec2:Owner': account } },
+            }),
+            new iam.PolicyStatement({
+              sid: 'CreateOwnUsageReports',
+              actions: [...MEMBER_USAGE_REPORT_ACTIONS],
+              resources: [`arn:${partition}:ec2:*:${account}:image-usage-report/*`],
+            }),
+            new iam.PolicyStatement({
               sid: 'DeleteOwnSnapshots',
               actions: ['ec2:DeleteSnapshot'],
               resources: [`arn:${partition}:ec2:*::snapshot/*`],
@@ -175,6 +194,7 @@ export class AmiCleanerMemberRole extends Construct {
       "Candidate AMIs and snapshots are known only at run time; their ARNs carry no account, so ec2:Owner limits them to this account's own.",
       `AwsSolutions-IAM5[Resource::arn:${p}:ec2:*::image/*]`,
       `AwsSolutions-IAM5[Resource::arn:${p}:ec2:*::snapshot/*]`,
+      `AwsSolutions-IAM5[Resource::arn:${p}:ec2:*:${a}:image-usage-report/*]`,
     );
   }
 }

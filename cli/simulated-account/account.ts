@@ -29,6 +29,7 @@ import type {
 } from './state.ts';
 import { SortedStore } from './store.ts';
 import { TaskTokens } from './task-tokens.ts';
+import { createUsageReportHandlers, type SimulatedUsageReports } from './usage-reports.ts';
 
 /** One command handler: SDK input in, SDK output shape (without `$metadata`) out. */
 export type CommandHandler = (input: unknown) => object | Promise<object>;
@@ -226,6 +227,15 @@ export class SimulatedAccount {
   /** Every request received, oldest first (see `CallRecord`). */
   readonly calls: CallRecord[] = [];
 
+  /**
+   * Images of other accounts this one may launch in its region. Alone, none; the simulated
+   * organization answers for its members (launch permissions to the account, an OU above it, the
+   * organization, or everyone).
+   */
+  imagesSharedWithAccount: () => readonly SimImage[] = () => [];
+  /** Image usage reports: the simulated organization's store; alone, none (UnsupportedOperation). */
+  usageReports: SimulatedUsageReports | undefined;
+
   /** snapshot id -> ids of the images whose block device mappings name it. */
   private readonly snapshotUsers = new Map<string, Set<string>>();
   private readonly requestIds: IdGenerator;
@@ -252,6 +262,7 @@ export class SimulatedAccount {
         ...createEc2Handlers(this),
         ...createImageReferenceHandlers(this),
         ...createRecycleBinHandlers(this),
+        ...createUsageReportHandlers(this),
       },
       'Auto Scaling': createAutoScalingHandlers(this),
       imagebuilder: createImageBuilderHandlers(this.imageBuilder),

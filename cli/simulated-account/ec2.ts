@@ -39,6 +39,16 @@ import { compareKeys, upperBound } from './store.ts';
 
 const TOKEN_ERROR = 'InvalidPaginationToken';
 
+/** DescribeImages: everything without MaxResults, at most 1,000 a page with it (larger is capped). */
+const DESCRIBE_IMAGES_PAGE = {
+  fallback: Number.POSITIVE_INFINITY,
+  min: 1,
+  max: 1000,
+  capAtMax: true,
+  errorCode: 'InvalidParameterValue',
+  parameter: 'MaxResults',
+} as const;
+
 const INSTANCE_STATE_CODES: Readonly<Record<string, number>> = {
   pending: 0,
   running: 16,
@@ -198,6 +208,44 @@ function ownsAll(owners: readonly string[] | undefined, accountId: string): bool
   return owners === undefined || owners.length === 0 || owners.some((o) => o === 'self' || o === accountId);
 }
 
+/**
+ * DescribeImages with `ExecutableUsers: ['self']`: the images of other accounts this one may
+ * launch (shared with it, its OU or organization, or public), as the simulated organization
+ * says; an account outside an organization sees none. Other ExecutableUsers values are refused.
+ */
+function describeExecutableImages(
+  account: SimulatedAccount,
+  input: DescribeImagesCommandInput,
+  filter: (image: SimImage) => boolean,
+): DescribeImagesResult {
+  if (input.ExecutableUsers?.some((user) => user !== 'self')) {
+    throw new SimulatedAwsError(
+      'UnsupportedOperation',
+      'The simulated account supports ExecutableUsers=self only.',
+    );
+  }
+  if ((input.ImageIds ?? []).length > 0) {
+    throw new SimulatedAwsError('UnsupportedOperation', 'ExecutableUsers with ImageIds is not simulated.');
+  }
+  const limit = pageSize(input.MaxResults, DESCRIBE_IMAGES_PAGE);
+  const scope = 'DescribeImages:executable';
+  const after = decodeToken(input.NextToken, scope, TOKEN_ERROR);
+  const visible = account
+    .imagesSharedWithAccount()
+    .filter((image) => (input.IncludeDisabled === true || image.state !== 'disabled') && filter(image))
+    .sort((a, b) => compareKeys(a.imageId, b.imageId));
+  const rest =
+    after === undefined ? visible : visible.filter((image) => compareKeys(image.imageId, after) > 0);
+  const chosen = rest.slice(0, limit);
+  const last = chosen.at(-1);
+  return {
+    Images: chosen.map(renderImage),
+    ...(rest.length > chosen.length && last !== undefined
+      ? { NextToken: encodeToken(scope, last.imageId) }
+      : {}),
+  };
+}
+
 function checkIdFormat(ids: readonly string[], prefix: string, code: string): void {
   const pattern = new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`);
   for (const id of ids) {
@@ -282,6 +330,9 @@ export function createEc2Handlers(account: SimulatedAccount): ServiceHandlers {
         );
       }
       const filter = compileFilters(input.Filters, imageFilters);
+      if (input.ExecutableUsers !== undefined && input.ExecutableUsers.length > 0) {
+        return describeExecutableImages(account, input, filter);
+      }
       const owned = ownsAll(input.Owners, account.accountId);
       const visible = (image: SimImage) =>
         owned && (input.IncludeDisabled === true || image.state !== 'disabled') && filter(image);
@@ -292,14 +343,7 @@ export function createEc2Handlers(account: SimulatedAccount): ServiceHandlers {
         const images = [...new Set(ids)].map((id) => account.images.get(id) as SimImage).filter(visible);
         return { Images: images.map(renderImage) };
       }
-      const limit = pageSize(input.MaxResults, {
-        fallback: Number.POSITIVE_INFINITY,
-        min: 1,
-        max: 1000,
-        capAtMax: true,
-        errorCode: 'InvalidParameterValue',
-        parameter: 'MaxResults',
-      });
+      const limit = pageSize(input.MaxResults, DESCRIBE_IMAGES_PAGE);
       const after = decodeToken(input.NextToken, 'DescribeImages', TOKEN_ERROR);
       const { items, lastKey } = account.images.page(after, limit, visible);
       return {

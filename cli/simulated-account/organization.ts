@@ -22,6 +22,7 @@ import { IdGenerator } from './ids.ts';
 import { createOrganizationServiceHandlers } from './organization-services.ts';
 import { answer, toSdkError } from './sdk-errors.ts';
 import type { SimImage, SimInstance } from './state.ts';
+import { SimulatedUsageReports } from './usage-reports.ts';
 
 export interface SimulatedOrganizationOptions {
   /** Default `ami-cleaner`. Each account and region derives its own seed from it. */
@@ -109,6 +110,8 @@ export class SimulatedOrganization {
   readonly organizationalUnits = new Map<string, SimOrganizationalUnit>();
   readonly accounts = new Map<string, SimMemberAccount>();
   readonly roles = new Map<string, SimRole>();
+  /** Image usage reports of every account (delay, never-complete and failure knobs). */
+  readonly usageReports: SimulatedUsageReports;
   /** OUs whose listing answers AccessDeniedException (a fault knob: "an OU that cannot be listed"). */
   readonly deniedParents = new Set<string>();
 
@@ -128,6 +131,10 @@ export class SimulatedOrganization {
     this.managementAccountId = this.defaultAccount.accountId;
     this.defaultRegion = this.defaultAccount.region;
     this.regional.set(`${this.managementAccountId}-${this.defaultRegion}`, this.defaultAccount);
+    this.defaultAccount.imagesSharedWithAccount = () =>
+      this.imagesLaunchableBy(this.managementAccountId, this.defaultRegion);
+    this.usageReports = new SimulatedUsageReports(this);
+    this.defaultAccount.usageReports = this.usageReports;
     this.organizationId = options.organizationId ?? `o-${this.ids.next('x', 10).slice(2)}`;
     this.rootId = `r-${this.ids.next('x', 4).slice(2)}`;
     this.accounts.set(this.managementAccountId, {
@@ -200,6 +207,8 @@ export class SimulatedOrganization {
     if (account === undefined) {
       account = new SimulatedAccount({ accountId, region, seed: `${this.seed}:${key}`, clock: this.now });
       for (const [command, limit] of this.rateLimits) account.setRateLimit(command, limit);
+      account.imagesSharedWithAccount = () => this.imagesLaunchableBy(accountId, region);
+      account.usageReports = this.usageReports;
       this.regional.set(key, account);
     }
     return account;

@@ -7,12 +7,19 @@ import {
   type EC2Client,
   type ImageReference as Ec2ImageReference,
   paginateDescribeImageReferences,
+  paginateDescribeImages,
   type ResourceTypeRequest,
 } from '@aws-sdk/client-ec2';
 import type { AwsImageReference } from '../core/model.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 import { InventoryReadError } from './errors.ts';
-import { DEFAULT_MAX_PAGES, DESCRIBE_CONCURRENCY, LIVE_INSTANCE_STATES, readAllPages } from './inventory.ts';
+import {
+  DEFAULT_MAX_PAGES,
+  DESCRIBE_CONCURRENCY,
+  LIVE_INSTANCE_STATES,
+  PAGE_SIZE,
+  readAllPages,
+} from './inventory.ts';
 
 /** The API's limit of image ids per request. */
 export const IMAGE_REFERENCES_BATCH = 10;
@@ -95,4 +102,33 @@ export async function readAwsImageReferences(
     },
   );
   return answers.flat();
+}
+
+/**
+ * Ids of the images of OTHER accounts this account may launch in the region (DescribeImages with
+ * `ExecutableUsers: self`, every page). What a consumer account can reference from the images
+ * shared with it: CollectReferences asks DescribeImageReferences about exactly these.
+ */
+export async function readImagesSharedWithAccount(
+  ec2: EC2Client,
+  accountId: string,
+  maxPages: number = DEFAULT_MAX_PAGES,
+): Promise<string[]> {
+  const source = 'DescribeImages(ExecutableUsers=self)';
+  const pages = await readAllPages(
+    source,
+    paginateDescribeImages(
+      { client: ec2, pageSize: PAGE_SIZE.describeImages },
+      { ExecutableUsers: ['self'], IncludeDisabled: true, IncludeDeprecated: true },
+    ),
+    maxPages,
+  );
+  const ids = new Set<string>();
+  for (const image of pages.flatMap((page) => page.Images ?? [])) {
+    if (image.ImageId === undefined || image.OwnerId === undefined) {
+      throw new InventoryReadError(source, 'response item lacks ImageId or OwnerId', 'MalformedResponse');
+    }
+    if (image.OwnerId !== accountId) ids.add(image.ImageId);
+  }
+  return [...ids].sort();
 }

@@ -10,6 +10,7 @@ import { InvalidEventError } from './errors.ts';
 export const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 export const SNAPSHOT_ID = /^snap-[0-9a-f]{8,17}$/;
 export const PLAN_HASH = /^[0-9a-f]{64}$/;
+export const ACCOUNT_ID = /^[0-9]{12}$/;
 /** Execution names as start-execution makes them; also what the workspace accepts in a key. */
 export const RUN_ID = /^[A-Za-z0-9_-]{1,80}$/;
 

@@ -166,6 +166,16 @@ export const KEEP_REASONS = [
   // reached: its launch permissions were not read, so it cannot be one. The ledger records it
   // DEFERRED, as it does candidates beyond the cap.
   'MAX_DELETIONS_PER_RUN',
+  // Another account uses it: a target of the same region references it, or AWS's image usage
+  // report names an account (the detail names each account and what there uses it).
+  'IN_USE_BY_ACCOUNT',
+  // Shared, `sharedAmis: delete-when-unused`: the image usage report was still pending when the
+  // bounded wait ended, so nobody could say it is unused.
+  'USAGE_REPORT_NOT_READY',
+  // Shared, `delete-when-unused`: the usage report failed, or a call about it failed or answered wrongly.
+  'USAGE_REPORT_FAILED',
+  // Shared, `delete-when-unused`: a consumer account of the region could not be read.
+  'CONSUMER_UNREADABLE',
 ] as const;
 
 export type KeepReason = (typeof KEEP_REASONS)[number];

@@ -5,6 +5,7 @@
  * `buildPlan` is exactly those steps in sequence.
  */
 
+import { type AccountUse, splitUsedByOtherAccounts } from './cross-account-use.ts';
 import { admitUnderCap, deletionSetOf, hashDeletionSet, markSharedSnapshots } from './deletion-set.ts';
 import { EXCLUDED_GROUP, groupImages, type ImageGroup } from './grouping.ts';
 import { findReferences } from './in-use.ts';
@@ -40,6 +41,16 @@ export interface FilteredGroup extends ImageGroup {
 export interface FilteredGroups {
   readonly groups: readonly FilteredGroup[];
   readonly excluded: readonly KeptImage[];
+  /**
+   * The other targets of the region whose references were unioned in, and those that could not be
+   * read: the shared-AMI decision (`sharedAmis: delete-when-unused`) needs both. Absent: none.
+   */
+  readonly consumers?: ConsumerAccounts;
+}
+
+export interface ConsumerAccounts {
+  readonly readable: readonly string[];
+  readonly unreadable: readonly string[];
 }
 
 export interface MapStepInput {
@@ -66,16 +77,26 @@ export function mapStep({ images, settings, triggerImageId }: MapStepInput): Map
 export function filterInUseStep({
   inventory,
   mapped,
+  consumerUse,
+  consumers,
 }: {
   readonly inventory: Inventory;
   readonly mapped: MappedGroups;
+  /** Other accounts' use of AMIs (`consumerUseByImage`): unioned before any rotation. Default: none. */
+  readonly consumerUse?: ReadonlyMap<string, readonly AccountUse[]>;
+  readonly consumers?: ConsumerAccounts;
 }): FilteredGroups {
   const references = findReferences(inventory);
   const groups = mapped.groups.map((g) => {
-    const { remaining, inUse } = splitInUse(g.name, g.images, references);
+    const own = splitInUse(g.name, g.images, references);
+    if (consumerUse === undefined || consumerUse.size === 0) {
+      return { name: g.name, key: g.key, images: own.remaining, inUse: own.inUse };
+    }
+    const { remaining, usedElsewhere } = splitUsedByOtherAccounts(g.name, own.remaining, consumerUse);
+    const inUse = [...own.inUse, ...usedElsewhere].sort(compareNewestFirst);
     return { name: g.name, key: g.key, images: remaining, inUse };
   });
-  return { groups, excluded: mapped.excluded };
+  return { groups, excluded: mapped.excluded, ...(consumers === undefined ? {} : { consumers }) };
 }
 
 export interface SharingCheckStepInput {

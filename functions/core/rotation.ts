@@ -19,7 +19,8 @@ export class UnknownImageError extends Error {
 export type RotationSettings = Pick<
   PlanSettings,
   'keepPrevious' | 'minAgeDays' | 'optOutTagKey' | 'includeShared' | 'fromIds'
->;
+> &
+  Partial<Pick<PlanSettings, 'sharedAmis'>>;
 
 export interface RotationContext {
   readonly settings: RotationSettings;
@@ -227,6 +228,13 @@ export function rotateGroup(group: RotationGroup, ctx: RotationContext): PlanGro
     if (k) {
       kept.push(k);
     } else if (ctx.settings.includeShared) {
+      candidates.push(toCandidate(image, group.name));
+    } else if (
+      ctx.sharedImageIds.has(image.imageId) &&
+      !image.isPublic &&
+      ctx.settings.sharedAmis === 'delete-when-unused'
+    ) {
+      // A candidate only until its usage evidence is weighed (`keepSharedInUse`); kept if none is.
       candidates.push(toCandidate(image, group.name));
     } else if (image.isPublic || ctx.sharedImageIds.has(image.imageId)) {
       kept.push(keep(image, group.name, 'SHARED', image.isPublic ? 'public' : 'shared with other accounts'));

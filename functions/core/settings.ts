@@ -5,6 +5,13 @@
 
 export type MappingKey = 'tags' | 'name';
 
+/**
+ * What happens to AMIs shared with other accounts: `keep` them (as before), or delete one only when
+ * AWS's image usage report and every consumer account the hub can read say nobody uses it.
+ */
+export type SharedAmis = 'keep' | 'delete-when-unused';
+export const SHARED_AMIS_VALUES: readonly SharedAmis[] = ['keep', 'delete-when-unused'];
+
 export interface PlanSettings {
   /** Group AMIs by `tags` (ordered tag keys) or by `name` (substrings of the AMI name). */
   readonly mappingKey: MappingKey;
@@ -20,6 +27,12 @@ export interface PlanSettings {
   readonly optOutTagKey: string;
   /** Delete public or shared AMIs too. Off by default: another account may launch them. */
   readonly includeShared: boolean;
+  /**
+   * Shared AMIs: `keep` (default) or `delete-when-unused` (only after the usage report and every
+   * readable consumer account say nobody uses it). Not together with `includeShared`, which deletes
+   * shared AMIs without asking anyone.
+   */
+  readonly sharedAmis: SharedAmis;
   /** Include orphan snapshots (CreateImage/CopyImage leftovers) in the plan. */
   readonly checkOrphans: boolean;
   /** When set, only these AMIs may be candidates (the original's `--from-ids`). */
@@ -36,6 +49,7 @@ export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
   minAgeDays: 0,
   optOutTagKey: 'amicleaner:keep',
   includeShared: false,
+  sharedAmis: 'keep',
   checkOrphans: false,
   ssmParameterPaths: [],
 };
@@ -104,6 +118,19 @@ export function validatePlanSettings(s: PlanSettings): PlanSettings {
     throw invalid('optOutTagKey', 'must be a non-empty string');
   }
   if (typeof s.includeShared !== 'boolean') throw invalid('includeShared', 'must be true or false');
+  // Absent in a run started before the setting existed (a redriven execution): that run keeps them.
+  if (s.sharedAmis !== undefined && !SHARED_AMIS_VALUES.includes(s.sharedAmis)) {
+    throw invalid(
+      'sharedAmis',
+      `must be "keep" or "delete-when-unused", got ${JSON.stringify(s.sharedAmis)}`,
+    );
+  }
+  if (s.includeShared && s.sharedAmis === 'delete-when-unused') {
+    throw invalid(
+      'sharedAmis',
+      '"delete-when-unused" cannot be combined with includeShared (which asks no one)',
+    );
+  }
   if (typeof s.checkOrphans !== 'boolean') throw invalid('checkOrphans', 'must be true or false');
   if (s.fromIds !== undefined) {
     assertStringList('fromIds', s.fromIds);

@@ -23,6 +23,10 @@ export const REASONS: Readonly<Record<KeepReason, string>> = {
   NOT_REQUESTED: 'Not among the requested AMI IDs',
   MAX_DELETIONS_PER_RUN: 'Deferred to a later run',
   AWS_REPORTS_IN_USE: 'In use according to AWS (not found by our inventory)',
+  IN_USE_BY_ACCOUNT: 'In use by another account',
+  USAGE_REPORT_NOT_READY: 'Shared: usage report not ready in time',
+  USAGE_REPORT_FAILED: 'Shared: usage report failed',
+  CONSUMER_UNREADABLE: 'Shared: a consumer account could not be read',
 };
 
 /** At most this many AMI ids are named beside a kept snapshot; the rest are counted. */

@@ -43,6 +43,23 @@ export function allowDeregisterImage(scope: Construct, grantee: iam.IGrantable):
   );
 }
 
+/**
+ * `sharedAmis: delete-when-unused`: one image usage report per shared candidate (a report
+ * resource; nothing else changes). Images of this region, reports of this account and region.
+ */
+export function allowCreateImageUsageReport(scope: Construct, grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'CreateImageUsageReport',
+      actions: ['ec2:CreateImageUsageReport'],
+      resources: [
+        imageArns(scope),
+        Stack.of(scope).formatArn({ service: 'ec2', resource: 'image-usage-report', resourceName: '*' }),
+      ],
+    }),
+  );
+}
+
 export function allowDeleteSnapshot(scope: Construct, grantee: iam.IGrantable): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({

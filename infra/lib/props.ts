@@ -53,6 +53,15 @@ export interface PlanSettingsProps {
    */
   readonly includeShared?: boolean;
   /**
+   * Shared AMIs: `'keep'` them, or `'delete-when-unused'`: delete a shared candidate only when
+   * AWS's image usage report (instances and launch templates in every account it is shared with)
+   * and the references read in every consumer account the hub can assume into say nobody uses it.
+   * A report not ready in time, an error or an unreadable consumer keeps the AMI, with the reason.
+   * Not together with `includeShared`.
+   * @default 'keep'
+   */
+  readonly sharedAmis?: 'keep' | 'delete-when-unused';
+  /**
    * Include orphan snapshots (left by CreateImage or CopyImage) in the plan.
    * @default false
    */

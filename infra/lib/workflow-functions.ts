@@ -20,6 +20,7 @@ import {
   type StateMachineHandlerId,
 } from './handlers.ts';
 import {
+  allowCreateImageUsageReport,
   allowDeleteSnapshot,
   allowDeregisterImage,
   allowDescribe,
@@ -40,6 +41,8 @@ interface Access {
   readonly ssm?: boolean;
   /** Image Builder recipes and DescribeImageReferences' own reads (see `allowImageReferenceReads`). */
   readonly imageReferences?: boolean;
+  /** CreateImageUsageReport (`sharedAmis: delete-when-unused`); the describes come with `describe`. */
+  readonly usageReports?: boolean;
   readonly deregister?: boolean;
   readonly deleteSnapshot?: boolean;
   /** With Recycle Bin retention on: what it tags right before deleting (see `allowTagForRecycleBin`). */
@@ -76,9 +79,11 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
   MapGroups: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
   FilterInUse: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
   // DescribeImageAttribute (launch permissions) for the would-be candidates only, then
-  // DescribeImageReferences for the candidates.
+  // DescribeImageReferences for the candidates, and (delete-when-unused) a usage report per shared
+  // candidate, waited for up to 3 minutes. The hub's own CreateImageUsageReport grant is not in
+  // yet (`usageReports`): without it a shared candidate's report fails and the AMI is kept.
   Rotate: {
-    timeout: PLANNING,
+    timeout: Duration.minutes(8),
     memorySize: 1024,
     workspace: 'readWrite',
     describe: 'ec2',
@@ -260,6 +265,15 @@ export class WorkflowFunctions extends Construct {
         'Image Builder List actions and ssm:DescribeParameters support no resource-level permissions, and shared container recipes belong to other accounts; read-only.',
         'AwsSolutions-IAM5[Resource::*]',
         `AwsSolutions-IAM5[Resource::arn:${p}:imagebuilder:${r}:*:container-recipe/*]`,
+      );
+    }
+    if (access.usageReports) {
+      allowCreateImageUsageReport(this, fn);
+      acknowledge(
+        fn,
+        'Shared candidates are only known at run time; a usage report changes nothing but itself.',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:image-usage-report/*]',
       );
     }
     if (access.deregister) {

@@ -10,12 +10,15 @@ import {
   deregisterImage,
   findCurrentReferences,
 } from '../../functions/adapters/image-actions.ts';
+import { readImagesSharedWithAccount } from '../../functions/adapters/image-references.ts';
+import { readImageUsage } from '../../functions/adapters/image-usage-report.ts';
 import { readInventory, readLaunchPermissions } from '../../functions/adapters/inventory.ts';
 import { memberClients } from '../../functions/adapters/organization.ts';
 import { target } from '../../functions/core/target.ts';
 import {
   MEMBER_DESCRIBE_ACTIONS,
   MEMBER_SCOPED_READ_ACTIONS,
+  MEMBER_USAGE_REPORT_ACTIONS,
   MEMBER_WRITE_ACTIONS,
 } from '../../infra/member-role.ts';
 
@@ -54,6 +57,9 @@ describe('the member role covers the hub\u2019s calls in a target', () => {
       now: () => NOW,
     });
     await readLaunchPermissions(clients.ec2, [old.imageId]);
+    organization.usageReports.readyAfterMs = 0;
+    const usage = await readImageUsage(clients.ec2, [old.imageId], { runId: 'access', now: () => 0 });
+    await readImagesSharedWithAccount(clients.ec2, MEMBER);
     await findCurrentReferences(clients, old.imageId);
     await deregisterImage(clients.ec2, old.imageId);
     await deleteSnapshot(clients.ec2, old.blockDeviceMappings[0]?.snapshotId as string);
@@ -67,14 +73,18 @@ describe('the member role covers the hub\u2019s calls in a target', () => {
       ...MEMBER_SCOPED_READ_ACTIONS.ssm,
       ...MEMBER_SCOPED_READ_ACTIONS.imageBuilder,
       ...MEMBER_WRITE_ACTIONS,
+      ...MEMBER_USAGE_REPORT_ACTIONS,
     ]);
     expect([...called].filter((action) => !allowed.has(action))).toEqual([]);
+    expect(usage.get(old.imageId)).toEqual({ state: 'available', entries: [] });
     // The run did reach the writes and the scoped reads, so the check above was not vacuous.
     for (const action of [
       'ec2:DeregisterImage',
       'ec2:DeleteSnapshot',
       'ssm:GetParametersByPath',
       'ec2:DescribeImageAttribute',
+      'ec2:CreateImageUsageReport',
+      'ec2:DescribeImageUsageReportEntries',
     ]) {
       expect(called.has(action)).toBe(true);
     }

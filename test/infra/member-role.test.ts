@@ -49,6 +49,8 @@ function expectedPermissions(account: string): Json[] {
         'autoscaling:DescribeLaunchConfigurations',
         'ec2:DescribeImageAttribute',
         'ec2:DescribeImageReferences',
+        'ec2:DescribeImageUsageReportEntries',
+        'ec2:DescribeImageUsageReports',
         'ec2:DescribeImages',
         'ec2:DescribeInstances',
         'ec2:DescribeLaunchTemplateVersions',
@@ -80,6 +82,19 @@ function expectedPermissions(account: string): Json[] {
       Action: 'ec2:DeregisterImage',
       Resource: 'arn:aws:ec2:*::image/*',
       Condition: { StringEquals: { 'ec2:Owner': account } },
+    },
+    {
+      Sid: 'ReportUsageOfOwnImages',
+      Effect: 'Allow',
+      Action: 'ec2:CreateImageUsageReport',
+      Resource: 'arn:aws:ec2:*::image/*',
+      Condition: { StringEquals: { 'ec2:Owner': account } },
+    },
+    {
+      Sid: 'CreateOwnUsageReports',
+      Effect: 'Allow',
+      Action: 'ec2:CreateImageUsageReport',
+      Resource: `arn:aws:ec2:*:${account}:image-usage-report/*`,
     },
     {
       Sid: 'DeleteOwnSnapshots',
