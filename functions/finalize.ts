@@ -91,6 +91,10 @@ export function createFinalizeHandler(
     if ((outcome === 'EXPIRED' || outcome === 'WITHDRAWN') && recorded?.approvalId) {
       // The link already refuses an expired or withdrawn approval; this makes the ledger say so too.
       await deps.ledger.expireApproval(recorded.approvalId);
+    } else if (recorded?.approvalId) {
+      // A decided approval's token must not outlive the run, even when the page crashed after
+      // SendTaskSuccess and never settled it (the ledger only forgets a decided approval's).
+      await deps.ledger.forgetTaskToken(recorded.approvalId);
     }
 
     const approver =

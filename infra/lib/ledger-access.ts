@@ -53,6 +53,7 @@ export const LEDGER_METHOD_ACCESS = {
   reopenApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
   expireApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
   settleApproval: on('APPROVAL#', 'dynamodb:UpdateItem'),
+  forgetTaskToken: on('APPROVAL#', 'dynamodb:UpdateItem'),
   // Reads the votes (never the token), then one conditional UpdateItem per attempt.
   castVote: on('APPROVAL#', 'dynamodb:GetItem', 'dynamodb:UpdateItem'),
   reopenVote: on('APPROVAL#', 'dynamodb:UpdateItem'),
@@ -89,7 +90,15 @@ export const HANDLER_LEDGER_METHODS = {
   DeleteOrphanSnapshot: ['getItem', 'transition', 'getLock'],
   RecordFailure: ['transition'],
   // getApproval: the approval latency metric.
-  Finalize: ['finalizeItems', 'listItems', 'getRun', 'expireApproval', 'updateRun', 'getApproval'],
+  Finalize: [
+    'finalizeItems',
+    'listItems',
+    'getRun',
+    'expireApproval',
+    'forgetTaskToken',
+    'updateRun',
+    'getApproval',
+  ],
   ReleaseLock: ['releaseLock'],
   // The public page: reads the run (it renders the workspace plan it verifies), changes approvals only.
   ApprovalPage: [
@@ -108,6 +117,7 @@ export const HANDLER_LEDGER_METHODS = {
     'finalizeItems',
     'listItems',
     'expireApproval',
+    'forgetTaskToken',
     'updateRun',
     'releaseLock',
     'getApproval',

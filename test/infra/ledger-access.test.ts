@@ -154,6 +154,7 @@ describe('ledger methods send only the requests LEDGER_METHOD_ACCESS declares', 
     },
     reopenVote: () => ledger.reopenVote('approval-2', 'b@example.com', 'APPROVED', 'use-1'),
     expireApproval: () => ledger.expireApproval('approval-1'),
+    forgetTaskToken: () => ledger.forgetTaskToken('approval-1'),
     recordDeregistrationIntent: () =>
       ledger.recordDeregistrationIntent('eu-west-1', { runId: 'run-1', imageId: IMAGE, snapshotIds: [] }),
     listDeregistrationIntents: () => ledger.listDeregistrationIntents('eu-west-1'),

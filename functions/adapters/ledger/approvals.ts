@@ -241,6 +241,29 @@ export class ApprovalStore {
   }
 
   /**
+   * The run reached Finalize with this approval's decision, so the workflow has it: the token
+   * leaves the ledger even if the page crashed between SendTaskSuccess and `settleApproval`.
+   * Only a decided approval loses it; already gone counts as success.
+   */
+  async forgetTaskToken(approvalId: string): Promise<boolean> {
+    return conditionalWrite(
+      this.#table,
+      new UpdateCommand({
+        TableName: this.#table.tableName,
+        Key: { pk: approvalPk(approvalId), sk: APPROVAL_SK },
+        UpdateExpression: 'SET deliveredAt = if_not_exists(deliveredAt, :now) REMOVE taskToken',
+        ConditionExpression: 'attribute_exists(pk) AND #status IN (:approved, :rejected)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':approved': 'APPROVED',
+          ':rejected': 'REJECTED',
+          ':now': this.#table.now().toISOString(),
+        },
+      }),
+    );
+  }
+
+  /**
    * Marks an approval EXPIRED (its task timed out, or the run no longer waits) and removes the
    * task token in the same update. Already expired counts as success.
    */

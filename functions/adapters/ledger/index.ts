@@ -171,6 +171,10 @@ export class Ledger {
     return this.approvals.expireApproval(approvalId);
   }
 
+  forgetTaskToken(approvalId: string): Promise<boolean> {
+    return this.approvals.forgetTaskToken(approvalId);
+  }
+
   // ----- deregistration intents ---------------------------------------------------------------
 
   recordDeregistrationIntent(

@@ -115,6 +115,34 @@ describe('ApprovalStore on dynalite', () => {
       });
     });
 
+    it('forgets the token of a decided approval whose delivery was never settled, and only of a decided one', async () => {
+      // Prepare: the page crashed between SendTaskSuccess and settleApproval, so the token stayed.
+      const pending = { ...approval, approvalId: '33333333-3333-4333-8444-555555555555' };
+      await approvals.putApproval(approval);
+      await approvals.putApproval(pending);
+      await approvals.useApproval(
+        approval.approvalId,
+        { decision: 'REJECTED', approver: 'Ada', planHash: 'a'.repeat(64) },
+        T0,
+      );
+
+      // Act
+      const decided = await approvals.forgetTaskToken(approval.approvalId);
+      const again = await approvals.forgetTaskToken(approval.approvalId);
+      const stillPending = await approvals.forgetTaskToken(pending.approvalId);
+
+      // Assess
+      expect([decided, again, stillPending]).toEqual([true, true, false]);
+      expect(await approvals.getApproval(approval.approvalId)).toMatchObject({
+        status: 'REJECTED',
+        hasTaskToken: false,
+      });
+      expect(await approvals.getApproval(pending.approvalId)).toMatchObject({
+        status: 'PENDING',
+        hasTaskToken: true,
+      });
+    });
+
     it('refuses to overwrite an existing approval', async () => {
       // Prepare
       await approvals.putApproval(approval);
