@@ -80,14 +80,15 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
   FilterInUse: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
   // DescribeImageAttribute (launch permissions) for the would-be candidates only, then
   // DescribeImageReferences for the candidates, and (delete-when-unused) a usage report per shared
-  // candidate, waited for up to 3 minutes. The hub's own CreateImageUsageReport grant is not in
-  // yet (`usageReports`): without it a shared candidate's report fails and the AMI is kept.
+  // candidate, waited for up to 3 minutes (`usageReports`: CreateImageUsageReport on images and
+  // reports of this region; the describes are in ec2:Describe*).
   Rotate: {
     timeout: Duration.minutes(8),
     memorySize: 1024,
     workspace: 'readWrite',
     describe: 'ec2',
     imageReferences: true,
+    usageReports: true,
   },
   RecordPlan: { timeout: Duration.minutes(15), memorySize: 1024, workspace: 'read' },
   RequestApproval: {
@@ -272,8 +273,8 @@ export class WorkflowFunctions extends Construct {
       acknowledge(
         fn,
         'Shared candidates are only known at run time; a usage report changes nothing but itself.',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:image-usage-report/*]',
+        `AwsSolutions-IAM5[Resource::arn:${p}:ec2:${r}::image/*]`,
+        `AwsSolutions-IAM5[Resource::arn:${p}:ec2:${r}:${a}:image-usage-report/*]`,
       );
     }
     if (access.deregister) {

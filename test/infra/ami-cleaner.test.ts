@@ -102,6 +102,23 @@ describe('IAM', () => {
     }
   });
 
+  it('lets only Rotate ask for image usage reports, on images and reports of this region and account', () => {
+    // Act: sharedAmis 'delete-when-unused' asks AWS who launches a shared candidate.
+    const grants = withAction('ec2:CreateImageUsageReport');
+
+    // Assess
+    expect(grants).toEqual([
+      {
+        role: roleOf(cleaner, stack, 'Rotate'),
+        actions: ['ec2:CreateImageUsageReport'],
+        resources: [
+          `arn:aws:ec2:${REGION}::image/*`,
+          expect.stringMatching(new RegExp(`^arn:aws:ec2:${REGION}:[^:]+:image-usage-report/\\*$`)),
+        ],
+      },
+    ]);
+  });
+
   it('grants no other EC2 write and no wildcard action beyond read-only Describe', () => {
     // Act
     const writes = all
@@ -110,7 +127,9 @@ describe('IAM', () => {
     const wildcards = all.flatMap((s) => s.actions).filter((a) => a.includes('*'));
 
     // Assess
-    expect(new Set(writes)).toEqual(new Set(['ec2:DeregisterImage', 'ec2:DeleteSnapshot']));
+    expect(new Set(writes)).toEqual(
+      new Set(['ec2:DeregisterImage', 'ec2:DeleteSnapshot', 'ec2:CreateImageUsageReport']),
+    );
     expect(new Set(wildcards)).toEqual(new Set(['ec2:Describe*', 'autoscaling:Describe*']));
   });
 
