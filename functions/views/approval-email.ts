@@ -7,7 +7,7 @@
 import type { Plan, PlanTargetRef } from '../core/model.ts';
 import { type PlanView, planView } from '../core/plan-view.ts';
 import type { GroupSummary } from '../core/summary.ts';
-import { inertText } from './plain-text.ts';
+import { inertText, pluralText as plural } from './plain-text.ts';
 
 export interface ApprovalEmail {
   /** At most 100 ASCII characters on one line (SNS's limits for email subjects). */
@@ -21,7 +21,6 @@ export const EMAIL_TARGETS = 20;
 export const EMAIL_GROUPS = 10;
 const SUBJECT_MAX = 100;
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 const gib = (n: number): string => `${Number.isInteger(n) ? n : n.toFixed(1)}`;
 const usd = (n: number): string => n.toFixed(2);
 

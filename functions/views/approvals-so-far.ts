@@ -3,7 +3,8 @@
  * approvals it needs. Kept apart from the plan's rendering (`approval-page.ts`).
  */
 import type { Tally, Vote } from '../core/approvers.ts';
-import { escapeHtml } from './approval-page.ts';
+import { escapeHtml } from './html.ts';
+import { pluralText as plural } from './plain-text.ts';
 
 export interface ApprovalsSoFarModel {
   readonly tally: Tally;
@@ -36,8 +37,6 @@ export const VOTE_PAGES = {
     message: 'Another approver has rejected this plan; the run ends and nothing will be deleted.',
   },
 } as const;
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The section above the decision form. */
 export function renderApprovalsSoFar(model: ApprovalsSoFarModel): string {

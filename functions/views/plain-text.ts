@@ -18,3 +18,8 @@ export function inertText(value: unknown, max: number = MAX_TAG_TEXT): string {
   const capped = defanged.length <= max ? defanged : `${defanged.slice(0, max - 3)}...`;
   return `"${capped}"`;
 }
+
+/** "1 AMI", "2 AMIs": a count in plain text (the HTML views escape it through `html.ts`). */
+export function pluralText(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
