@@ -22,7 +22,8 @@ import {
   MEMBER_WRITE_ACTIONS,
 } from '../../infra/member-role.ts';
 
-const NOW = new Date('2026-12-01T12:00:00.000Z');
+// The SDK checks an assumed role's Expiration against the real clock, so the simulated clock is now.
+const NOW = new Date();
 const MEMBER = '210987654321';
 const IAM_PREFIX: Record<string, string> = { EC2: 'ec2', 'Auto Scaling': 'autoscaling', SSM: 'ssm' };
 

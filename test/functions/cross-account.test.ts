@@ -19,7 +19,8 @@ import { createInventoryHandler } from '../../functions/inventory.ts';
 import { createMapGroupsHandler } from '../../functions/map-groups.ts';
 import { createRotateHandler } from '../../functions/rotate.ts';
 
-const START = new Date('2026-12-01T12:00:00.000Z');
+// The SDK checks an assumed role's Expiration against the real clock, so the simulated clock starts now.
+const START = new Date();
 const HUB_ROLE = 'arn:aws:iam::123456789012:role/AmiCleaner-Inventory';
 const RUN_ID = 'org-run-1';
 const EU = 'eu-west-1';

@@ -19,7 +19,8 @@ import {
 import { target } from '../../functions/core/target.ts';
 import { rejectionOf } from './clients.ts';
 
-const NOW = new Date('2026-12-01T12:00:00.000Z');
+// The SDK checks an assumed role's Expiration against the real clock, so the simulated clock is now.
+const NOW = new Date();
 const HUB_INVENTORY = 'arn:aws:iam::123456789012:role/AmiCleaner-Inventory';
 
 function seeded() {
