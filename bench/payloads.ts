@@ -6,7 +6,7 @@
  * the per-item bound functions/core/quotas.ts derives from the ASL.
  */
 import type { LocalStack } from '../cli/local-runner/local-stack.ts';
-import { maxItemsWithinHistory } from '../functions/core/quotas.ts';
+import { itemsPerBatch } from '../functions/core/quotas.ts';
 import { definitionHistoryBudget, loadDefinitionTemplate } from '../infra/lib/definition.ts';
 import {
   int,
@@ -156,8 +156,10 @@ export async function runPayloads(): Promise<SummaryRow[]> {
     const worstLarge = await worst(2, 25);
     const worstPer = (worstLarge.aws - worstSmall.aws) / (worstLarge.candidates - worstSmall.candidates);
     const worstAt500 = worstSmall.aws + worstPer * (MAX_DELETIONS - worstSmall.candidates);
-    const derived = definitionHistoryBudget();
-    const cap = maxItemsWithinHistory(derived);
+    // Deletions run in DeleteBatch children: the per-item bound is the child's, cut at one batch.
+    const tree = definitionHistoryBudget();
+    const derived = { fixed: tree.parent.fixed + tree.child.fixed, perItem: tree.child.perItem };
+    const cap = itemsPerBatch(tree);
     const slope = (a: number, b: number) => (b - a) / (large.candidates - small.candidates);
     const runnerPer = slope(small.runner, large.runner);
     const awsPer = slope(small.aws, large.aws);

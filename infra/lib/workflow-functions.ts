@@ -73,8 +73,9 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
   FilterInUse: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
   // DescribeImageAttribute (launch permissions) for the would-be candidates only, then
   // DescribeImageReferences for the candidates.
+  // Up to maxDeletionsPerRun launch-permission reads at the describe bucket's 20/s.
   Rotate: {
-    timeout: PLANNING,
+    timeout: Duration.minutes(15),
     memorySize: 1024,
     workspace: 'readWrite',
     describe: 'ec2',
@@ -92,11 +93,14 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     // The same reference reads as Inventory (every page of every source), minus the AMIs.
     timeout: Duration.minutes(15),
     memorySize: 1024,
-    workspace: 'read',
+    // Reads the plan's items, writes the verified deletion set's batches.
+    workspace: 'readWrite',
     describe: 'ec2AndAutoScaling',
     ssm: true,
     imageReferences: true,
   },
+  // Reads one batch of the verified deletion set and checks its hash; no AWS call besides S3.
+  LoadBatch: { timeout: SHORT, memorySize: 256, workspace: 'read' },
   // Re-checks instances and launch templates, and asks DescribeImageReferences (which reads SSM
   // parameters and Image Builder recipes on its behalf), right before deregistering.
   DeregisterImage: {
