@@ -7,7 +7,11 @@
  */
 import type { LocalStack } from '../cli/local-runner/local-stack.ts';
 import { itemsPerBatch } from '../functions/core/quotas.ts';
-import { definitionHistoryBudget, loadDefinitionTemplate } from '../infra/lib/definition.ts';
+import {
+  DELETE_BATCH_DEFINITION_PATH,
+  definitionHistoryBudget,
+  loadDefinitionTemplate,
+} from '../infra/lib/definition.ts';
 import {
   int,
   jsonBytes,
@@ -100,7 +104,10 @@ export function worstCaseHandlers(real: LocalStack['handlers']): Partial<LocalSt
   };
   // The attempts each retrier allows, read from the definition (so the bench follows its changes).
   type State = { Retry?: { MaxAttempts: number }[]; ItemProcessor?: { States: Record<string, State> } };
-  const definition = JSON.parse(loadDefinitionTemplate()) as { States: Record<string, State> };
+  // The deletion Maps live in the DeleteBatch child.
+  const definition = JSON.parse(loadDefinitionTemplate(DELETE_BATCH_DEFINITION_PATH)) as {
+    States: Record<string, State>;
+  };
   const processor = definition.States.DeleteImages?.ItemProcessor?.States ?? {};
   const retries = (state: string) => (processor[state]?.Retry ?? []).map((r) => r.MaxAttempts);
   const [dt = 0, dc = 0] = retries('Deregister');

@@ -1,8 +1,9 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a summary table;
- * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, cli-startup, cost,
+ * `npm run bench -- <name>` runs one (planning, payloads, deletion-throughput, backlog, cli-startup, cost,
  * package-size).
  */
+import { runBacklog } from './backlog.ts';
 import { runCliStartup } from './cli-startup.ts';
 import { runCost } from './cost.ts';
 import { runDeletionThroughput } from './deletion-throughput.ts';
@@ -15,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
   planning: runPlanning,
   payloads: runPayloads,
   'deletion-throughput': runDeletionThroughput,
+  backlog: runBacklog,
   'cli-startup': runCliStartup,
   cost: runCost,
   'package-size': runPackageSize,
