@@ -6,8 +6,12 @@
  * the per-item bound functions/core/quotas.ts derives from the ASL.
  */
 import type { LocalStack } from '../cli/local-runner/local-stack.ts';
-import { maxItemsWithinHistory } from '../functions/core/quotas.ts';
-import { definitionHistoryBudget, loadDefinitionTemplate } from '../infra/lib/definition.ts';
+import { itemsPerBatch } from '../functions/core/quotas.ts';
+import {
+  DELETE_BATCH_DEFINITION_PATH,
+  definitionHistoryBudget,
+  loadDefinitionTemplate,
+} from '../infra/lib/definition.ts';
 import {
   int,
   jsonBytes,
@@ -100,7 +104,10 @@ export function worstCaseHandlers(real: LocalStack['handlers']): Partial<LocalSt
   };
   // The attempts each retrier allows, read from the definition (so the bench follows its changes).
   type State = { Retry?: { MaxAttempts: number }[]; ItemProcessor?: { States: Record<string, State> } };
-  const definition = JSON.parse(loadDefinitionTemplate()) as { States: Record<string, State> };
+  // The deletion Maps live in the DeleteBatch child.
+  const definition = JSON.parse(loadDefinitionTemplate(DELETE_BATCH_DEFINITION_PATH)) as {
+    States: Record<string, State>;
+  };
   const processor = definition.States.DeleteImages?.ItemProcessor?.States ?? {};
   const retries = (state: string) => (processor[state]?.Retry ?? []).map((r) => r.MaxAttempts);
   const [dt = 0, dc = 0] = retries('Deregister');
@@ -156,8 +163,10 @@ export async function runPayloads(): Promise<SummaryRow[]> {
     const worstLarge = await worst(2, 25);
     const worstPer = (worstLarge.aws - worstSmall.aws) / (worstLarge.candidates - worstSmall.candidates);
     const worstAt500 = worstSmall.aws + worstPer * (MAX_DELETIONS - worstSmall.candidates);
-    const derived = definitionHistoryBudget();
-    const cap = maxItemsWithinHistory(derived);
+    // Deletions run in DeleteBatch children: the per-item bound is the child's, cut at one batch.
+    const tree = definitionHistoryBudget();
+    const derived = { fixed: tree.parent.fixed + tree.child.fixed, perItem: tree.child.perItem };
+    const cap = itemsPerBatch(tree);
     const slope = (a: number, b: number) => (b - a) / (large.candidates - small.candidates);
     const runnerPer = slope(small.runner, large.runner);
     const awsPer = slope(small.aws, large.aws);

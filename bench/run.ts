@@ -1,8 +1,9 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a summary table;
  * `npm run bench -- <name>` runs one (planning, org-planning, payloads, deletion-throughput,
- * cli-startup, cost, package-size, page-size).
+ * backlog, cli-startup, cost, package-size, page-size).
  */
+import { runBacklog } from './backlog.ts';
 import { runCliStartup } from './cli-startup.ts';
 import { runCost } from './cost.ts';
 import { runDeletionThroughput } from './deletion-throughput.ts';
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
   'org-planning': runOrgPlanning,
   payloads: runPayloads,
   'deletion-throughput': runDeletionThroughput,
+  backlog: runBacklog,
   'cli-startup': runCliStartup,
   cost: runCost,
   'package-size': runPackageSize,

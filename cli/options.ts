@@ -52,7 +52,7 @@ export function positive(flag: string) {
 }
 
 /** The per-run deletion cap's default, as the construct's `maxDeletionsPerRun` and the local runner's. */
-export const DEFAULT_MAX_DELETIONS = 500;
+export const DEFAULT_MAX_DELETIONS = 10_000;
 
 /**
  * `--max-deletions`: the per-run cap. `run` and `demo` defer what is over it; `plan` shows the

@@ -14,10 +14,11 @@ import { classifyFailures, InvalidEventError } from './commons/errors.ts';
 import { AMI_ID, isRecord, RUN_ID, requireRecord, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import {
-  type HistoryBudget,
-  historyBudgetProblem,
+  type DeletionTreeBudget,
+  deletionTreeProblem,
   payloadBudgetProblem,
   worstCaseStateBytes,
+  worstCaseTreeEvents,
 } from './core/quotas.ts';
 import { InvalidSettingsError, type PlanSettings, resolvePlanSettings } from './core/settings.ts';
 import type { RunContext, Trigger } from './core/workflow.ts';
@@ -62,8 +63,8 @@ export interface AcquireLockDeps {
   /** MAX_DELETIONS_PER_RUN: the ceiling an execution input may only lower. */
   readonly maxDeletionsPerRun: number;
   readonly lockTtlSeconds: number;
-  /** The definition's worst-case history events (HISTORY_BUDGET, derived from the ASL at synth). */
-  readonly historyBudget: HistoryBudget;
+  /** The definitions' worst-case history events (HISTORY_BUDGET, derived from the ASL at synth). */
+  readonly historyBudget: DeletionTreeBudget;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -167,7 +168,7 @@ export function buildRunContext(
     throw error;
   }
 
-  const tooManyEvents = historyBudgetProblem(limits.historyBudget, maxDeletionsPerRun);
+  const tooManyEvents = deletionTreeProblem(limits.historyBudget, maxDeletionsPerRun);
   if (tooManyEvents) throw new InvalidRunInputError(tooManyEvents);
 
   const run: RunContext = {
@@ -180,17 +181,20 @@ export function buildRunContext(
     ...(trigger === 'ami-available' ? { triggerImageId: imageId as string } : {}),
     maxDeletionsPerRun,
   };
-  const tooLarge = payloadBudgetProblem(runStateEstimate(run));
+  const tooLarge = payloadBudgetProblem(runStateEstimate(run, limits.historyBudget));
   if (tooLarge) throw new InvalidRunInputError(tooLarge);
   return run;
 }
 
 /** The run's worst-case state: a dry run deletes nothing, `fromIds` bounds the candidates. */
-export function runStateEstimate(run: RunContext) {
+export function runStateEstimate(run: RunContext, tree: DeletionTreeBudget) {
   const deletions = run.dryRun
     ? 0
     : Math.min(run.maxDeletionsPerRun, run.settings.fromIds?.length ?? Number.POSITIVE_INFINITY);
-  return worstCaseStateBytes(Buffer.byteLength(JSON.stringify(run), 'utf8'), deletions);
+  return worstCaseStateBytes(
+    Buffer.byteLength(JSON.stringify(run), 'utf8'),
+    worstCaseTreeEvents(tree, deletions).batches,
+  );
 }
 
 export const handler = lazyHandler(() =>

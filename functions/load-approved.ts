@@ -2,8 +2,10 @@
  * LoadApproved: after an APPROVED decision, checks once more (defence in depth; the ASL's Choice
  * checks too) that the decision is bound to the exact plan recorded for this run, recomputes the
  * plan hash from the ledger's items of the plan (refusing the whole run if it differs), marks
- * those items APPROVED and returns their verified ids (each AMI with its snapshot ids) for the
- * deletion Maps: the deletion steps act on those ids only, never on ids read from the ledger.
+ * those items APPROVED and writes their verified ids (each AMI with its snapshot ids) to the run's
+ * workspace in batches (`core/deletion-batches.ts`), returning one small descriptor per batch,
+ * with the hash of its ids, for the DeleteBatch children: the deletion steps act on those ids
+ * only, never on ids read from the ledger.
  *
  * A plan can be a day old when it is approved. So every reference source (instances, launch
  * templates, launch configurations, Auto Scaling groups, SSM parameters, Image Builder recipes) is
@@ -16,13 +18,24 @@ import { mapWithConcurrency } from './adapters/concurrency.ts';
 import type { InventoryClients } from './adapters/inventory.ts';
 import type { Ledger, LedgerItem } from './adapters/ledger/index.ts';
 import { referencesNow } from './adapters/reference-checks.ts';
+import { type RunWorkspace, runKey } from './adapters/workspace.ts';
 import { IN_PLAN, verifiedDeletionSet } from './commons/approved-set.ts';
-import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv, workspaceFromEnv } from './commons/deps.ts';
+import { getHistoryBudgetFromEnv } from './commons/env.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import { tallyVotes } from './core/approvers.ts';
+import {
+  type BatchDescriptor,
+  batchDocumentName,
+  batchExecutionName,
+  DELETE_BATCH_MAX_BYTES,
+  hashDeletionBatch,
+  packDeletionBatches,
+} from './core/deletion-batches.ts';
 import type { DeletionImage } from './core/deletion-set.ts';
+import { type DeletionTreeBudget, itemsPerBatch } from './core/quotas.ts';
 import { describeAnswers } from './core/second-opinion.ts';
 import type { ApprovalResult, RunContext } from './core/workflow.ts';
 
@@ -35,13 +48,18 @@ export interface LoadApprovedEvent {
 }
 
 export interface LoadApprovedResult {
-  /** The verified deletion set: each AMI with the only snapshot ids its deletion may delete. */
-  readonly images: readonly DeletionImage[];
-  readonly orphanSnapshots: readonly { readonly snapshotId: string }[];
+  /**
+   * The verified deletion set in batches (AMIs oldest first, then orphan snapshots), each stored
+   * in the workspace under `runs/<runId>/delete-batch-<index>.json`: one DeleteBatch child each.
+   */
+  readonly batches: readonly BatchDescriptor[];
 }
 
 export interface LoadApprovedDeps {
   readonly ledger: Ledger;
+  readonly workspace: RunWorkspace;
+  /** Sizes the batches (HISTORY_BUDGET): each child's worst-case history stays within its target. */
+  readonly historyBudget: DeletionTreeBudget;
   /** For the approval-time re-read of every reference source. */
   readonly clients: InventoryClients;
   readonly region: string;
@@ -131,6 +149,20 @@ export function createLoadApprovedHandler(
     const orphanSnapshots = approved
       .filter((item) => item.kind === 'SNAPSHOT')
       .map((item) => ({ snapshotId: item.id }));
+    const packed = packDeletionBatches(
+      { images, orphanSnapshots },
+      { maxItems: itemsPerBatch(deps.historyBudget), maxBytes: DELETE_BATCH_MAX_BYTES },
+    );
+    // Written one by one (a retried LoadApproved rewrites the same content under the same keys).
+    const batches: BatchDescriptor[] = [];
+    for (const [index, batch] of packed.entries()) {
+      await deps.workspace.putJson(runKey(runId, batchDocumentName(index)), batch);
+      batches.push({
+        index,
+        executionName: batchExecutionName(runId, index),
+        hash: hashDeletionBatch(deps.region, batch),
+      });
+    }
     logger.info('approved plan loaded', {
       runId,
       planHash,
@@ -139,8 +171,9 @@ export function createLoadApprovedHandler(
       skippedInUse: skipped.size,
       images: images.length,
       orphanSnapshots: orphanSnapshots.length,
+      batches: batches.length,
     });
-    return { images, orphanSnapshots };
+    return { batches };
   });
 }
 
@@ -189,6 +222,8 @@ function oldestFirst(a: LedgerItem, b: LedgerItem): number {
 export const handler = lazyHandler(() =>
   createLoadApprovedHandler({
     ledger: ledgerFromEnv(),
+    workspace: workspaceFromEnv(),
+    historyBudget: getHistoryBudgetFromEnv(),
     clients: awsClients(),
     region: regionFromEnv(),
     now: () => new Date(),

@@ -3,7 +3,7 @@
  * Lambda per step, the state machine loaded from `statemachine/ami-cleaner.asl.json`, triggers
  * and alarms. Props are validated at synth (see `lib/props.ts`).
  */
-import { Annotations, Names } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, type CfnElement, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -20,6 +20,8 @@ import { APPROVER_ATTRIBUTE } from '../functions/core/approvers.ts';
 import { AuditDashboard } from './lib/dashboard.ts';
 import { createLedgerTable, createWorkspaceBucket } from './lib/data-layer.ts';
 import {
+  DELETE_BATCH_DEFINITION_PATH,
+  DELETE_BATCH_STATE_MACHINE_PLACEHOLDER,
   definitionHistoryBudget,
   listPlaceholders,
   loadDefinitionTemplate,
@@ -27,7 +29,7 @@ import {
 } from './lib/definition.ts';
 import { defaultFunctionFactory } from './lib/function-factory.ts';
 import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from './lib/handlers.ts';
-import { acknowledge } from './lib/nag.ts';
+import { acknowledge, nagName } from './lib/nag.ts';
 import { WorkflowAlarms } from './lib/observability.ts';
 import { type AmiCleanerProps, resolveAmiCleanerProps } from './lib/props.ts';
 import { RecycleBinRules } from './lib/recycle-bin.ts';
@@ -57,7 +59,10 @@ export class AmiCleaner extends Construct {
   readonly alarmTopic: sns.ITopic;
   /** HMAC key for approval links. */
   readonly signingSecret: secretsmanager.Secret;
+  /** The run: planning, the approval, then one DeleteBatch child per batch of the approved set. */
   readonly stateMachine: sfn.StateMachine;
+  /** DeleteBatch: deletes one batch of an approved run's verified set; started by `stateMachine` only. */
+  readonly deleteBatchStateMachine: sfn.StateMachine;
   readonly stateMachineLogGroup: logs.LogGroup;
   /** The state machine's Lambda functions, by handler id (e.g. `DeregisterImage`). */
   readonly functions: Readonly<Record<StateMachineHandlerId, lambda.Function>>;
@@ -163,7 +168,9 @@ export class AmiCleaner extends Construct {
       logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200 })}`,
       retention: logs.RetentionDays.ONE_YEAR,
     });
-    this.stateMachine = this.createStateMachine(approvalTimeoutSeconds, settings);
+    const machines = this.createStateMachines(approvalTimeoutSeconds, settings);
+    this.stateMachine = machines.run;
+    this.deleteBatchStateMachine = machines.deleteBatch;
 
     this.grantTaskResponse();
     this.stateMachine.grantStartExecution(this.startExecutionFunction);
@@ -219,34 +226,93 @@ export class AmiCleaner extends Construct {
     });
   }
 
-  private createStateMachine(
+  private createStateMachines(
     approvalTimeoutSeconds: number,
     settings: ReturnType<typeof resolveAmiCleanerProps>,
-  ): sfn.StateMachine {
-    // Numbers are rendered here (the file keeps them as quoted placeholders to stay valid JSON);
+  ): { run: sfn.StateMachine; deleteBatch: sfn.StateMachine } {
+    // Numbers are rendered here (the files keep them as quoted placeholders to stay valid JSON);
     // function ARNs go through DefinitionSubstitutions so the template keeps a readable definition.
-    const definition = renderNumbers(loadDefinitionTemplate(), {
+    const numbers = {
       ApprovalTimeoutSeconds: approvalTimeoutSeconds,
       DeletionMaxConcurrency: settings.deletionMaxConcurrency,
+      DeleteBatchMaxConcurrency: 1,
       // An execution must never outlive the run lock, or a second run could start beside it.
       // (StateMachineProps.timeout is ignored for string definitions, so it is set in the ASL.)
       ExecutionTimeoutSeconds: settings.lockTtl.toSeconds(),
-    });
+    };
     const substitutions: Record<string, string> = {};
     for (const spec of STATE_MACHINE_HANDLERS) {
       substitutions[spec.stateMachinePlaceholder] = this.functions[spec.id].functionArn;
     }
-    const unknown = listPlaceholders(definition).filter((name) => !(name in substitutions));
-    if (unknown.length > 0) {
-      throw new Error(
-        `AmiCleaner: the state machine definition uses unknown placeholders: ${unknown.join(', ')}`,
-      );
-    }
+    const checked = (template: string): string => {
+      const definition = renderNumbers(template, numbers);
+      const unknown = listPlaceholders(definition).filter((name) => !(name in substitutions));
+      if (unknown.length > 0) {
+        throw new Error(
+          `AmiCleaner: the state machine definition uses unknown placeholders: ${unknown.join(', ')}`,
+        );
+      }
+      return definition;
+    };
+    // The DeleteBatch child: one batch of the verified deletion set, started by the run (.sync:2).
+    const deleteBatch = this.workflowStateMachine(
+      'DeleteBatchStateMachine',
+      checked(loadDefinitionTemplate(DELETE_BATCH_DEFINITION_PATH)),
+      substitutions,
+    );
+    substitutions[DELETE_BATCH_STATE_MACHINE_PLACEHOLDER] = deleteBatch.stateMachineArn;
+    const stateMachine = this.workflowStateMachine(
+      'StateMachine',
+      checked(loadDefinitionTemplate()),
+      substitutions,
+    );
+    // `.sync:2`: start, describe and stop the children, and the managed rule that reports their end.
+    deleteBatch.grantStartExecution(stateMachine);
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'FollowDeleteBatchChildren',
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'states',
+            resource: 'execution',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            resourceName: `${deleteBatch.stateMachineName}:*`,
+          }),
+        ],
+      }),
+    );
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'SyncExecutionEvents',
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'events',
+            resource: 'rule',
+            resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
+          }),
+        ],
+      }),
+    );
+    acknowledge(
+      stateMachine,
+      '.sync:2 follows its children by execution ARN, which exists only once started: the DeleteBatch state machine executions only.',
+      `AwsSolutions-IAM5[Resource::arn:${nagName(this, Stack.of(this).partition)}:states:${nagName(this, Stack.of(this).region)}:${nagName(this, Stack.of(this).account)}:execution:<${Stack.of(this).getLogicalId(deleteBatch.node.defaultChild as CfnElement)}.Name>:*]`,
+    );
+    return { run: stateMachine, deleteBatch };
+  }
 
-    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+  /** One STANDARD state machine of the workflow, logged, traced, invoking only the workflow's functions. */
+  private workflowStateMachine(
+    id: string,
+    definition: string,
+    substitutions: Record<string, string>,
+  ): sfn.StateMachine {
+    const stateMachine = new sfn.StateMachine(this, id, {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(definition),
-      definitionSubstitutions: substitutions,
+      definitionSubstitutions: { ...substitutions },
       tracingEnabled: true,
       logs: {
         destination: this.stateMachineLogGroup,

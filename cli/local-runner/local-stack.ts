@@ -27,6 +27,7 @@ import { createFinalizeHandler } from '../../functions/finalize.ts';
 import { createFinishEarlierRunsHandler } from '../../functions/finish-earlier-runs.ts';
 import { createInventoryHandler } from '../../functions/inventory.ts';
 import { createLoadApprovedHandler } from '../../functions/load-approved.ts';
+import { createLoadBatchHandler } from '../../functions/load-batch.ts';
 import { createMapGroupsHandler } from '../../functions/map-groups.ts';
 import { createRecordFailureHandler } from '../../functions/record-failure.ts';
 import { createRecordPlanHandler } from '../../functions/record-plan.ts';
@@ -124,7 +125,15 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
         : {}),
       now,
     }),
-    LoadApproved: createLoadApprovedHandler({ ledger, clients, region, now }),
+    LoadApproved: createLoadApprovedHandler({
+      ledger,
+      workspace,
+      historyBudget: definitionHistoryBudget(),
+      clients,
+      region,
+      now,
+    }),
+    LoadBatch: createLoadBatchHandler({ workspace, region }),
     DeregisterImage: createDeregisterImageHandler({ ledger, clients, region, now, ...retention }),
     DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, region, now }),
     DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, clients, region, now, ...retention }),

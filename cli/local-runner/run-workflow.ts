@@ -9,6 +9,12 @@
  *   simulated Step Functions, and the task waits until the approval page's SendTaskSuccess
  *   settles it, or until TimeoutSeconds, which fails the task with States.Timeout.
  * - The Context object (`$$.Execution`, `$$.Task.Token`) is passed explicitly.
+ * - `states:startExecution.sync:2` has no local integration: its task runs the child definition
+ *   (statemachine/delete-batch.asl.json, rendered like the parent) in-process the same way, with
+ *   its own Context, and answers like `.sync:2` (`{ Output, ExecutionArn, Status, … }`, the
+ *   output as JSON), or fails with `States.TaskFailed` when the child fails. A second start with
+ *   the same name returns the same child while it runs (same input) and is refused otherwise, as
+ *   StartExecution does. Stopping the parent stops its children, as `.sync` does.
  * - Stopping (`signal`) is StopExecution: the execution ends ABORTED, the handler calls in flight
  *   are awaited (a Lambda keeps running after its execution stops), then the run is closed by the
  *   real close-abandoned-run handler, as the EventBridge rule does in AWS.
@@ -17,7 +23,12 @@ import './polyfills.ts';
 import { randomBytes } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunSummary } from '../../functions/core/workflow.ts';
-import { renderDefinition } from '../../infra/lib/definition.ts';
+import {
+  DELETE_BATCH_DEFINITION_PATH,
+  DELETE_BATCH_STATE_MACHINE_PLACEHOLDER,
+  loadDefinitionTemplate,
+  renderDefinition,
+} from '../../infra/lib/definition.ts';
 import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from '../../infra/lib/handlers.ts';
 import type { LocalStack } from './local-stack.ts';
 
@@ -31,6 +42,8 @@ export interface ExecutionEvent {
   readonly state?: { readonly name: string; readonly type?: string; readonly output?: unknown };
   /** Set for states inside a Map iteration. */
   readonly index?: number;
+  /** Set for events of a child execution (`.sync:2`): its name. */
+  readonly execution?: string;
   readonly Error?: string;
   readonly Cause?: unknown;
 }
@@ -41,6 +54,8 @@ export interface LocalRunOptions {
   /** Default `manual-<UTC time>-<random>`; it is also the run id in the ledger. */
   readonly executionName?: string;
   readonly deletionMaxConcurrency?: number;
+  /** DeleteBatch children running at once (the construct's default is 1). */
+  readonly deleteBatchMaxConcurrency?: number;
   /** Replaces every Retry interval (ms); tests use 0 so retries do not wait. */
   readonly retryIntervalMs?: number;
   /** Every execution event, as it happens (progress display, tests). */
@@ -84,6 +99,18 @@ class ExecutionStoppedError extends Error {
   override readonly name = 'ExecutionStopped';
 }
 
+/** A `.sync:2` child that failed, as Step Functions reports it to the parent's task. */
+class ChildExecutionFailedError extends Error {
+  override readonly name = 'States.TaskFailed';
+}
+
+/** StartExecution of a name already used with another input, or after that execution ended. */
+class ExecutionAlreadyExistsError extends Error {
+  override readonly name = 'StepFunctions.ExecutionAlreadyExistsException';
+}
+
+const START_CHILD_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
+
 /** Raised into the runner when an approval wait passes TimeoutSeconds, as Step Functions would. */
 class StatesTimeoutError extends Error {
   override readonly name = 'States.Timeout';
@@ -106,21 +133,29 @@ export async function runWorkflowLocally(
   const handlerByArn = new Map<string, StateMachineHandlerId>(
     STATE_MACHINE_HANDLERS.map((h) => [functionArn(h.id), h.id]),
   );
-  const rendered = renderDefinition({
+  const stateMachineArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:stateMachine:ami-cleaner`;
+  const deleteBatchArn = `${stateMachineArn}-delete-batch`;
+  const values = {
     approvalTimeoutSeconds: stack.approvalTimeoutSeconds,
     deletionMaxConcurrency: options.deletionMaxConcurrency ?? LOCAL_DELETION_MAX_CONCURRENCY,
-    functionArns: Object.fromEntries(
-      STATE_MACHINE_HANDLERS.map((h) => [h.stateMachinePlaceholder, functionArn(h.id)]),
-    ),
-  });
+    deleteBatchMaxConcurrency: options.deleteBatchMaxConcurrency ?? 1,
+    functionArns: {
+      ...Object.fromEntries(
+        STATE_MACHINE_HANDLERS.map((h) => [h.stateMachinePlaceholder, functionArn(h.id)]),
+      ),
+      [DELETE_BATCH_STATE_MACHINE_PLACEHOLDER]: deleteBatchArn,
+    },
+  };
+  const rendered = renderDefinition(values);
   const definition = JSON.parse(rendered) as AslDefinition;
+  const children = new Map([
+    [deleteBatchArn, renderDefinition(values, loadDefinitionTemplate(DELETE_BATCH_DEFINITION_PATH))],
+  ]);
 
   const executionName = options.executionName ?? defaultExecutionName();
-  const stateMachineArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:stateMachine:ami-cleaner`;
   const executionArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:execution:ami-cleaner:${executionName}`;
   const taskToken = stack.control.taskTokens.issue();
 
-  const taskHandlers: Record<string, (input: unknown) => Promise<never>> = {};
   // Handler calls still running: after a stop they finish, as a Lambda would, before the close.
   const inFlight = new Set<Promise<unknown>>();
   let stopped = false;
@@ -130,32 +165,104 @@ export async function runWorkflowLocally(
     call.then(settled, settled);
     return call;
   };
-  const retryIntervalOverrides: Record<string, number> = {};
-  for (const [stateName, state] of taskStates(definition)) {
-    const id = handlerByArn.get(String(state.Parameters?.FunctionName));
-    if (!id) throw new Error(`state ${stateName} invokes no known handler`);
-    const stepHandler = stack.handlers[id] as (event: unknown) => Promise<unknown>;
-    const around = options.aroundTask;
-    const handler = around ? (event: unknown) => around(stateName, () => stepHandler(event)) : stepHandler;
-    const waitsForToken = String(state.Resource).endsWith('.waitForTaskToken');
-    taskHandlers[stateName] = async (input) => {
-      // The runner keeps starting inline Map iterations after abort(); Step Functions would not.
-      if (stopped) throw new ExecutionStoppedError('the execution was stopped');
-      const payload = roundTrip((input as { Payload?: unknown }).Payload);
-      if (!waitsForToken) return roundTrip({ Payload: await track(handler(payload)) }) as never;
-      const emailsBefore = stack.control.published.length;
-      await track(handler(payload));
-      announceApproval(stack, options, taskToken, emailsBefore);
-      return (await waitForDecision(stack, taskToken, state.TimeoutSeconds)) as never;
-    };
-    if (options.retryIntervalMs !== undefined && state.Retry)
-      retryIntervalOverrides[stateName] = options.retryIntervalMs;
-  }
+  const childRuns = new Map<string, { input: string; result: Promise<unknown>; abort: () => void }>();
+
+  /** Task overrides for one definition: Lambda tasks run their handler, `.sync:2` tasks a child. */
+  const overridesFor = (states: AslDefinition) => {
+    const taskHandlers: Record<string, (input: unknown) => Promise<never>> = {};
+    const retryIntervalOverrides: Record<string, number> = {};
+    for (const [stateName, state] of taskStates(states)) {
+      if (options.retryIntervalMs !== undefined && state.Retry)
+        retryIntervalOverrides[stateName] = options.retryIntervalMs;
+      if (state.Resource === START_CHILD_SYNC) {
+        taskHandlers[stateName] = async (input) => {
+          if (stopped) throw new ExecutionStoppedError('the execution was stopped');
+          return (await startChild(roundTrip(input) as ChildStart)) as never;
+        };
+        continue;
+      }
+      const id = handlerByArn.get(String(state.Parameters?.FunctionName));
+      if (!id) throw new Error(`state ${stateName} invokes no known handler`);
+      const stepHandler = stack.handlers[id] as (event: unknown) => Promise<unknown>;
+      const around = options.aroundTask;
+      const handler = around ? (event: unknown) => around(stateName, () => stepHandler(event)) : stepHandler;
+      const waitsForToken = String(state.Resource).endsWith('.waitForTaskToken');
+      taskHandlers[stateName] = async (input) => {
+        // The runner keeps starting inline Map iterations after abort(); Step Functions would not.
+        if (stopped) throw new ExecutionStoppedError('the execution was stopped');
+        const payload = roundTrip((input as { Payload?: unknown }).Payload);
+        if (!waitsForToken) return roundTrip({ Payload: await track(handler(payload)) }) as never;
+        const emailsBefore = stack.control.published.length;
+        await track(handler(payload));
+        announceApproval(stack, options, taskToken, emailsBefore);
+        return (await waitForDecision(stack, taskToken, state.TimeoutSeconds)) as never;
+      };
+    }
+    return { taskResourceLocalHandlers: taskHandlers as never, retryIntervalOverrides };
+  };
+
+  /** StartExecution + wait, as `.sync:2`: the child definition run in-process. */
+  const startChild = (start: ChildStart): Promise<unknown> => {
+    const childRendered = children.get(String(start.StateMachineArn));
+    if (!childRendered) throw new Error(`no child state machine ${String(start.StateMachineArn)}`);
+    const name = String(start.Name);
+    const input = JSON.stringify(start.Input ?? {});
+    const earlier = childRuns.get(name);
+    if (earlier) {
+      if (earlier.input !== input) throw new ExecutionAlreadyExistsError(`execution ${name} already exists`);
+      return earlier.result;
+    }
+    const childDefinition = JSON.parse(childRendered) as AslDefinition;
+    const childArn = `${start.StateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const childExecution = stateMachineFor(childRendered, childDefinition).run(JSON.parse(input), {
+      overrides: overridesFor(childDefinition),
+      context: {
+        Execution: {
+          Id: childArn,
+          Name: name,
+          StartTime: new Date().toISOString(),
+          Input: JSON.parse(input),
+        },
+        StateMachine: { Id: start.StateMachineArn, Name: start.StateMachineArn.split(':').at(-1) },
+      } as never,
+    });
+    const events = (async () => {
+      for await (const event of childExecution.eventLogs)
+        options.onEvent?.({ ...(event as ExecutionEvent), execution: name });
+    })().catch(() => {});
+    const result = (async () => {
+      const startDate = new Date().toISOString();
+      try {
+        const output = await childExecution.result;
+        await events;
+        return {
+          ExecutionArn: childArn,
+          Name: name,
+          Status: 'SUCCEEDED',
+          StartDate: startDate,
+          Output: output,
+        };
+      } catch (error) {
+        await events;
+        const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+        throw new ChildExecutionFailedError(
+          JSON.stringify({
+            ExecutionArn: childArn,
+            Status: error instanceof ExecutionAbortedError ? 'ABORTED' : 'FAILED',
+            Error: cause?.name ?? (error as Error).name,
+            Cause: cause?.message ?? (error as Error).message,
+          }),
+        );
+      }
+    })();
+    childRuns.set(name, { input, result, abort: () => childExecution.abort() });
+    return result;
+  };
 
   const machine = stateMachineFor(rendered, definition);
   const startTime = new Date().toISOString();
   const execution = machine.run(options.input as never, {
-    overrides: { taskResourceLocalHandlers: taskHandlers as never, retryIntervalOverrides },
+    overrides: overridesFor(definition),
     context: {
       Execution: { Id: executionArn, Name: executionName, StartTime: startTime, Input: options.input },
       StateMachine: { Id: stateMachineArn, Name: 'ami-cleaner' },
@@ -165,6 +272,8 @@ export async function runWorkflowLocally(
   const stop = () => {
     stopped = true;
     if (stack.control.taskTokens.status(taskToken) === 'PENDING') stack.control.taskTokens.expire(taskToken);
+    // `.sync` stops the children of a stopped execution.
+    for (const child of childRuns.values()) child.abort();
     execution.abort();
   };
   if (options.signal?.aborted) stop();
@@ -271,6 +380,13 @@ function stateMachineFor(rendered: string, definition: AslDefinition): StateMach
 
 function roundTrip(value: unknown): unknown {
   return value === undefined ? {} : JSON.parse(JSON.stringify(value));
+}
+
+/** What a `.sync:2` task's Parameters resolve to. */
+interface ChildStart {
+  readonly StateMachineArn: string;
+  readonly Name?: string;
+  readonly Input?: unknown;
 }
 
 interface AslState {

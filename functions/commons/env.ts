@@ -8,7 +8,7 @@ import {
   getStringFromEnv as powertoolsString,
 } from '@aws-lambda-powertools/commons/utils/env';
 import { checkRequiredApprovals, normalizeApprovers } from '../core/approvers.ts';
-import type { HistoryBudget } from '../core/quotas.ts';
+import type { DeletionTreeBudget, HistoryBudget } from '../core/quotas.ts';
 import { type RecycleBinRetention, validateRecycleBinRetention } from '../core/recycle-bin.ts';
 import { type PlanSettings, resolvePlanSettings } from '../core/settings.ts';
 
@@ -82,8 +82,11 @@ export function getPlanSettingsFromEnv(name = 'DEFAULT_PLAN_SETTINGS'): PlanSett
   }
 }
 
-/** `HISTORY_BUDGET`: `{ fixed, perItem }`, the definition's worst-case history events (computed at synth). */
-export function getHistoryBudgetFromEnv(name = 'HISTORY_BUDGET'): HistoryBudget {
+/**
+ * `HISTORY_BUDGET`: `{ parent: { fixed, perItem }, child: { fixed, perItem } }`, the worst-case
+ * history events of the run's execution and of its DeleteBatch children (computed at synth).
+ */
+export function getHistoryBudgetFromEnv(name = 'HISTORY_BUDGET'): DeletionTreeBudget {
   let parsed: unknown;
   try {
     parsed = JSON.parse(getStringFromEnv(name));
@@ -91,15 +94,19 @@ export function getHistoryBudgetFromEnv(name = 'HISTORY_BUDGET'): HistoryBudget 
     if (error instanceof MissingEnvironmentVariableError) throw error;
     throw new InvalidEnvironmentVariableError(name, 'is not valid JSON');
   }
-  const { fixed, perItem } = (parsed ?? {}) as { fixed?: unknown; perItem?: unknown };
-  const whole = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
-  if (!whole(fixed) || !whole(perItem)) {
-    throw new InvalidEnvironmentVariableError(
-      name,
-      'must be {"fixed": n, "perItem": n} with whole numbers >= 1',
-    );
-  }
-  return { fixed, perItem };
+  const { parent, child } = (parsed ?? {}) as { parent?: unknown; child?: unknown };
+  const budget = (value: unknown): HistoryBudget => {
+    const { fixed, perItem } = (value ?? {}) as { fixed?: unknown; perItem?: unknown };
+    const whole = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+    if (!whole(fixed) || !whole(perItem)) {
+      throw new InvalidEnvironmentVariableError(
+        name,
+        'must be {"parent": {"fixed": n, "perItem": n}, "child": {…}} with whole numbers >= 1',
+      );
+    }
+    return { fixed, perItem };
+  };
+  return { parent: budget(parent), child: budget(child) };
 }
 
 /**

@@ -17,6 +17,12 @@
  * `maxDeletionsPerRun` times (the cap counts AMIs and orphan snapshots together).
  */
 
+import {
+  BATCH_DESCRIPTOR_BYTES,
+  DELETE_BATCH_HISTORY_TARGET,
+  DELETE_BATCH_MAX_BYTES,
+} from './deletion-batches.ts';
+
 export const HISTORY_EVENT_LIMIT = 25_000;
 /** Step Functions' limit on a state's input or output, and on the execution input. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -146,7 +152,9 @@ function longestPath(states: AslStates, mapCost: (state: AslState) => number | u
  *   Cause ≤ 32,768 characters; 40 KiB each leaves a quarter for the escaping of the JSON a
  *   Lambda failure's Cause carries;
  * - the small results (keys, counts, hashes, the approval with its approver, the summary);
- * - `$.work`: one entry per approved deletion (an id and its snapshot ids).
+ * - `$.work`: one descriptor per DeleteBatch child (the batches themselves are in the workspace).
+ * A DeleteBatch child holds at most `DELETE_BATCH_MAX_BYTES` of ids: `WORK_ENTRY_BYTES` is the
+ * budget of one deletion's entry there, which sizes the batches in the worst case.
  */
 export const STATE_ERROR_BYTES = 2 * 40 * 1024;
 export const STATE_SMALL_RESULTS_BYTES = 8 * 1024;
@@ -154,15 +162,17 @@ export const WORK_ENTRY_BYTES = 200;
 
 export interface PayloadEstimate {
   readonly runBytes: number;
-  readonly deletions: number;
+  readonly batches: number;
   readonly worstCaseBytes: number;
 }
 
-export function worstCaseStateBytes(runBytes: number, deletions: number): PayloadEstimate {
+/** The parent's largest state: the run, errors, results and one descriptor per DeleteBatch child. */
+export function worstCaseStateBytes(runBytes: number, batches: number): PayloadEstimate {
   return {
     runBytes,
-    deletions,
-    worstCaseBytes: runBytes + STATE_ERROR_BYTES + STATE_SMALL_RESULTS_BYTES + WORK_ENTRY_BYTES * deletions,
+    batches,
+    worstCaseBytes:
+      runBytes + STATE_ERROR_BYTES + STATE_SMALL_RESULTS_BYTES + BATCH_DESCRIPTOR_BYTES * batches,
   };
 }
 
@@ -172,8 +182,82 @@ export function payloadBudgetProblem(estimate: PayloadEstimate): string | null {
   const kib = (bytes: number) => `${Math.ceil(bytes / 1024)} KiB`;
   return (
     `the run's state could reach ${kib(estimate.worstCaseBytes)} in the worst case, past Step Functions' 256 KiB: ` +
-    `run context ${kib(estimate.runBytes)} (settings, fromIds) + ${estimate.deletions} deletions × ${WORK_ENTRY_BYTES} B ` +
+    `run context ${kib(estimate.runBytes)} (settings, fromIds) + ${estimate.batches} deletion batches × ${BATCH_DESCRIPTOR_BYTES} B ` +
     `+ ${kib(STATE_ERROR_BYTES + STATE_SMALL_RESULTS_BYTES)} for errors and results; ` +
     'pass fewer fromIds or a lower maxDeletionsPerRun'
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The deletion tree: the run's execution and its DeleteBatch children
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The run's execution (parent: one Map iteration per batch, a `.sync:2` task each) and its
+ * DeleteBatch child (one Map iteration per AMI or orphan snapshot), both derived from their ASL.
+ */
+export interface DeletionTreeBudget {
+  readonly parent: HistoryBudget;
+  readonly child: HistoryBudget;
+}
+
+export interface TreeWorstCase {
+  readonly itemsPerBatch: number;
+  readonly batches: number;
+  /** Worst-case history events of the parent execution. */
+  readonly parent: number;
+  /** Worst-case history events of the largest DeleteBatch child. */
+  readonly child: number;
+}
+
+/**
+ * Most items one DeleteBatch child takes: its worst-case history within
+ * `DELETE_BATCH_HISTORY_TARGET`, and its ids within `DELETE_BATCH_MAX_BYTES` at `WORK_ENTRY_BYTES`
+ * each (LoadApproved packs by the real bytes too, so larger entries make smaller batches).
+ */
+export function itemsPerBatch(tree: DeletionTreeBudget): number {
+  return Math.max(
+    1,
+    Math.min(
+      maxItemsWithinHistory(tree.child, DELETE_BATCH_HISTORY_TARGET),
+      Math.floor(DELETE_BATCH_MAX_BYTES / WORK_ENTRY_BYTES),
+    ),
+  );
+}
+
+export function worstCaseTreeEvents(tree: DeletionTreeBudget, items: number): TreeWorstCase {
+  const perBatch = itemsPerBatch(tree);
+  const batches = Math.ceil(items / perBatch);
+  return {
+    itemsPerBatch: perBatch,
+    batches,
+    parent: worstCaseHistoryEvents(tree.parent, batches),
+    child: worstCaseHistoryEvents(tree.child, Math.min(items, perBatch)),
+  };
+}
+
+/** What a run context (settings, no fromIds) is assumed to weigh when the cap is checked at synth. */
+export const RUN_CONTEXT_BYTES = 16 * 1024;
+
+/** The largest `maxDeletionsPerRun` whose parent stays within the history limit and 256 KiB of descriptors. */
+export function maxItemsWithinTree(tree: DeletionTreeBudget, runBytes = RUN_CONTEXT_BYTES): number {
+  const byHistory = maxItemsWithinHistory(tree.parent);
+  const byPayload = Math.floor(
+    (PAYLOAD_LIMIT_BYTES - runBytes - STATE_ERROR_BYTES - STATE_SMALL_RESULTS_BYTES) / BATCH_DESCRIPTOR_BYTES,
+  );
+  return Math.max(0, Math.min(byHistory, byPayload)) * itemsPerBatch(tree);
+}
+
+/** Null when `items` fit the whole tree in the worst case; otherwise why and what would fit. */
+export function deletionTreeProblem(tree: DeletionTreeBudget, items: number): string | null {
+  const worst = worstCaseTreeEvents(tree, items);
+  const fits = worst.parent <= HISTORY_EVENT_LIMIT && worst.child <= HISTORY_EVENT_LIMIT;
+  if (fits && items <= maxItemsWithinTree(tree)) return null;
+  return (
+    `maxDeletionsPerRun ${items} needs ${worst.batches} DeleteBatch children of ${worst.itemsPerBatch}; ` +
+    `the run's execution could take ${worst.parent.toLocaleString('en-US')} history events in the worst case ` +
+    `(${tree.parent.fixed} + ${tree.parent.perItem} per batch, from the definitions' Retry MaxAttempts), ` +
+    `each child ${worst.child.toLocaleString('en-US')}; Step Functions allows ` +
+    `${HISTORY_EVENT_LIMIT.toLocaleString('en-US')}; at most ${maxItemsWithinTree(tree)} fit`
   );
 }

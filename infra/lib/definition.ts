@@ -1,5 +1,6 @@
 /**
- * Loads `statemachine/ami-cleaner.asl.json` and fills its placeholders. Pure Node (no CDK), so the
+ * Loads `statemachine/ami-cleaner.asl.json` (the run) and `statemachine/delete-batch.asl.json`
+ * (its DeleteBatch children) and fills their placeholders. Pure Node (no CDK), so the
  * construct, the definition tests and the local runner all render the very same file the same way.
  *
  * The file must stay valid JSON for asl-validator and Workflow Studio, so numeric settings are
@@ -9,16 +10,23 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type AslStates, type HistoryBudget, historyBudget } from '../../functions/core/quotas.ts';
+import { type AslStates, type DeletionTreeBudget, historyBudget } from '../../functions/core/quotas.ts';
 
 export const DEFINITION_PATH = fileURLToPath(
   new URL('../../statemachine/ami-cleaner.asl.json', import.meta.url),
 );
+/** The DeleteBatch child: one batch of the verified deletion set, started by the run with `.sync:2`. */
+export const DELETE_BATCH_DEFINITION_PATH = fileURLToPath(
+  new URL('../../statemachine/delete-batch.asl.json', import.meta.url),
+);
+/** The placeholder the run's definition uses for the DeleteBatch state machine's ARN. */
+export const DELETE_BATCH_STATE_MACHINE_PLACEHOLDER = 'DeleteBatchStateMachineArn';
 
 /** Placeholders that must render as JSON numbers. */
 export const NUMERIC_PLACEHOLDERS = [
   'ApprovalTimeoutSeconds',
   'DeletionMaxConcurrency',
+  'DeleteBatchMaxConcurrency',
   'ExecutionTimeoutSeconds',
 ] as const;
 export type NumericPlaceholder = (typeof NUMERIC_PLACEHOLDERS)[number];
@@ -69,10 +77,22 @@ export function substituteStrings(template: string, values: Readonly<Record<stri
 export interface RenderedDefinitionValues {
   readonly approvalTimeoutSeconds: number;
   readonly deletionMaxConcurrency: number;
+  /** DeleteBatch children running at once. @default 1 */
+  readonly deleteBatchMaxConcurrency?: number;
   /** The whole execution's limit (the construct uses the lock TTL). @default approval timeout + 3 h */
   readonly executionTimeoutSeconds?: number;
-  /** By placeholder name, e.g. `{ AcquireLockFunctionArn: 'arn:aws:lambda:…' }`. */
+  /** By placeholder name, e.g. `{ AcquireLockFunctionArn: 'arn:aws:lambda:…' }`; state machine ARNs too. */
   readonly functionArns: Readonly<Record<string, string>>;
+}
+
+/** The numbers every definition file may use, from the values given. */
+export function definitionNumbers(values: RenderedDefinitionValues): Record<NumericPlaceholder, number> {
+  return {
+    ApprovalTimeoutSeconds: values.approvalTimeoutSeconds,
+    DeletionMaxConcurrency: values.deletionMaxConcurrency,
+    DeleteBatchMaxConcurrency: values.deleteBatchMaxConcurrency ?? 1,
+    ExecutionTimeoutSeconds: values.executionTimeoutSeconds ?? values.approvalTimeoutSeconds + 3 * 3600,
+  };
 }
 
 /** The definition with every placeholder filled: what the local runner executes. */
@@ -80,16 +100,19 @@ export function renderDefinition(
   values: RenderedDefinitionValues,
   template = loadDefinitionTemplate(),
 ): string {
-  const numbered = renderNumbers(template, {
-    ApprovalTimeoutSeconds: values.approvalTimeoutSeconds,
-    DeletionMaxConcurrency: values.deletionMaxConcurrency,
-    ExecutionTimeoutSeconds: values.executionTimeoutSeconds ?? values.approvalTimeoutSeconds + 3 * 3600,
-  });
-  return substituteStrings(numbered, values.functionArns);
+  return substituteStrings(renderNumbers(template, definitionNumbers(values)), values.functionArns);
 }
 
-/** The definition's worst-case history events per execution, derived from its Retry lists. */
-export function definitionHistoryBudget(template = loadDefinitionTemplate()): HistoryBudget {
-  // Placeholders are quoted strings, so the template parses as it is.
-  return historyBudget(JSON.parse(template) as AslStates);
+/**
+ * Worst-case history events of the run's execution and of its DeleteBatch children, derived from
+ * their Retry lists. Placeholders are quoted strings, so the templates parse as they are.
+ */
+export function definitionHistoryBudget(
+  template = loadDefinitionTemplate(),
+  childTemplate = loadDefinitionTemplate(DELETE_BATCH_DEFINITION_PATH),
+): DeletionTreeBudget {
+  return {
+    parent: historyBudget(JSON.parse(template) as AslStates),
+    child: historyBudget(JSON.parse(childTemplate) as AslStates),
+  };
 }

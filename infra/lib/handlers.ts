@@ -36,7 +36,12 @@ export const STATE_MACHINE_HANDLERS = [
   task('Rotate', 'rotate', 'Keeps the newest AMIs of each group and builds the plan'),
   task('RecordPlan', 'record-plan', 'Records every candidate and kept AMI in the ledger'),
   task('RequestApproval', 'request-approval', 'Stores the task token and emails a signed approval link'),
-  task('LoadApproved', 'load-approved', 'Marks the approved plan items and returns their ids'),
+  task(
+    'LoadApproved',
+    'load-approved',
+    'Marks the approved plan items and writes their verified ids in batches for DeleteBatch children',
+  ),
+  task('LoadBatch', 'load-batch', 'Reads one batch of the approved deletion set and checks its hash'),
   task('DeregisterImage', 'deregister-image', 'Re-checks an AMI is unused, then deregisters it'),
   task(
     'DeleteImageSnapshots',

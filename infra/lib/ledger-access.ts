@@ -85,6 +85,7 @@ export const HANDLER_LEDGER_METHODS = {
   RecordPlan: ['recordPlan', 'updateRun'],
   RequestApproval: ['getRun', 'putApproval', 'updateRun'],
   LoadApproved: ['getApproval', 'getRun', 'listItems', 'transition', 'updateRun'],
+  LoadBatch: [],
   DeregisterImage: ['getItem', 'transition', 'getLock', 'recordDeregistrationIntent'],
   DeleteImageSnapshots: ['getItem', 'transition', 'getLock', 'clearDeregistrationIntent'],
   DeleteOrphanSnapshot: ['getItem', 'transition', 'getLock'],

@@ -6,7 +6,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { checkRequiredApprovals, normalizeApprovers } from '../../functions/core/approvers.ts';
-import { historyBudgetProblem, maxItemsWithinHistory } from '../../functions/core/quotas.ts';
+import { deletionTreeProblem, maxItemsWithinTree } from '../../functions/core/quotas.ts';
 import { type RecycleBinRetention, validateRecycleBinRetention } from '../../functions/core/recycle-bin.ts';
 import { type PlanSettings, resolvePlanSettings } from '../../functions/core/settings.ts';
 import { definitionHistoryBudget } from './definition.ts';
@@ -143,11 +143,12 @@ export interface AmiCleanerProps {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
-   * Most AMIs plus orphan snapshots deleted by one execution; the rest are recorded DEFERRED for
-   * the next run. Keeps an execution under Step Functions' 25,000 history events even when
-   * every step exhausts its retries: between 1 and HISTORY_SAFE_MAX_DELETIONS (506 with the
-   * shipped Retry lists; README "Quotas" gives the formula).
-   * @default 500
+   * Most AMIs plus orphan snapshots deleted by one run (the blast-radius limit of one approval);
+   * the rest are recorded DEFERRED for the next run. The approved set is deleted by DeleteBatch
+   * child executions of at most 122 items each, so every execution of the run stays under Step
+   * Functions' 25,000 history events even when every step exhausts its retries: between 1 and
+   * HISTORY_SAFE_MAX_DELETIONS (README "Quotas" gives the formula).
+   * @default 10000
    */
   readonly maxDeletionsPerRun?: number;
   /**
@@ -215,15 +216,16 @@ export interface RecycleBinRetentionProps {
 export const DEFAULT_DELETION_MAX_CONCURRENCY = 5;
 /** A person clicks one link; 10 at once is plenty and leaves the account's pool alone. */
 export const DEFAULT_APPROVAL_PAGE_CONCURRENCY = 10;
-export const DEFAULT_MAX_DELETIONS_PER_RUN = 500;
+export const DEFAULT_MAX_DELETIONS_PER_RUN = 10_000;
 export const DEFAULT_APPROVAL_TIMEOUT = Duration.hours(24);
 export const DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH = 0.05;
 export const DEFAULT_SCHEDULE = events.Schedule.cron({ weekDay: 'MON', hour: '6', minute: '0' });
 /**
- * The most deletions one execution can hold when every step fails as often as the definition's
- * Retry lists allow: (25,000 - fixed) / perItem, derived from the ASL (functions/core/quotas.ts).
+ * The most deletions one run can hold when every step fails as often as the definitions' Retry
+ * lists allow: the run's execution within 25,000 events and 256 KiB of batch descriptors, each
+ * DeleteBatch child within 20,000 events (functions/core/quotas.ts, derived from the ASL).
  */
-export const HISTORY_SAFE_MAX_DELETIONS = maxItemsWithinHistory(definitionHistoryBudget());
+export const HISTORY_SAFE_MAX_DELETIONS = maxItemsWithinTree(definitionHistoryBudget());
 
 const MIN_APPROVAL_SECONDS = Duration.minutes(5).toSeconds();
 const MAX_APPROVAL_SECONDS = Duration.days(7).toSeconds();
@@ -264,7 +266,7 @@ function maxDeletionsWithinHistory(value: number): number {
   if (!Number.isInteger(value) || value < 1) {
     fail(`maxDeletionsPerRun must be a whole number >= 1, got ${JSON.stringify(value)}`);
   }
-  const problem = historyBudgetProblem(definitionHistoryBudget(), value);
+  const problem = deletionTreeProblem(definitionHistoryBudget(), value);
   if (problem) fail(problem);
   return value;
 }

@@ -79,11 +79,12 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
   MapGroups: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
   FilterInUse: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
   // DescribeImageAttribute (launch permissions) for the would-be candidates only, then
-  // DescribeImageReferences for the candidates, and (delete-when-unused) a usage report per shared
-  // candidate, waited for up to 3 minutes (`usageReports`: CreateImageUsageReport on images and
-  // reports of this region; the describes are in ec2:Describe*).
+  // DescribeImageReferences for the candidates, up to maxDeletionsPerRun launch-permission reads at
+  // the describe bucket's 20/s, and (delete-when-unused) a usage report per shared candidate, waited
+  // for up to 3 minutes (`usageReports`: CreateImageUsageReport on images and reports of this
+  // region; the describes are in ec2:Describe*).
   Rotate: {
-    timeout: Duration.minutes(8),
+    timeout: Duration.minutes(15),
     memorySize: 1024,
     workspace: 'readWrite',
     describe: 'ec2',
@@ -102,11 +103,14 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     // The same reference reads as Inventory (every page of every source), minus the AMIs.
     timeout: Duration.minutes(15),
     memorySize: 1024,
-    workspace: 'read',
+    // Reads the plan's items, writes the verified deletion set's batches.
+    workspace: 'readWrite',
     describe: 'ec2AndAutoScaling',
     ssm: true,
     imageReferences: true,
   },
+  // Reads one batch of the verified deletion set and checks its hash; no AWS call besides S3.
+  LoadBatch: { timeout: SHORT, memorySize: 256, workspace: 'read' },
   // Re-checks instances and launch templates, and asks DescribeImageReferences (which reads SSM
   // parameters and Image Builder recipes on its behalf), right before deregistering.
   DeregisterImage: {

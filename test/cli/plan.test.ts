@@ -190,7 +190,7 @@ describe('amicleaner plan --max-deletions', () => {
     expect(stdout).toMatch(/: 3 AMIs with 3 snapshots/);
   });
 
-  it('checks every would-be candidate of the blog account under the default of 500', async () => {
+  it('checks every would-be candidate of the blog account under the default cap', async () => {
     // Act
     const plan = await planJson(['--keep-previous', '0']);
 

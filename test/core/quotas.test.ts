@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
   type AslStates,
+  deletionTreeProblem,
   historyBudget,
-  historyBudgetProblem,
+  itemsPerBatch,
   maxAttempts,
   maxItemsWithinHistory,
+  maxItemsWithinTree,
   payloadBudgetProblem,
   UnboundedDefinitionError,
   worstCaseHistoryEvents,
   worstCaseStateBytes,
+  worstCaseTreeEvents,
 } from '../../functions/core/quotas.ts';
 import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
 import { DEFAULT_MAX_DELETIONS_PER_RUN } from '../../infra/lib/props.ts';
@@ -58,25 +61,46 @@ describe('history budget', () => {
     expect(() => historyBudget(loop)).toThrow(UnboundedDefinitionError);
   });
 
-  it('fits the shipped definition at the default cap, and not at the issue figures of 1,500 items', () => {
+  it('fits the shipped definitions at the default cap and at a 20,000 backlog, every execution under 20,000 events', () => {
     // Act
-    const budget = definitionHistoryBudget();
+    const tree = definitionHistoryBudget();
+    const backlog = worstCaseTreeEvents(tree, 20_000);
 
     // Assess
-    expect(historyBudgetProblem(budget, DEFAULT_MAX_DELETIONS_PER_RUN)).toBeNull();
-    expect(historyBudgetProblem(budget, 1500)).toMatch(/could take [\d,]+ history events/);
+    expect(deletionTreeProblem(tree, DEFAULT_MAX_DELETIONS_PER_RUN)).toBeNull();
+    expect(deletionTreeProblem(tree, 20_000)).toBeNull();
+    expect(backlog.batches).toBe(Math.ceil(20_000 / itemsPerBatch(tree)));
+    expect(backlog.parent).toBeLessThanOrEqual(20_000);
+    expect(backlog.child).toBeLessThanOrEqual(20_000);
+    expect(deletionTreeProblem(tree, maxItemsWithinTree(tree) + 1)).toMatch(/at most \d+ fit/);
+  });
+
+  it('sizes a batch by the child history target and by its bytes, whichever is smaller', () => {
+    // Prepare: a child whose history allows 1,000 items (20 + 20 per item).
+    const roomy = { parent: { fixed: 100, perItem: 20 }, child: { fixed: 20, perItem: 20 } };
+    const tight = { parent: { fixed: 100, perItem: 20 }, child: { fixed: 20, perItem: 1000 } };
+
+    // Act / Assess: 24 KiB at 200 B an entry is 122; 20,000 events at 1,000 an item is 19.
+    expect(itemsPerBatch(roomy)).toBe(122);
+    expect(itemsPerBatch(tight)).toBe(19);
+    expect(worstCaseTreeEvents(tight, 100)).toEqual({
+      itemsPerBatch: 19,
+      batches: 6,
+      parent: 220,
+      child: 19_020,
+    });
   });
 });
 
 describe('payload budget', () => {
-  it('counts the run context, the errors, the results and one work entry per deletion', () => {
+  it('counts the run context, the errors, the results and one descriptor per deletion batch', () => {
     // Act
-    const dry = worstCaseStateBytes(140 * 1024, 0);
-    const approved = worstCaseStateBytes(140 * 1024, 500);
+    const dry = worstCaseStateBytes(160 * 1024, 0);
+    const approved = worstCaseStateBytes(160 * 1024, 60);
 
     // Assess
     expect(payloadBudgetProblem(dry)).toBeNull();
     expect(payloadBudgetProblem(approved)).toMatch(/past Step Functions' 256 KiB/);
-    expect(approved.worstCaseBytes - dry.worstCaseBytes).toBe(500 * 200);
+    expect(approved.worstCaseBytes - dry.worstCaseBytes).toBe(60 * 200);
   });
 });

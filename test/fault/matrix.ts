@@ -23,25 +23,35 @@ export const APPROVAL_PAGE = 'ApprovalPage';
 
 interface AslState {
   readonly Type: string;
+  readonly Resource?: string;
   readonly ItemProcessor?: { readonly States: Record<string, AslState> };
   readonly Iterator?: { readonly States: Record<string, AslState> };
   readonly Branches?: readonly { readonly States: Record<string, AslState> }[];
 }
 
-/** Every Task state of the definition CDK deploys, Map and Parallel bodies included. */
+/** The definitions CDK deploys: the run and its DeleteBatch child. */
+const DEFINITIONS = ['ami-cleaner.asl.json', 'delete-batch.asl.json'];
+
+/**
+ * Every Lambda Task state of the definitions CDK deploys (the run and its DeleteBatch child), Map
+ * and Parallel bodies included. The `.sync:2` task that starts a child makes no Lambda or SDK call
+ * a fault could be injected into locally; the child's own states are enumerated instead.
+ */
 export function taskStateNames(): string[] {
-  const url = new URL('../../statemachine/ami-cleaner.asl.json', import.meta.url);
-  const definition = JSON.parse(readFileSync(url, 'utf8')) as { States: Record<string, AslState> };
   const names: string[] = [];
   const visit = (states: Record<string, AslState>) => {
     for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task') names.push(name);
+      if (state.Type === 'Task' && !String(state.Resource).startsWith('arn:aws:states:::states:'))
+        names.push(name);
       const inner = state.ItemProcessor ?? state.Iterator;
       if (inner) visit(inner.States);
       for (const branch of state.Branches ?? []) visit(branch.States);
     }
   };
-  visit(definition.States);
+  for (const file of DEFINITIONS) {
+    const url = new URL(`../../statemachine/${file}`, import.meta.url);
+    visit((JSON.parse(readFileSync(url, 'utf8')) as { States: Record<string, AslState> }).States);
+  }
   return names;
 }
 

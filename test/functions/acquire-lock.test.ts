@@ -2,11 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAcquireLockHandler, InvalidRunInputError } from '../../functions/acquire-lock.ts';
 import { TransientAwsError } from '../../functions/adapters/errors.ts';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
+import { maxItemsWithinTree } from '../../functions/core/quotas.ts';
 import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
 import { executionEvent, type Harness, NOW, REGION, SETTINGS, startHarness } from './harness.ts';
 
 /** 6,000 AMI ids: about 140 KiB of execution input. */
-const SIX_THOUSAND_IDS = Array.from({ length: 6000 }, (_, i) => `ami-${i.toString(16).padStart(17, '0')}`);
+const SEVEN_THOUSAND_IDS = Array.from({ length: 7000 }, (_, i) => `ami-${i.toString(16).padStart(17, '0')}`);
 
 describe('acquire-lock', () => {
   let h: Harness;
@@ -183,13 +184,12 @@ describe('acquire-lock', () => {
 
   it('refuses a cap whose worst-case history passes 25,000 events, from the deployment or the input', async () => {
     // Prepare
-    const generous = acquireWith({ maxDeletionsPerRun: 2000 });
-    const budget = definitionHistoryBudget();
-    const fits = Math.floor((25_000 - budget.fixed) / budget.perItem);
+    const generous = acquireWith({ maxDeletionsPerRun: 200_000 });
+    const fits = maxItemsWithinTree(definitionHistoryBudget());
 
     // Act
     const byDefault = await generous(executionEvent({}, 'run-1')).catch((error: unknown) => error);
-    const byInput = await acquireWith({ maxDeletionsPerRun: 2000 })(
+    const byInput = await acquireWith({ maxDeletionsPerRun: 200_000 })(
       executionEvent({ maxDeletionsPerRun: fits + 1 }, 'run-2'),
     ).catch((error: unknown) => error);
     const within = await generous(executionEvent({ maxDeletionsPerRun: fits }, 'run-3'));
@@ -197,21 +197,21 @@ describe('acquire-lock', () => {
     // Assess
     expect(byDefault).toBeInstanceOf(InvalidRunInputError);
     expect(String(byDefault)).toMatch(
-      /maxDeletionsPerRun 2000 could take .* history events .* at most \d+ fit/,
+      /maxDeletionsPerRun 200000 needs \d+ DeleteBatch children .* history events .* at most \d+ fit/,
     );
     expect(byInput).toBeInstanceOf(InvalidRunInputError);
     expect(within.run.maxDeletionsPerRun).toBe(fits);
     expect(await h.ledger.getRun('run-1')).toBeUndefined();
   });
 
-  it('accepts a dry run of 6,000 fromIds but refuses deleting them, whose state could pass 256 KiB', async () => {
+  it('accepts a dry run of 7,000 fromIds but refuses deleting them, whose state (58 batch descriptors more) could pass 256 KiB', async () => {
     // Act
     const dry = await h.handlers.acquireLock(
-      executionEvent({ dryRun: true, settings: { fromIds: SIX_THOUSAND_IDS } }, 'run-dry'),
+      executionEvent({ dryRun: true, settings: { fromIds: SEVEN_THOUSAND_IDS } }, 'run-dry'),
     );
     await h.handlers.releaseLock({ run: dry.run });
-    const approved = acquireWith({ maxDeletionsPerRun: 500 })(
-      executionEvent({ settings: { fromIds: SIX_THOUSAND_IDS } }, 'run-approved'),
+    const approved = acquireWith({ maxDeletionsPerRun: 10_000 })(
+      executionEvent({ settings: { fromIds: SEVEN_THOUSAND_IDS } }, 'run-approved'),
     );
 
     // Assess

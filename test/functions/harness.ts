@@ -9,6 +9,7 @@ import { createAcquireLockHandler } from '../../functions/acquire-lock.ts';
 import { type AwsClients, createAwsClients } from '../../functions/adapters/clients.ts';
 import { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace } from '../../functions/adapters/workspace.ts';
+import type { BatchDescriptor, DeletionBatch } from '../../functions/core/deletion-batches.ts';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../functions/core/settings.ts';
 import type { RunContext } from '../../functions/core/workflow.ts';
 import { createDeleteImageSnapshotsHandler } from '../../functions/delete-image-snapshots.ts';
@@ -18,7 +19,8 @@ import { createFilterInUseHandler } from '../../functions/filter-in-use.ts';
 import { createFinalizeHandler } from '../../functions/finalize.ts';
 import { createFinishEarlierRunsHandler } from '../../functions/finish-earlier-runs.ts';
 import { createInventoryHandler } from '../../functions/inventory.ts';
-import { createLoadApprovedHandler, type LoadApprovedResult } from '../../functions/load-approved.ts';
+import { createLoadApprovedHandler, type LoadApprovedEvent } from '../../functions/load-approved.ts';
+import { createLoadBatchHandler } from '../../functions/load-batch.ts';
 import { createMapGroupsHandler } from '../../functions/map-groups.ts';
 import { createRecordFailureHandler } from '../../functions/record-failure.ts';
 import { createRecordPlanHandler } from '../../functions/record-plan.ts';
@@ -66,9 +68,33 @@ export async function startHarness(options: { maxAttempts?: number } = {}): Prom
   };
 }
 
+/** LoadApproved's batch descriptors plus what the DeleteBatch children's LoadBatch hands their Maps. */
+export interface ApprovedWork extends DeletionBatch {
+  readonly batches: readonly BatchDescriptor[];
+}
+
+/** LoadApproved, then every batch through the real LoadBatch, as the run and its children would. */
+function approvedWork(
+  loadApproved: ReturnType<typeof createLoadApprovedHandler>,
+  loadBatch: ReturnType<typeof createLoadBatchHandler>,
+) {
+  return async (event: LoadApprovedEvent): Promise<ApprovedWork> => {
+    const { batches } = await loadApproved(event);
+    const loaded = [];
+    for (const batch of batches)
+      loaded.push(await loadBatch({ runId: event.run.runId, planHash: event.planHash, batch }));
+    return {
+      batches,
+      images: loaded.flatMap((b) => b.images),
+      orphanSnapshots: loaded.flatMap((b) => b.orphanSnapshots),
+    };
+  };
+}
+
 function createHandlers(deps: { clients: AwsClients; ledger: Ledger; workspace: MemoryWorkspace }) {
   const { clients, ledger, workspace } = deps;
   const now = () => NOW;
+  const loadBatch = createLoadBatchHandler({ workspace, region: REGION });
   return {
     acquireLock: createAcquireLockHandler({
       ledger,
@@ -85,7 +111,18 @@ function createHandlers(deps: { clients: AwsClients; ledger: Ledger; workspace: 
     filterInUse: createFilterInUseHandler({ workspace }),
     rotate: createRotateHandler({ clients, workspace }),
     recordPlan: createRecordPlanHandler({ ledger, workspace }),
-    loadApproved: createLoadApprovedHandler({ ledger, clients, region: REGION, now }),
+    loadApproved: approvedWork(
+      createLoadApprovedHandler({
+        ledger,
+        workspace,
+        historyBudget: definitionHistoryBudget(),
+        clients,
+        region: REGION,
+        now,
+      }),
+      loadBatch,
+    ),
+    loadBatch,
     deregister: createDeregisterImageHandler({ ledger, clients, region: REGION, now }),
     deleteSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, region: REGION, now }),
     deleteOrphan: createDeleteOrphanSnapshotHandler({ ledger, clients, region: REGION, now }),
@@ -225,7 +262,7 @@ export async function approvedRun(h: Harness, input: unknown = {}) {
  * The DeleteImages Map item the ASL builds for an AMI from LoadApproved's result: its verified
  * snapshot ids, none if LoadApproved did not hand the AMI over.
  */
-export function imageItem(planHash: string, imageId: string, work?: LoadApprovedResult, runId = 'run-1') {
+export function imageItem(planHash: string, imageId: string, work?: DeletionBatch, runId = 'run-1') {
   const snapshotIds = work?.images.find((image) => image.imageId === imageId)?.snapshotIds ?? [];
   return { runId, planHash, imageId, snapshotIds: [...snapshotIds] };
 }

@@ -70,7 +70,10 @@ describe('record-plan and load-approved', () => {
     // Assess
     const snapshotsOf = (imageId: string) =>
       (h.account.images.get(imageId)?.blockDeviceMappings ?? []).map((m) => m.snapshotId);
-    expect(work).toEqual({
+    expect(work.batches).toEqual([
+      { index: 0, executionName: 'run-1-delete-0', hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    ]);
+    expect({ images: work.images, orphanSnapshots: work.orphanSnapshots }).toEqual({
       images: [
         ...[scenario.frontCandidates[0], scenario.frontCandidates[1]].map((imageId) => ({
           imageId: imageId as string,

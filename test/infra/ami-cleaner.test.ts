@@ -165,7 +165,36 @@ describe('IAM', () => {
         },
       ]),
     );
-    expect(statesGrants).toHaveLength(2);
+    expect(statesGrants).toHaveLength(4);
+  });
+
+  it('lets the run start, follow and stop only its DeleteBatch children (.sync:2)', () => {
+    // Prepare
+    const stateMachineRole = stack.resolve(cleaner.stateMachine.role.roleName).Ref;
+    const child = `<${stack.resolve(cleaner.deleteBatchStateMachine.stateMachineArn).Ref}>`;
+
+    // Act
+    const grants = all.filter(
+      (s) => s.role === stateMachineRole && s.actions.some((a) => /^(states|events):/.test(a)),
+    );
+
+    // Assess
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        { role: stateMachineRole, actions: ['states:StartExecution'], resources: [child] },
+        {
+          role: stateMachineRole,
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [expect.stringMatching(/:execution:<CleanerDeleteBatchStateMachine\w+\.Name>:\*$/)],
+        },
+        {
+          role: stateMachineRole,
+          actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+          resources: [expect.stringMatching(/:rule\/StepFunctionsGetEventsForStepFunctionsExecutionRule$/)],
+        },
+      ]),
+    );
+    expect(grants).toHaveLength(3);
   });
 
   it('lets the state machine invoke exactly its fourteen functions', () => {
@@ -203,18 +232,27 @@ describe('IAM', () => {
   });
 });
 
+/** The run's definition and its DeleteBatch child's, from a synthesized template. */
+function definitions(resources: Json): { run: Json; child: Json } {
+  const parsed = Object.values(resources)
+    .filter((r: Json) => r.Type === 'AWS::StepFunctions::StateMachine')
+    .map((r: Json) => JSON.parse(r.Properties.DefinitionString) as Json);
+  const run = parsed.find((d) => d.States.RequestApproval);
+  const child = parsed.find((d) => d.States.LoadBatch);
+  expect(parsed).toHaveLength(2);
+  if (!run || !child) throw new Error('the run or its DeleteBatch child is missing');
+  return { run, child };
+}
+
 describe('state machine', () => {
   it('puts the approval timeout, the Map concurrency and the lock TTL into the deployed definition', () => {
     // Act
     const { resources } = synth({ approvalTimeout: Duration.hours(2), deletionMaxConcurrency: 8 });
 
     // Assess
-    const sm = Object.values(resources as Json).find(
-      (r: Json) => r.Type === 'AWS::StepFunctions::StateMachine',
-    );
-    const definition = JSON.parse(sm.Properties.DefinitionString) as Json;
+    const { run: definition, child } = definitions(resources as Json);
     expect(definition.States.RequestApproval.TimeoutSeconds).toBe(7200);
-    expect(definition.States.DeleteImages.MaxConcurrency).toBe(8);
+    expect(child.States.DeleteImages.MaxConcurrency).toBe(8);
     expect(definition.TimeoutSeconds).toBe(7200 + 3 * 3600);
   });
 
@@ -223,12 +261,9 @@ describe('state machine', () => {
     const { resources } = synth();
 
     // Assess
-    const sm = Object.values(resources as Json).find(
-      (r: Json) => r.Type === 'AWS::StepFunctions::StateMachine',
-    );
-    const definition = JSON.parse(sm.Properties.DefinitionString) as Json;
+    const { run: definition, child } = definitions(resources as Json);
     expect(definition.States.RequestApproval.TimeoutSeconds).toBe(86_400);
-    expect(definition.States.DeleteOrphans.MaxConcurrency).toBe(5);
+    expect(child.States.DeleteOrphans.MaxConcurrency).toBe(5);
   });
 
   it('substitutes each function placeholder with that function ARN', () => {
@@ -617,9 +652,9 @@ describe('props validation at synth', () => {
       /maxDeletionsPerRun must be a whole number >= 1, got 0/,
     ],
     [
-      'maxDeletionsPerRun 1500, whose worst case passes 25,000 history events',
-      { maxDeletionsPerRun: 1500 },
-      /maxDeletionsPerRun 1500 could take 73,699 history events in the worst case \(199 \+ 49 per item, from the definition's Retry MaxAttempts\), past Step Functions' 25,000; at most 506 fit/,
+      'maxDeletionsPerRun 200,000, whose run could pass 25,000 history events or 256 KiB of batches',
+      { maxDeletionsPerRun: 200_000 },
+      /maxDeletionsPerRun 200000 needs 1640 DeleteBatch children of 122; the run's execution could take 36,275 history events in the worst case \(195 \+ 22 per batch, from the definitions' Retry MaxAttempts\), each child 6,002; Step Functions allows 25,000; at most \d+ fit/,
     ],
     [
       'a concurrency above the inline Map limit',

@@ -79,6 +79,7 @@ describe('the packed package', () => {
     expect(files).toContain('dist/infra/index.d.ts');
     expect(files).toContain('dist/cli/amicleaner/bin.js');
     expect(files).toContain('dist/statemachine/ami-cleaner.asl.json');
+    expect(files).toContain('dist/statemachine/delete-batch.asl.json');
     expect(files, 'the licence travels with the package').toContain('LICENSE');
     for (const handler of ALL_HANDLERS) expect(files).toContain(`dist/lambda/${handler.file}/index.mjs`);
     expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
@@ -166,11 +167,15 @@ console.log(JSON.stringify({ functions: Object.keys(cleaner.functions), stateMac
       ).toMatchObject({
         keepPrevious: 2,
       });
-      const [stateMachine] = resources.filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-      // Function ARNs go through DefinitionSubstitutions, so the definition itself is plain JSON.
-      const definition = JSON.parse(stateMachine?.Properties.DefinitionString as string);
-      expect(definition.States.DeleteImages.MaxConcurrency).toBe(3);
-      expect(definition.States.DeleteOrphans.MaxConcurrency).toBe(3);
+      // Function ARNs go through DefinitionSubstitutions, so the definitions themselves are plain JSON.
+      const [definition, child] = ['RequestApproval', 'LoadBatch'].map((state) =>
+        resources
+          .filter((r) => r.Type === 'AWS::StepFunctions::StateMachine')
+          .map((r) => JSON.parse(r.Properties.DefinitionString as string))
+          .find((d) => d.States[state]),
+      );
+      expect(child.States.DeleteImages.MaxConcurrency).toBe(3);
+      expect(child.States.DeleteOrphans.MaxConcurrency).toBe(3);
       expect(definition.States.RequestApproval.TimeoutSeconds).toBe(21600);
     },
     TIMEOUT,

@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import {
+  DELETE_BATCH_DEFINITION_PATH,
+  DELETE_BATCH_STATE_MACHINE_PLACEHOLDER,
   listPlaceholders,
   loadDefinitionTemplate,
   NUMERIC_PLACEHOLDERS,
@@ -19,23 +21,38 @@ const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValid
 
 const APPROVAL_TIMEOUT_SECONDS = 86_400;
 const MAX_CONCURRENCY = 7;
-const functionArns = Object.fromEntries(
-  STATE_MACHINE_HANDLERS.map((h) => [
-    h.stateMachinePlaceholder,
-    `arn:aws:lambda:eu-west-1:123456789012:function:ami-cleaner-${h.file}`,
-  ]),
-);
+const DELETE_BATCH_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:ami-cleaner-delete-batch';
+const SYNC_START = 'arn:aws:states:::states:startExecution.sync:2';
+const functionArns: Record<string, string> = {
+  ...Object.fromEntries(
+    STATE_MACHINE_HANDLERS.map((h) => [
+      h.stateMachinePlaceholder,
+      `arn:aws:lambda:eu-west-1:123456789012:function:ami-cleaner-${h.file}`,
+    ]),
+  ),
+  [DELETE_BATCH_STATE_MACHINE_PLACEHOLDER]: DELETE_BATCH_ARN,
+};
+const childTemplate = () => loadDefinitionTemplate(DELETE_BATCH_DEFINITION_PATH);
 
 /** `${Name}`, as written in the ASL file. */
 const placeholder = (name: string) => `\${${name}}`;
 
-function render(approvalTimeoutSeconds = APPROVAL_TIMEOUT_SECONDS): Json {
+function render(approvalTimeoutSeconds = APPROVAL_TIMEOUT_SECONDS, template?: string): Json {
   return JSON.parse(
-    renderDefinition({ approvalTimeoutSeconds, deletionMaxConcurrency: MAX_CONCURRENCY, functionArns }),
+    renderDefinition(
+      { approvalTimeoutSeconds, deletionMaxConcurrency: MAX_CONCURRENCY, functionArns },
+      template,
+    ),
   ) as Json;
 }
 
-/** Every state by name, including those inside Map item processors (names are unique in this file). */
+/** The DeleteBatch child, rendered with the same values. */
+const renderChild = (): Json => render(APPROVAL_TIMEOUT_SECONDS, childTemplate());
+
+/**
+ * Every state by name, including those inside Map item processors and those of the DeleteBatch
+ * child a `.sync:2` task starts (names are unique across the run's definitions).
+ */
 function allStates(definition: Json): Map<string, Json> {
   const states = new Map<string, Json>();
   const visit = (machine: Json) => {
@@ -43,6 +60,10 @@ function allStates(definition: Json): Map<string, Json> {
       expect(states.has(name), `state name ${name} is used twice`).toBe(false);
       states.set(name, state as Json);
       if (state.ItemProcessor) visit(state.ItemProcessor);
+      if (state.Resource === SYNC_START) {
+        expect(state.Parameters.StateMachineArn).toBe(DELETE_BATCH_ARN);
+        visit(renderChild());
+      }
     }
   };
   visit(definition);
@@ -57,6 +78,8 @@ function successors(state: Json): string[] {
   for (const choice of state.Choices ?? []) next.push(choice.Next);
   for (const c of state.Catch ?? []) next.push(c.Next);
   if (state.ItemProcessor) next.push(state.ItemProcessor.StartAt);
+  // A `.sync:2` task runs its child to the end before the task's own Next.
+  if (state.Resource === SYNC_START) next.push(renderChild().StartAt);
   return next;
 }
 
@@ -117,17 +140,16 @@ const DELETION_RETRY = [
 ];
 
 describe('the ASL file', () => {
-  it('is valid ASL for asl-validator once its placeholders are filled', () => {
-    // Prepare
-    const definition = render();
+  it('is valid ASL for asl-validator once its placeholders are filled, the run and its DeleteBatch child', () => {
+    for (const definition of [render(), renderChild()]) {
+      // Act
+      const result = aslValidator(definition, { checkArn: true, checkPaths: true });
 
-    // Act
-    const result = aslValidator(definition, { checkArn: true, checkPaths: true });
-
-    // Assess
-    expect(result.errorsText('\n')).toBe('');
-    expect(result.isValid).toBe(true);
-    expect(JSON.stringify(definition)).not.toContain('${');
+      // Assess
+      expect(result.errorsText('\n')).toBe('');
+      expect(result.isValid).toBe(true);
+      expect(JSON.stringify(definition)).not.toContain('${');
+    }
   });
 
   it('uses a placeholder for every state machine function and nothing else', () => {
@@ -135,14 +157,15 @@ describe('the ASL file', () => {
     const template = loadDefinitionTemplate();
 
     // Act
-    const placeholders = listPlaceholders(template);
+    const placeholders = [...new Set([...listPlaceholders(template), ...listPlaceholders(childTemplate())])];
 
     // Assess
     const expected = [
       ...STATE_MACHINE_HANDLERS.map((h) => h.stateMachinePlaceholder),
       ...NUMERIC_PLACEHOLDERS,
+      DELETE_BATCH_STATE_MACHINE_PLACEHOLDER,
     ];
-    expect(placeholders).toEqual([...expected].sort());
+    expect(placeholders.sort()).toEqual([...expected].sort());
   });
 
   it('keeps numeric settings as whole-string placeholders and renders them as JSON numbers', () => {
@@ -155,13 +178,14 @@ describe('the ASL file', () => {
     // Assess
     expect(template.States.RequestApproval.TimeoutSeconds).toBe(placeholder('ApprovalTimeoutSeconds'));
     expect(rendered.States.RequestApproval.TimeoutSeconds).toBe(APPROVAL_TIMEOUT_SECONDS);
-    expect(rendered.States.DeleteImages.MaxConcurrency).toBe(MAX_CONCURRENCY);
-    expect(rendered.States.DeleteOrphans.MaxConcurrency).toBe(MAX_CONCURRENCY);
+    expect(rendered.States.DeleteBatches.MaxConcurrency).toBe(1);
+    expect(renderChild().States.DeleteImages.MaxConcurrency).toBe(MAX_CONCURRENCY);
+    expect(renderChild().States.DeleteOrphans.MaxConcurrency).toBe(MAX_CONCURRENCY);
   });
 
   it('stays on what the local runner executes: JSONPath, no Assign, inline Maps only', () => {
     // Prepare
-    const text = loadDefinitionTemplate();
+    const text = loadDefinitionTemplate() + childTemplate();
     const states = allStates(render());
 
     // Act
@@ -171,7 +195,7 @@ describe('the ASL file', () => {
     expect(text).not.toContain('"QueryLanguage"');
     expect(text).not.toContain('"Assign"');
     expect(text).not.toContain('ItemReader');
-    expect(maps).toHaveLength(2);
+    expect(maps).toHaveLength(3);
     for (const map of maps) expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'INLINE' });
   });
 
@@ -331,6 +355,42 @@ describe('deletion safety', () => {
     for (const name of deletionStates(states)) expect(failurePath.has(name)).toBe(false);
   });
 
+  it('starts one DeleteBatch child per batch descriptor, with only the run id, the plan hash and the descriptor', () => {
+    // Prepare
+    const map = states.get('DeleteBatches') as Json;
+    const start = map.ItemProcessor.States.DeleteBatch as Json;
+    const child = renderChild();
+
+    // Assess: the child's ids come from LoadBatch (which checks the descriptor's hash), never from the input.
+    expect(states.get('LoadApproved')?.ResultSelector).toEqual({ 'batches.$': '$.Payload.batches' });
+    expect(map.ItemsPath).toBe('$.work.batches');
+    expect(map.ItemSelector).toEqual({
+      'runId.$': '$.run.runId',
+      'planHash.$': '$.plan.planHash',
+      'batch.$': '$$.Map.Item.Value',
+    });
+    expect(start.Resource).toBe(SYNC_START);
+    expect(start.Parameters).toEqual({
+      StateMachineArn: DELETE_BATCH_ARN,
+      'Name.$': '$.batch.executionName',
+      Input: {
+        'runId.$': '$.runId',
+        'planHash.$': '$.planHash',
+        'batch.$': '$.batch',
+        'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
+      },
+    });
+    expect(child.StartAt).toBe('LoadBatch');
+    expect(child.States.LoadBatch.ResultPath).toBe('$.work');
+    expect(child.States.DeleteImages.ItemsPath).toBe('$.work.images');
+    expect(child.States.DeleteOrphans.ItemsPath).toBe('$.work.orphanSnapshots');
+    // A failed child is caught in its iteration: its items are left for Finalize, the others go on.
+    expect(start.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: null, Next: 'BatchNotFinished' },
+    ]);
+    expect(start.Retry.flatMap((r: Json) => r.ErrorEquals)).not.toContain('States.TaskFailed');
+  });
+
   it("passes each deletion Map only the run id, the plan hash and LoadApproved's verified ids, and keeps no iteration output", () => {
     for (const [mapName, idKeys] of [
       ['DeleteImages', ['imageId', 'snapshotIds']],
@@ -344,8 +404,8 @@ describe('deletion safety', () => {
 
       // Assess
       expect(map.ItemSelector).toEqual({
-        'runId.$': '$.run.runId',
-        'planHash.$': '$.plan.planHash',
+        'runId.$': '$.runId',
+        'planHash.$': '$.planHash',
         ...Object.fromEntries(idKeys.map((key) => [`${key}.$`, `$$.Map.Item.Value.${key}`])),
       });
       expect(map.ResultPath).toBeNull();
@@ -418,12 +478,27 @@ async function execute(options: {
       unfinished: 0,
     })),
     LoadApproved: lambda('LoadApproved', () => ({
+      batches: [{ index: 0, executionName: 'run-1-delete-0', hash: 'batch-hash-0' }],
+    })),
+    LoadBatch: lambda('LoadBatch', () => ({
       images: [
         { imageId: 'ami-00000001', snapshotIds: ['snap-00000011'] },
         { imageId: 'ami-00000002', snapshotIds: [] },
       ],
       orphanSnapshots: [{ snapshotId: 'snap-00000001' }],
     })),
+    // `.sync:2`: the child definition run with the same stubs, its output returned as JSON.
+    DeleteBatch: async (input: Json) => {
+      calls.push({ state: 'DeleteBatch', payload: input });
+      const child = new StateMachine(renderChild() as never, {
+        validationOptions: { checkArn: true, checkPaths: true },
+      });
+      const Output = await child.run(input.Input, {
+        overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: {} },
+        context: { Execution: { Id: `${DELETE_BATCH_ARN}:${input.Name}`, Name: input.Name } } as never,
+      }).result;
+      return { Output, Status: 'SUCCEEDED' };
+    },
     Deregister: lambda('Deregister', (p) => ({ imageId: p.imageId, outcome: 'DEREGISTERED' })),
     DeleteSnapshots: lambda('DeleteSnapshots', (p) => ({ imageId: p.imageId, deleted: [], skipped: [] })),
     DeleteOrphan: lambda('DeleteOrphan', (p) => ({ snapshotId: p.snapshotId, outcome: 'DONE' })),
@@ -469,6 +544,22 @@ describe('the definition executed locally with stub Lambdas', () => {
 
     // Assess
     expect(output).toEqual({ runId: 'run-1', status: 'APPROVED' });
+    expect(payloadOf('DeleteBatch')).toEqual({
+      StateMachineArn: DELETE_BATCH_ARN,
+      Name: 'run-1-delete-0',
+      Input: {
+        runId: 'run-1',
+        planHash: 'hash-1',
+        batch: { index: 0, executionName: 'run-1-delete-0', hash: 'batch-hash-0' },
+        AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID:
+          'arn:aws:states:eu-west-1:123456789012:execution:sm:run-1',
+      },
+    });
+    expect(payloadOf('LoadBatch')).toEqual({
+      runId: 'run-1',
+      planHash: 'hash-1',
+      batch: { index: 0, executionName: 'run-1-delete-0', hash: 'batch-hash-0' },
+    });
     expect(calls.filter((c) => c.state === 'Deregister').map((c) => c.payload)).toEqual([
       { runId: 'run-1', planHash: 'hash-1', imageId: 'ami-00000001', snapshotIds: ['snap-00000011'] },
       { runId: 'run-1', planHash: 'hash-1', imageId: 'ami-00000002', snapshotIds: [] },

@@ -6,6 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
+import { runKey } from '../../functions/adapters/workspace.ts';
+import { batchDocumentName, type DeletionBatch } from '../../functions/core/deletion-batches.ts';
 import type { Plan } from '../../functions/core/model.ts';
 import { FINAL_ITEM_STATUSES } from '../../functions/core/workflow.ts';
 import {
@@ -142,6 +144,46 @@ describe('a plan rewritten after planning deletes nothing', () => {
     expect(shown).toEqual(['409 Plan changed']);
     expectNothingDeleted(h);
     expect((await h.runRecord(execution.runId))?.status).toBe('EXPIRED');
+    await expectEndedClean(h, execution);
+  });
+});
+
+describe('a deletion batch rewritten after LoadApproved deletes nothing of it', () => {
+  it('an in-use AMI added to the workspace batch: the DeleteBatch child is refused, its items end FAILED', async () => {
+    // Prepare: a writer with workspace access widens batch 0 right after LoadApproved wrote it.
+    harness = await startWorkflowHarness();
+    const h = harness;
+    const inUse = h.scenario.inUseImageIds[0] as string;
+    const key = runKey(RUN_ID, batchDocumentName(0));
+
+    // Act
+    const execution = await h.run({
+      executionName: RUN_ID,
+      decision: 'APPROVE',
+      handlers: (real) => ({
+        LoadApproved: async (event: never) => {
+          const result = await (real.LoadApproved as (e: never) => Promise<unknown>)(event);
+          const batch = await h.stack.workspace.getJson<DeletionBatch>(key);
+          await h.stack.workspace.putJson(key, {
+            ...batch,
+            images: [...batch.images, { imageId: inUse, snapshotIds: h.snapshotsOf(inUse) }],
+          });
+          return result;
+        },
+      }),
+    });
+
+    // Assess: the child failed at LoadBatch, the run went on to Finalize, nothing was deleted.
+    expectNothingDeleted(h);
+    const childFailure = execution.events.find(
+      (event) => event.execution === `${RUN_ID}-delete-0` && event.type === 'StateFailed',
+    );
+    expect(childFailure?.state?.name).toBe('LoadBatch');
+    const run = await h.runRecord(execution.runId);
+    expect(run?.status).toBe('COMPLETED_WITH_FAILURES');
+    const items = [...(await h.items(execution.runId)).values()];
+    expect(items.find((item) => item.id === inUse)?.status).toBe('KEPT');
+    expect(items.filter((item) => item.status === 'FAILED').length).toBeGreaterThan(0);
     await expectEndedClean(h, execution);
   });
 });
