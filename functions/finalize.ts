@@ -88,14 +88,7 @@ export function createFinalizeHandler(
     await deps.ledger.finalizeItems(run.runId, ITEM_OUTCOME[outcome]);
     const items = await deps.ledger.listItems(run.runId);
     const recorded = await deps.ledger.getRun(run.runId);
-    if ((outcome === 'EXPIRED' || outcome === 'WITHDRAWN') && recorded?.approvalId) {
-      // The link already refuses an expired or withdrawn approval; this makes the ledger say so too.
-      await deps.ledger.expireApproval(recorded.approvalId);
-    } else if (recorded?.approvalId) {
-      // A decided approval's token must not outlive the run, even when the page crashed after
-      // SendTaskSuccess and never settled it (the ledger only forgets a decided approval's).
-      await deps.ledger.forgetTaskToken(recorded.approvalId);
-    }
+    await settleApproval(deps.ledger, recorded, outcome);
 
     const approver =
       outcome === 'APPROVED' || outcome === 'REJECTED'
@@ -125,7 +118,7 @@ export function createFinalizeHandler(
       finishedAt: deps.now().toISOString(),
       ...(error === undefined ? {} : { error }),
     });
-    const { earlierRuns: _earlier, recycleBin, ...counts } = summary;
+    const { earlierRuns: _earlier, recycleBin, targets: _targets, ...counts } = summary;
     logger.info('run finalized', {
       ...counts,
       savingStartsAt: recycleBin?.savingStartsAt,
@@ -139,6 +132,23 @@ export function createFinalizeHandler(
     }
     return summary;
   });
+}
+
+/** The run's approval when it ends: expired or withdrawn in the ledger too, and never a token left behind. */
+export async function settleApproval(
+  ledger: Pick<Ledger, 'expireApproval' | 'forgetTaskToken'>,
+  recorded: RunRecord | undefined,
+  outcome: RunOutcome,
+): Promise<void> {
+  if (!recorded?.approvalId) return;
+  if (outcome === 'EXPIRED' || outcome === 'WITHDRAWN') {
+    // The link already refuses an expired or withdrawn approval; this makes the ledger say so too.
+    await ledger.expireApproval(recorded.approvalId);
+  } else {
+    // A decided approval's token must not outlive the run, even when the page crashed after
+    // SendTaskSuccess and never settled it (the ledger only forgets a decided approval's).
+    await ledger.forgetTaskToken(recorded.approvalId);
+  }
 }
 
 /** Metrics are observability, not the audit record: a failure is logged and the run still closes. */

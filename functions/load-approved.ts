@@ -20,12 +20,12 @@ import type { Ledger, LedgerItem } from './adapters/ledger/index.ts';
 import { referencesNow } from './adapters/reference-checks.ts';
 import { type RunWorkspace, runKey } from './adapters/workspace.ts';
 import { IN_PLAN, verifiedDeletionSet } from './commons/approved-set.ts';
+import { ApprovalMismatchError, verifyRunApproval } from './commons/run-approval.ts';
 import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { getHistoryBudgetFromEnv } from './commons/env.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
-import { tallyVotes } from './core/approvers.ts';
 import {
   type BatchDescriptor,
   batchDocumentName,
@@ -41,9 +41,9 @@ import type { ApprovalResult, RunContext } from './core/workflow.ts';
 
 export interface LoadApprovedEvent {
   readonly run: RunContext;
-  /** `$.plan.planHash`: the hash Rotate computed. */
+  /** `$.plan.planHash`: the hash Rotate computed (a target run: its own, not the parent's). */
   readonly planHash: string;
-  /** What the approval page sent through SendTaskSuccess. */
+  /** What the approval page sent through SendTaskSuccess (a target run: the parent's, of the parent's plan). */
   readonly approval: ApprovalResult;
 }
 
@@ -67,10 +67,7 @@ export interface LoadApprovedDeps {
   readonly logger?: HandlerLogger;
 }
 
-/** The approval does not cover this run's recorded plan. Nothing was marked approved. */
-export class ApprovalMismatchError extends Error {
-  override readonly name = 'ApprovalMismatchError';
-}
+export { ApprovalMismatchError };
 
 /** Approved items a deletion step still has to process (DEREGISTERED: a retried Map resumes them). */
 const TO_PROCESS = new Set(['APPROVED', 'DEREGISTERED']);
@@ -88,32 +85,7 @@ export function createLoadApprovedHandler(
     const approval = requireRecord(record.approval, 'approval');
     const { runId } = run;
 
-    if (run.dryRun) throw new ApprovalMismatchError(`run ${runId} is a dry run; nothing may be deleted`);
-    if (approval.decision !== 'APPROVED') {
-      throw new ApprovalMismatchError(`run ${runId}: the decision is not APPROVED`);
-    }
-    if (approval.planHash !== planHash) {
-      throw new ApprovalMismatchError(`run ${runId}: the approval is for another plan than ${planHash}`);
-    }
-    const recorded = await deps.ledger.getRun(runId);
-    if (recorded?.planHash !== planHash) {
-      throw new ApprovalMismatchError(
-        `run ${runId} recorded plan ${recorded?.planHash ?? 'none'}, not ${planHash}`,
-      );
-    }
-    // The decision must also be the one the ledger recorded when the approval link was used.
-    const stored = recorded.approvalId ? await deps.ledger.getApproval(recorded.approvalId) : undefined;
-    if (stored?.status !== 'APPROVED' || stored.planHash !== planHash || stored.runId !== runId) {
-      throw new ApprovalMismatchError(`run ${runId}: no APPROVED approval of plan ${planHash} in the ledger`);
-    }
-    // Named approvers: the ledger's votes must make the quorum for this very plan hash.
-    if (stored.approvers) {
-      const tally = tallyVotes(stored.votes ?? {}, stored.approvers, stored.requiredApprovals ?? 1, planHash);
-      if (!tally.reached)
-        throw new ApprovalMismatchError(
-          `run ${runId}: ${tally.approvedBy.length} of ${tally.required} approvals of plan ${planHash} in the ledger`,
-        );
-    }
+    const approver = await verifyRunApproval(deps, run, planHash, approval);
 
     // Bind by content: the ids handed to the deletion Maps must hash to the approved plan hash
     // (which came through the state, not the ledger). Checked before anything is marked.
@@ -122,8 +94,6 @@ export function createLoadApprovedHandler(
     );
     const verified = verifiedDeletionSet(runId, deps.region, planHash, inPlan, run.maxDeletionsPerRun);
 
-    const approver =
-      stored.approver ?? (typeof approval.approver === 'string' ? approval.approver : undefined);
     const deleting = await deps.ledger.updateRun(
       runId,
       { status: 'DELETING', ...(approver === undefined ? {} : { approver }) },

@@ -21,6 +21,10 @@ export interface RunContext {
   readonly triggerImageId?: string;
   /** Candidates beyond this are recorded DEFERRED and left for the next run. */
   readonly maxDeletionsPerRun: number;
+  /** Organization runs: the account and region this run works on. Absent = the hub's own. */
+  readonly target?: { readonly accountId: string; readonly region: string };
+  /** Organization runs: the parent run whose one approval decides this target run. */
+  readonly parentRunId?: string;
 }
 
 /** Status of one ledger item (an AMI or an orphan snapshot) in one run. */
@@ -115,6 +119,28 @@ export interface RunSummary {
   };
   /** What this run finished of earlier runs (FinishEarlierRuns): snapshots of AMIs they deregistered. */
   readonly earlierRuns?: EarlierRunsSummary;
+  /** Organization runs: target runs that failed, were denied, or did not finish. */
+  readonly failedTargets?: number;
+  /** Organization runs: one line per target, in target order. */
+  readonly targets?: readonly TargetRunSummary[];
+}
+
+/** One target's share of an organization run's summary. */
+export interface TargetRunSummary {
+  readonly accountId: string;
+  readonly region: string;
+  readonly runId: string;
+  /** The target run's status; NOT_STARTED when its plan phase never recorded a run. */
+  readonly status: RunStatus | 'NOT_STARTED';
+  readonly candidates: number;
+  readonly deregistered: number;
+  readonly snapshotsDeleted: number;
+  readonly skippedInUse: number;
+  readonly failed: number;
+  readonly deferred: number;
+  readonly gibFreed: number;
+  readonly estimatedMonthlySavingUsd: number;
+  readonly error?: string;
 }
 
 export interface EarlierRunsSummary {

@@ -1,0 +1,133 @@
+/**
+ * FinalizeOrganizationRun: the last state of an organization run. Each target run finalized
+ * itself (its items, its lock); this reads their summaries from the ledger and records the run's
+ * own: the sums over every target plus one line per target, so a failure or a denied account is
+ * visible next to what the others deleted. The parent's approval is settled as Finalize settles a
+ * run's own (expired or withdrawn in the ledger; a decided one's task token forgotten).
+ */
+import { mapWithConcurrency } from './adapters/concurrency.ts';
+import type { Ledger } from './adapters/ledger/index.ts';
+import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import { classifyFailures, failureMessage, InvalidEventError } from './commons/errors.ts';
+import { isRecord, requireRecord, requireRun } from './commons/events.ts';
+import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { plannedTarget } from './core/organization-run.ts';
+import { target } from './core/target.ts';
+import type { RunStatus, RunSummary, TargetRunSummary } from './core/workflow.ts';
+import { type RunOutcome, settleApproval } from './finalize.ts';
+
+export interface FinalizeOrganizationRunEvent {
+  readonly run: unknown;
+  readonly targets?: unknown;
+  readonly outcome: RunOutcome;
+  readonly error?: unknown;
+}
+
+export interface FinalizeOrganizationRunDeps {
+  readonly ledger: Pick<Ledger, 'getRun' | 'updateRun' | 'expireApproval' | 'forgetTaskToken'>;
+  readonly now: () => Date;
+  readonly logger?: HandlerLogger;
+}
+
+const OUTCOMES = new Set<RunOutcome>([
+  'APPROVED',
+  'REJECTED',
+  'EXPIRED',
+  'WITHDRAWN',
+  'DRY_RUN',
+  'NOTHING_TO_DELETE',
+  'FAILED',
+]);
+/** Target runs in these did not end as planned: the run says so in its status and `failedTargets`. */
+const TARGET_FAILURES = new Set<string>(['FAILED', 'COMPLETED_WITH_FAILURES', 'NOT_STARTED', 'RUNNING', 'DELETING']);
+const READ_CONCURRENCY = 8;
+
+export function createFinalizeOrganizationRunHandler(
+  deps: FinalizeOrganizationRunDeps,
+): (event: FinalizeOrganizationRunEvent) => Promise<RunSummary> {
+  const logger = deps.logger ?? silentLogger;
+  return classifyFailures('FinalizeOrganizationRun', async (event) => {
+    const record = requireRecord(event, 'event');
+    const run = requireRun(record.run);
+    let outcome = record.outcome as RunOutcome;
+    if (!OUTCOMES.has(outcome)) throw new InvalidEventError(`outcome must be one of ${[...OUTCOMES].join(', ')}`);
+    if (outcome === 'NOTHING_TO_DELETE' && run.dryRun) outcome = 'DRY_RUN';
+    const given = record.targets === undefined ? [] : record.targets;
+    if (!Array.isArray(given)) throw new InvalidEventError('targets must be a list');
+    const targets = given.map((value) => {
+      const each = requireRecord(value, 'target');
+      return plannedTarget(target(each.accountId, each.region), run.runId);
+    });
+
+    const lines = await mapWithConcurrency(targets, READ_CONCURRENCY, async (each): Promise<TargetRunSummary> => {
+      const child = await deps.ledger.getRun(each.runId);
+      const summary = child?.summary;
+      return {
+        accountId: each.accountId,
+        region: each.region,
+        runId: each.runId,
+        status: child?.status ?? 'NOT_STARTED',
+        candidates: summary?.candidates ?? 0,
+        deregistered: summary?.deregistered ?? 0,
+        snapshotsDeleted: summary?.snapshotsDeleted ?? 0,
+        skippedInUse: summary?.skippedInUse ?? 0,
+        failed: summary?.failed ?? 0,
+        deferred: summary?.deferred ?? 0,
+        gibFreed: summary?.gibFreed ?? 0,
+        estimatedMonthlySavingUsd: summary?.estimatedMonthlySavingUsd ?? 0,
+        ...(child?.error === undefined ? {} : { error: child.error.slice(0, 200) }),
+      };
+    });
+    const sum = (pick: (line: TargetRunSummary) => number) => lines.reduce((total, line) => total + pick(line), 0);
+    const failedTargets = lines.filter((line) => TARGET_FAILURES.has(line.status)).length;
+    const recorded = await deps.ledger.getRun(run.runId);
+    await settleApproval(deps.ledger, recorded, outcome);
+    const summary: RunSummary = {
+      runId: run.runId,
+      status: statusOf(outcome, failedTargets, sum((l) => l.failed)),
+      ...(recorded?.planHash === undefined ? {} : { planHash: recorded.planHash }),
+      candidates: sum((l) => l.candidates),
+      deregistered: sum((l) => l.deregistered),
+      snapshotsDeleted: sum((l) => l.snapshotsDeleted),
+      skippedInUse: sum((l) => l.skippedInUse),
+      failed: sum((l) => l.failed),
+      deferred: sum((l) => l.deferred),
+      gibFreed: sum((l) => l.gibFreed),
+      estimatedMonthlySavingUsd: Math.round(sum((l) => l.estimatedMonthlySavingUsd) * 100) / 100,
+      ...(recorded?.approver === undefined ? {} : { approver: recorded.approver }),
+      failedTargets,
+      targets: lines,
+    };
+    const error =
+      outcome === 'FAILED' ? failureMessage(isRecord(record.error) ? record.error : undefined) : undefined;
+    await deps.ledger.updateRun(run.runId, {
+      status: summary.status,
+      summary,
+      finishedAt: deps.now().toISOString(),
+      ...(error === undefined ? {} : { error }),
+    });
+    logger.info('organization run finalized', {
+      runId: run.runId,
+      status: summary.status,
+      targets: lines.length,
+      failedTargets,
+      deregistered: summary.deregistered,
+      snapshotsDeleted: summary.snapshotsDeleted,
+      error,
+    });
+    return summary;
+  });
+}
+
+function statusOf(outcome: RunOutcome, failedTargets: number, failedItems: number): RunStatus {
+  if (outcome === 'APPROVED') return failedTargets + failedItems > 0 ? 'COMPLETED_WITH_FAILURES' : 'COMPLETED';
+  return outcome;
+}
+
+export const handler = lazyHandler(() =>
+  createFinalizeOrganizationRunHandler({
+    ledger: ledgerFromEnv(),
+    now: () => new Date(),
+    logger: createLogger('finalize-organization-run'),
+  }),
+);
