@@ -12,6 +12,7 @@ import { type RunWorkspace, runKey } from './adapters/workspace.ts';
 import { lazyHandler, workspaceFromEnv } from './commons/deps.ts';
 import { classifyFailures, InvalidEventError } from './commons/errors.ts';
 import { RUN_ID, requireRecord, requireRun, requireString } from './commons/events.ts';
+import { consumersOfTargetRun } from './commons/target-consumers.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import type { Inventory } from './core/model.ts';
 import { type ConsumerAccounts, filterInUseStep, type MappedGroups } from './core/plan.ts';
@@ -60,6 +61,13 @@ export function createFilterInUseHandler(
   return classifyFailures('FilterInUse', async (event) => {
     const record = requireRecord(event, 'event');
     const run = requireRun(record.run);
+    // A target run of an organization run finds its consumers itself, from the parent's workspace.
+    const derived =
+      record.consumerReferenceKeys === undefined ? await consumersOfTargetRun(deps.workspace, run) : undefined;
+    if (derived) {
+      Object.assign(record, derived);
+      if (record.target === undefined && run.target) record.target = run.target;
+    }
     const consumerKeys = optionalList(record, 'consumerReferenceKeys');
     const unreadable = optionalList(record, 'unreadableConsumers');
     if (!unreadable.every(isAccountId))

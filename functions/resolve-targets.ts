@@ -10,7 +10,9 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { Ledger } from './adapters/ledger/index.ts';
 import { resolveTargets } from './adapters/organization.ts';
 import { type AcquireLockEvent, buildRunContext, InvalidRunInputError, type RunInput } from './acquire-lock.ts';
-import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import type { RunWorkspace } from './adapters/workspace.ts';
+import { lazyHandler, ledgerFromEnv, workspaceFromEnv } from './commons/deps.ts';
+import { writeReferenceTargets } from './commons/target-consumers.ts';
 import { clientConfig } from './adapters/clients.ts';
 import {
   getHistoryBudgetFromEnv,
@@ -52,6 +54,7 @@ export interface ResolveTargetsResult {
 
 export interface ResolveTargetsDeps {
   readonly ledger: Ledger;
+  readonly workspace: RunWorkspace;
   readonly selection: ValidTargetSelection;
   /** Accounts × regions, the OUs' ACTIVE accounts included (a list of accounts needs no Organizations call). */
   readonly resolve: (selection: ValidTargetSelection) => Promise<Target[]>;
@@ -94,6 +97,8 @@ export function createResolveTargetsHandler(
     const scope = runScope(resolved, only);
     const tooMany = organizationHistoryProblem(deps.organizationBudget, scope.plan.length);
     if (tooMany) throw new TargetScopeError(tooMany);
+    // Each target run's FilterInUse reads this to know its region's consumers (commons/target-consumers.ts).
+    await writeReferenceTargets(deps.workspace, run.runId, scope.references);
 
     const childInput: RunInput = {
       trigger: run.trigger,
@@ -143,6 +148,7 @@ export const handler = lazyHandler(() => {
   const organizations = new OrganizationsClient(clientConfig());
   return createResolveTargetsHandler({
     ledger: ledgerFromEnv(),
+    workspace: workspaceFromEnv(),
     selection: getTargetSelectionFromEnv(),
     resolve: (selection) => resolveTargets(organizations, selection),
     defaultSettings: getPlanSettingsFromEnv(),

@@ -239,6 +239,7 @@ export class AmiCleaner extends Construct {
       // An execution must never outlive the run lock, or a second run could start beside it.
       // (StateMachineProps.timeout is ignored for string definitions, so it is set in the ASL.)
       ExecutionTimeoutSeconds: settings.lockTtl.toSeconds(),
+      TargetMaxConcurrency: 10,
     };
     const substitutions: Record<string, string> = {};
     for (const spec of STATE_MACHINE_HANDLERS) {

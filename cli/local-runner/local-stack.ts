@@ -33,9 +33,20 @@ import { createRecordFailureHandler } from '../../functions/record-failure.ts';
 import { createRecordPlanHandler } from '../../functions/record-plan.ts';
 import { createReleaseLockHandler } from '../../functions/release-lock.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
+import { createResumeTargetRunHandler } from '../../functions/resume-target-run.ts';
 import { createRotateHandler } from '../../functions/rotate.ts';
-import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
-import type { StateMachineHandlerId } from '../../infra/lib/handlers.ts';
+import { createCollectReferencesHandler } from '../../functions/collect-references.ts';
+import { createCombinePlansHandler } from '../../functions/combine-plans.ts';
+import { createFinalizeOrganizationRunHandler } from '../../functions/finalize-organization-run.ts';
+import { createResolveTargetsHandler } from '../../functions/resolve-targets.ts';
+import { organizationHistoryBudget } from '../../functions/core/organization-run.ts';
+import { type Target, target as makeTarget, type ValidTargetSelection } from '../../functions/core/target.ts';
+import {
+  definitionHistoryBudget,
+  loadDefinitionTemplate,
+  ORGANIZATION_DEFINITION_PATH,
+} from '../../infra/lib/definition.ts';
+import type { OrganizationHandlerId, StateMachineHandlerId } from '../../infra/lib/handlers.ts';
 import { SimulatedAccount } from '../simulated-account/account.ts';
 
 const SIGNING_SECRET_ID = 'ami-cleaner/approval-signing-key';
@@ -60,10 +71,27 @@ export interface LocalStackOptions {
   readonly workspace?: RunWorkspace;
   /** Recycle Bin retention on (`--recycle-bin-days`): the deletion steps tag before deleting. */
   readonly recycleBin?: RecycleBinRetention;
+  /** Targets (`--accounts`, `--ou`, `--regions`): the organization workflow runs, one target run each. */
+  readonly organization?: LocalOrganization;
+}
+
+/** What an organization run needs on this machine: the selection and how to act in a target. */
+export interface LocalOrganization {
+  readonly selection: ValidTargetSelection;
+  /** Accounts × regions, OUs resolved through AWS Organizations. */
+  readonly resolve: (selection: ValidTargetSelection) => Promise<Target[]>;
+  /** The account the hub runs as (the caller's, or the simulated management account). */
+  readonly hubAccountId: string;
+  /** Clients acting in another target through the member role. */
+  readonly memberClientsFor: (each: Target, runId: string) => AwsClients;
+  readonly roleName?: string;
 }
 
 /** Lambda handlers by the construct's handler id, as the state machine invokes them. */
-export type StepHandlers = Readonly<Record<StateMachineHandlerId, (event: never) => Promise<unknown>>>;
+export type StepHandlers = Readonly<
+  Record<StateMachineHandlerId, (event: never) => Promise<unknown>> &
+    Partial<Record<OrganizationHandlerId, (event: never) => Promise<unknown>>>
+>;
 
 export interface LocalStack {
   readonly handlers: StepHandlers;
@@ -75,6 +103,8 @@ export interface LocalStack {
   readonly workspace: RunWorkspace;
   readonly region: string;
   readonly approvalTimeoutSeconds: number;
+  /** Set: runs execute the organization workflow, one target run per account and region. */
+  readonly organization?: LocalOrganization;
 }
 
 export function createLocalStack(options: LocalStackOptions): LocalStack {
@@ -145,6 +175,10 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       ...retention,
     }),
     ReleaseLock: createReleaseLockHandler({ ledger, region }),
+    ResumeTargetRun: createResumeTargetRunHandler({ ledger, now }),
+    ...(options.organization
+      ? organizationHandlers(options.organization, { ledger, workspace, clients, region, now, options })
+      : {}),
   } as StepHandlers;
   const approvalPage = createApprovalPageHandler({
     ledger,
@@ -172,5 +206,44 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
     workspace,
     region,
     approvalTimeoutSeconds: options.approvalTimeoutSeconds,
+    ...(options.organization ? { organization: options.organization } : {}),
+  };
+}
+
+/** The organization workflow's own handlers (RequestApproval is shared with the target workflow). */
+function organizationHandlers(
+  organization: LocalOrganization,
+  context: {
+    ledger: Ledger;
+    workspace: RunWorkspace;
+    clients: AwsClients;
+    region: string;
+    now: () => Date;
+    options: LocalStackOptions;
+  },
+) {
+  const { ledger, workspace, clients, region, now, options } = context;
+  return {
+    ResolveTargets: createResolveTargetsHandler({
+      ledger,
+      workspace,
+      selection: organization.selection,
+      resolve: organization.resolve,
+      defaultSettings: options.defaultSettings,
+      maxDeletionsPerRun: options.maxDeletionsPerRun ?? 500,
+      historyBudget: definitionHistoryBudget(),
+      organizationBudget: organizationHistoryBudget(
+        JSON.parse(loadDefinitionTemplate(ORGANIZATION_DEFINITION_PATH)),
+      ),
+    }),
+    CollectReferences: createCollectReferencesHandler({
+      workspace,
+      hub: makeTarget(organization.hubAccountId, region),
+      hubClients: clients,
+      memberClientsFor: (each, _roleName, runId) => organization.memberClientsFor(each, runId),
+      now,
+    }),
+    CombinePlans: createCombinePlansHandler({ ledger, workspace, now }),
+    FinalizeOrganizationRun: createFinalizeOrganizationRunHandler({ ledger, now }),
   };
 }

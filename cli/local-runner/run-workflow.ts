@@ -27,9 +27,16 @@ import {
   DELETE_BATCH_DEFINITION_PATH,
   DELETE_BATCH_STATE_MACHINE_PLACEHOLDER,
   loadDefinitionTemplate,
+  ORGANIZATION_DEFINITION_PATH,
   renderDefinition,
+  TARGET_STATE_MACHINE_PLACEHOLDER,
 } from '../../infra/lib/definition.ts';
-import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from '../../infra/lib/handlers.ts';
+import {
+  ORGANIZATION_HANDLERS,
+  type OrganizationHandlerId,
+  STATE_MACHINE_HANDLERS,
+  type StateMachineHandlerId,
+} from '../../infra/lib/handlers.ts';
 import type { LocalStack } from './local-stack.ts';
 
 /** The construct's default; see infra for why (EC2 delete buckets refill 5 per second). */
@@ -130,30 +137,37 @@ export async function runWorkflowLocally(
 ): Promise<LocalRunResult> {
   const functionArn = (id: string) =>
     `arn:aws:lambda:${stack.region}:${LOCAL_ACCOUNT_ID}:function:ami-cleaner-${id}`;
-  const handlerByArn = new Map<string, StateMachineHandlerId>(
-    STATE_MACHINE_HANDLERS.map((h) => [functionArn(h.id), h.id]),
+  const allHandlers = [...STATE_MACHINE_HANDLERS, ...(stack.organization ? ORGANIZATION_HANDLERS : [])];
+  const handlerByArn = new Map<string, StateMachineHandlerId | OrganizationHandlerId>(
+    allHandlers.map((h) => [functionArn(h.id), h.id]),
   );
-  const stateMachineArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:stateMachine:ami-cleaner`;
-  const deleteBatchArn = `${stateMachineArn}-delete-batch`;
+  const targetArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:stateMachine:ami-cleaner`;
+  const deleteBatchArn = `${targetArn}-delete-batch`;
+  // With targets the organization workflow is the one started; the target workflow is its child.
+  const stateMachineArn = stack.organization ? `${targetArn}-organization` : targetArn;
+  const stateMachineName = stateMachineArn.split(':').at(-1) as string;
   const values = {
     approvalTimeoutSeconds: stack.approvalTimeoutSeconds,
     deletionMaxConcurrency: options.deletionMaxConcurrency ?? LOCAL_DELETION_MAX_CONCURRENCY,
     deleteBatchMaxConcurrency: options.deleteBatchMaxConcurrency ?? 1,
     functionArns: {
-      ...Object.fromEntries(
-        STATE_MACHINE_HANDLERS.map((h) => [h.stateMachinePlaceholder, functionArn(h.id)]),
-      ),
+      ...Object.fromEntries(allHandlers.map((h) => [h.stateMachinePlaceholder, functionArn(h.id)])),
       [DELETE_BATCH_STATE_MACHINE_PLACEHOLDER]: deleteBatchArn,
+      [TARGET_STATE_MACHINE_PLACEHOLDER]: targetArn,
     },
   };
-  const rendered = renderDefinition(values);
+  const targetRendered = renderDefinition(values);
+  const rendered = stack.organization
+    ? renderDefinition(values, loadDefinitionTemplate(ORGANIZATION_DEFINITION_PATH))
+    : targetRendered;
   const definition = JSON.parse(rendered) as AslDefinition;
   const children = new Map([
     [deleteBatchArn, renderDefinition(values, loadDefinitionTemplate(DELETE_BATCH_DEFINITION_PATH))],
+    ...(stack.organization ? [[targetArn, targetRendered] as const] : []),
   ]);
 
   const executionName = options.executionName ?? defaultExecutionName();
-  const executionArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:execution:ami-cleaner:${executionName}`;
+  const executionArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:execution:${stateMachineName}:${executionName}`;
   const taskToken = stack.control.taskTokens.issue();
 
   // Handler calls still running: after a stop they finish, as a Lambda would, before the close.
@@ -265,7 +279,7 @@ export async function runWorkflowLocally(
     overrides: overridesFor(definition),
     context: {
       Execution: { Id: executionArn, Name: executionName, StartTime: startTime, Input: options.input },
-      StateMachine: { Id: stateMachineArn, Name: 'ami-cleaner' },
+      StateMachine: { Id: stateMachineArn, Name: stateMachineName },
       Task: { Token: taskToken },
     } as never,
   });

@@ -19,6 +19,12 @@ export const DEFINITION_PATH = fileURLToPath(
 export const DELETE_BATCH_DEFINITION_PATH = fileURLToPath(
   new URL('../../statemachine/delete-batch.asl.json', import.meta.url),
 );
+/** The organization run: one target run per account and region, started with `.sync:2` per phase. */
+export const ORGANIZATION_DEFINITION_PATH = fileURLToPath(
+  new URL('../../statemachine/organization.asl.json', import.meta.url),
+);
+/** The placeholder the organization definition uses for the target (ami-cleaner) state machine's ARN. */
+export const TARGET_STATE_MACHINE_PLACEHOLDER = 'TargetStateMachineArn';
 /** The placeholder the run's definition uses for the DeleteBatch state machine's ARN. */
 export const DELETE_BATCH_STATE_MACHINE_PLACEHOLDER = 'DeleteBatchStateMachineArn';
 
@@ -28,6 +34,7 @@ export const NUMERIC_PLACEHOLDERS = [
   'DeletionMaxConcurrency',
   'DeleteBatchMaxConcurrency',
   'ExecutionTimeoutSeconds',
+  'TargetMaxConcurrency',
 ] as const;
 export type NumericPlaceholder = (typeof NUMERIC_PLACEHOLDERS)[number];
 
@@ -81,6 +88,8 @@ export interface RenderedDefinitionValues {
   readonly deleteBatchMaxConcurrency?: number;
   /** The whole execution's limit (the construct uses the lock TTL). @default approval timeout + 3 h */
   readonly executionTimeoutSeconds?: number;
+  /** Organization runs: target child executions running at once. @default 10 */
+  readonly targetMaxConcurrency?: number;
   /** By placeholder name, e.g. `{ AcquireLockFunctionArn: 'arn:aws:lambda:…' }`; state machine ARNs too. */
   readonly functionArns: Readonly<Record<string, string>>;
 }
@@ -92,6 +101,7 @@ export function definitionNumbers(values: RenderedDefinitionValues): Record<Nume
     DeletionMaxConcurrency: values.deletionMaxConcurrency,
     DeleteBatchMaxConcurrency: values.deleteBatchMaxConcurrency ?? 1,
     ExecutionTimeoutSeconds: values.executionTimeoutSeconds ?? values.approvalTimeoutSeconds + 3 * 3600,
+    TargetMaxConcurrency: values.targetMaxConcurrency ?? 10,
   };
 }
 

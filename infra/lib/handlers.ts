@@ -52,7 +52,25 @@ export const STATE_MACHINE_HANDLERS = [
   task('RecordFailure', 'record-failure', 'Records a deletion failure on its ledger item'),
   task('Finalize', 'finalize', 'Gives every ledger item a final status and summarises the run'),
   task('ReleaseLock', 'release-lock', 'Releases the per-region run lock'),
+  task(
+    'ResumeTargetRun',
+    'resume-target-run',
+    "Resumes a target run of an organization run for its delete or close phase, from the ledger",
+  ),
 ] as const;
+
+/** The organization run's own handlers (statemachine/organization.asl.json); RequestApproval is shared. */
+export const ORGANIZATION_HANDLERS = [
+  task('ResolveTargets', 'resolve-targets', 'Validates the input and resolves accounts and OUs into targets'),
+  task('CollectReferences', 'collect-references', 'Writes the AMIs one target account references, for the others'),
+  task('CombinePlans', 'combine-plans', "Combines the target runs' plans into the run's one plan"),
+  task(
+    'FinalizeOrganizationRun',
+    'finalize-organization-run',
+    "Summarises every target run into the organization run's summary",
+  ),
+] as const;
+export type OrganizationHandlerId = (typeof ORGANIZATION_HANDLERS)[number]['id'];
 
 export const APPROVAL_PAGE_HANDLER: HandlerSpec = {
   id: 'ApprovalPage',

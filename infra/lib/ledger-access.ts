@@ -101,6 +101,7 @@ export const HANDLER_LEDGER_METHODS = {
     'getApproval',
   ],
   ReleaseLock: ['releaseLock'],
+  ResumeTargetRun: ['getRun', 'getLock'],
   // The public page: reads the run (it renders the workspace plan it verifies), changes approvals only.
   ApprovalPage: [
     'getApproval',

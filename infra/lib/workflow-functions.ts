@@ -138,6 +138,7 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
   RecordFailure: { timeout: SHORT, memorySize: 256 },
   Finalize: { timeout: PLANNING, memorySize: 512, workspace: 'read' },
   ReleaseLock: { timeout: SHORT, memorySize: 256 },
+  ResumeTargetRun: { timeout: SHORT, memorySize: 256 },
 };
 
 /** The approval page renders a plan of up to maxDeletionsPerRun rows. */
