@@ -1,0 +1,184 @@
+/**
+ * Issue 9 end to end on the simulated organization: one organization run plans every target in
+ * a child execution of its own, asks for one approval of the combined plan, and deletes (or
+ * closes) in every target in further children. Each target keeps its own run, lock and items.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Plan } from '../../functions/core/model.ts';
+import { targetPhaseExecutionName } from '../../functions/core/organization-run.ts';
+import { type Target, target } from '../../functions/core/target.ts';
+import { type OrganizationHarness, startOrganizationHarness } from './organization-harness.ts';
+
+let harness: OrganizationHarness | undefined;
+
+afterEach(async () => {
+  await harness?.stop();
+  harness = undefined;
+});
+
+const FINAL = new Set(['COMPLETED', 'COMPLETED_WITH_FAILURES', 'REJECTED', 'EXPIRED', 'NOTHING_TO_DELETE', 'FAILED']);
+
+async function planOf(h: OrganizationHarness, runId: string): Promise<Plan> {
+  const run = await h.ledger.getRun(runId);
+  return h.stack.workspace.getJson<Plan>(run?.planKey as string);
+}
+
+function candidatesOf(plan: Plan, each: Target): string[] {
+  return plan.groups
+    .filter((g) => g.accountId === each.accountId && g.region === each.region)
+    .flatMap((g) => g.candidates.map((c) => c.imageId));
+}
+
+describe('an organization run', () => {
+  it('plans every target, asks once, deletes in every target and keeps what another account runs', async () => {
+    // Prepare
+    harness = await startOrganizationHarness();
+    const h = harness;
+    const before = new Map(h.targets.map((t) => [t.key, h.imagesOf(t)]));
+
+    // Act
+    const execution = await h.run({ executionName: 'org-approve' });
+
+    // Assess
+    expect(execution.result.status).toBe('SUCCEEDED');
+    expect(execution.approvals).toHaveLength(1);
+    const plan = await planOf(h, execution.runId);
+    expect(plan.targets?.map((t) => `${t.accountId}-${t.region}`)).toEqual(
+      h.targets.filter((t) => candidatesOf(plan, t).length > 0).map((t) => t.key),
+    );
+    // Every AMI the plan named is gone from its own account, and nothing else is.
+    for (const each of h.targets) {
+      const planned = new Set(candidatesOf(plan, each));
+      const now = h.imagesOf(each);
+      const gone = [...(before.get(each.key) ?? [])].filter((id) => !now.has(id));
+      expect(gone.sort()).toEqual([...planned].sort());
+      const run = await h.targetRun(execution.runId, each);
+      expect(run?.status).toBe(planned.size > 0 ? 'COMPLETED' : 'NOTHING_TO_DELETE');
+      expect(await h.ledger.getLock(each.key)).toBeUndefined();
+    }
+    expect([...before.values()].some((ids) => ids.size > 0)).toBe(true);
+    // The golden images other accounts run are kept, with the account named.
+    for (const used of h.scenario.usedByOtherAccounts) {
+      const golden = target(h.scenario.golden.accountId, used.region);
+      expect(h.imagesOf(golden).has(used.imageId)).toBe(true);
+      const items = await h.ledger.listItems((await h.targetRun(execution.runId, golden))?.runId as string);
+      const item = items.find((i) => i.id === used.imageId);
+      expect(item?.reason).toBe('IN_USE_BY_ACCOUNT');
+      expect(String(item?.detail)).toContain(used.usedBy);
+    }
+    const parent = await h.ledger.getRun(execution.runId);
+    expect(parent?.status).toBe('COMPLETED');
+    expect(parent?.summary?.targets?.map((t) => `${t.accountId}-${t.region}`)).toEqual(h.targets.map((t) => t.key));
+    expect(parent?.summary?.deregistered).toBe(
+      h.targets.reduce((n, t) => n + candidatesOf(plan, t).length, 0),
+    );
+    // The console tree: every child execution name starts with its target's key.
+    const children = new Set(execution.events.map((e) => e.execution).filter(Boolean));
+    for (const each of h.targets)
+      expect(children.has(targetPhaseExecutionName(each, execution.runId, 'plan'))).toBe(true);
+  });
+
+  it('rejecting the one plan deletes in no target; every target run ends REJECTED and unlocked', async () => {
+    // Prepare
+    harness = await startOrganizationHarness();
+    const h = harness;
+    const before = new Map(h.targets.map((t) => [t.key, h.imagesOf(t)]));
+
+    // Act
+    const execution = await h.run({ executionName: 'org-reject', decision: 'REJECT' });
+
+    // Assess
+    expect(execution.result.status).toBe('SUCCEEDED');
+    for (const each of h.targets) {
+      expect(h.imagesOf(each)).toEqual(before.get(each.key));
+      const run = await h.targetRun(execution.runId, each);
+      expect(FINAL.has(String(run?.status))).toBe(true);
+      expect(await h.ledger.getLock(each.key)).toBeUndefined();
+    }
+    expect(h.organization.calls.filter((c) => c.command === 'DeregisterImage')).toEqual([]);
+    expect((await h.ledger.getRun(execution.runId))?.status).toBe('REJECTED');
+  });
+
+  it('a target whose member role refuses the hub fails alone; the others delete', async () => {
+    // Prepare: workload B's role trusts another hub account.
+    harness = await startOrganizationHarness({
+      prepare: (organization, scenario) => {
+        const denied = scenario.workloads[1]?.accountId as string;
+        organization.addRole(denied, scenario.roleName, {
+          hubAccountId: '999999999999',
+          hubPrincipalArns: ['arn:aws:iam::999999999999:role/AmiCleaner*'],
+        });
+      },
+    });
+    const h = harness;
+    const denied = h.scenario.workloads[1]?.accountId as string;
+    const deniedTargets = h.targets.filter((t) => t.accountId === denied);
+    const before = new Map(h.targets.map((t) => [t.key, h.imagesOf(t)]));
+
+    // Act
+    const execution = await h.run({ executionName: 'org-denied' });
+
+    // Assess
+    expect(execution.result.status).toBe('SUCCEEDED');
+    for (const each of deniedTargets) {
+      expect(h.imagesOf(each)).toEqual(before.get(each.key));
+      const run = await h.targetRun(execution.runId, each);
+      expect(run?.status).toBe('FAILED');
+      expect(run?.error).toMatch(/AssumeRoleError/);
+    }
+    const deleted = h.targets.filter((t) => h.imagesOf(t).size < (before.get(t.key)?.size ?? 0));
+    expect(deleted.length).toBeGreaterThan(0);
+    const parent = await h.ledger.getRun(execution.runId);
+    expect(parent?.status).toBe('COMPLETED_WITH_FAILURES');
+    expect(parent?.summary?.failedTargets).toBe(deniedTargets.length);
+  });
+
+  it('an OU that cannot be listed fails the run before anything is read in any target', async () => {
+    // Prepare
+    harness = await startOrganizationHarness({
+      prepare: (organization, scenario) => organization.deniedParents.add(scenario.ous.production),
+    });
+    const h = harness;
+
+    // Act
+    const execution = await h.run({ executionName: 'org-unlistable' });
+
+    // Assess
+    expect(execution.result.status).toBe('FAILED');
+    expect(execution.result.error?.error).toBe('OrganizationReadError');
+    expect(execution.approvals).toHaveLength(0);
+    const ec2 = h.organization.calls.filter((c) => !['ListAccountsForParent', 'ListOrganizationalUnitsForParent'].includes(c.command));
+    expect(ec2.filter((c) => /^(Describe|Deregister|Delete|AssumeRole)/.test(c.command))).toEqual([]);
+  });
+
+  it("a target run's ledger widened after the plans were combined deletes nothing there; the others delete", async () => {
+    // Prepare
+    harness = await startOrganizationHarness();
+    const h = harness;
+    const golden = target(h.scenario.golden.accountId, 'eu-west-1');
+    const before = new Map(h.targets.map((t) => [t.key, h.imagesOf(t)]));
+
+    // Act: a writer with ledger access flips a KEPT golden AMI to PLANNED under its run's own hash.
+    const execution = await h.run({
+      executionName: 'org-tamper',
+      beforeAnswer: async () => {
+        const run = await h.targetRun('org-tamper', golden);
+        const kept = (await h.ledger.listItems(run?.runId as string)).find((i) => i.status === 'KEPT');
+        const flipped = await h.ledger.transition(run?.runId as string, 'IMAGE', kept?.id as string, {
+          from: ['KEPT'],
+          to: 'PLANNED',
+          planHash: run?.planHash as string,
+          set: { snapshots: [], sizeGiB: 0 },
+        });
+        expect(flipped).toBe(true);
+      },
+    });
+
+    // Assess
+    expect(h.imagesOf(golden)).toEqual(before.get(golden.key));
+    const run = await h.targetRun(execution.runId, golden);
+    expect(run?.status).toBe('FAILED');
+    const others = h.targets.filter((t) => t.key !== golden.key);
+    expect(others.some((t) => h.imagesOf(t).size < (before.get(t.key)?.size ?? 0))).toBe(true);
+  });
+});
