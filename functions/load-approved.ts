@@ -20,11 +20,12 @@ import type { Ledger, LedgerItem } from './adapters/ledger/index.ts';
 import { referencesNow } from './adapters/reference-checks.ts';
 import { type RunWorkspace, runKey } from './adapters/workspace.ts';
 import { IN_PLAN, verifiedDeletionSet } from './commons/approved-set.ts';
-import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv, workspaceFromEnv } from './commons/deps.ts';
+import { lazyHandler, ledgerFromEnv, targetClientsFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { getHistoryBudgetFromEnv } from './commons/env.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { type TargetClients, type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import { tallyVotes } from './core/approvers.ts';
 import {
   type BatchDescriptor,
@@ -55,14 +56,12 @@ export interface LoadApprovedResult {
   readonly batches: readonly BatchDescriptor[];
 }
 
-export interface LoadApprovedDeps {
+/** `clients`/`region`: for the approval-time re-read of every reference source, in the run's target. */
+export interface LoadApprovedDeps extends TargetClientsDeps<InventoryClients> {
   readonly ledger: Ledger;
   readonly workspace: RunWorkspace;
   /** Sizes the batches (HISTORY_BUDGET): each child's worst-case history stays within its target. */
   readonly historyBudget: DeletionTreeBudget;
-  /** For the approval-time re-read of every reference source. */
-  readonly clients: InventoryClients;
-  readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -115,12 +114,15 @@ export function createLoadApprovedHandler(
         );
     }
 
+    // The target's clients first: a role that cannot be assumed fails before anything is marked.
+    const place = await targetClients(deps, run);
+    const { region } = place;
     // Bind by content: the ids handed to the deletion Maps must hash to the approved plan hash
     // (which came through the state, not the ledger). Checked before anything is marked.
     const inPlan = (await deps.ledger.listItems(runId)).filter(
       (item) => item.planHash === planHash && IN_PLAN.has(item.status),
     );
-    const verified = verifiedDeletionSet(runId, deps.region, planHash, inPlan, run.maxDeletionsPerRun);
+    const verified = verifiedDeletionSet(runId, region, planHash, inPlan, run.maxDeletionsPerRun);
 
     const approver =
       stored.approver ?? (typeof approval.approver === 'string' ? approval.approver : undefined);
@@ -141,7 +143,7 @@ export function createLoadApprovedHandler(
     const approved = (await deps.ledger.listItems(runId)).filter(
       (item) => item.planHash === planHash && TO_PROCESS.has(item.status) && verified.has(item),
     );
-    const skipped = await setAsideReferenced(deps, run, planHash, approved);
+    const skipped = await setAsideReferenced(deps, place, run, planHash, approved);
     const images = approved
       .filter((item) => item.kind === 'IMAGE' && !skipped.has(item.id))
       .sort(oldestFirst)
@@ -156,11 +158,12 @@ export function createLoadApprovedHandler(
     // Written one by one (a retried LoadApproved rewrites the same content under the same keys).
     const batches: BatchDescriptor[] = [];
     for (const [index, batch] of packed.entries()) {
-      await deps.workspace.putJson(runKey(runId, batchDocumentName(index)), batch);
+      // The region travels with the ids (LoadBatch hashes with it), so a child needs no ledger read.
+      await deps.workspace.putJson(runKey(runId, batchDocumentName(index)), { ...batch, region });
       batches.push({
         index,
         executionName: batchExecutionName(runId, index),
-        hash: hashDeletionBatch(deps.region, batch),
+        hash: hashDeletionBatch(region, batch),
       });
     }
     logger.info('approved plan loaded', {
@@ -180,6 +183,7 @@ export function createLoadApprovedHandler(
 /** Re-reads every reference source and moves newly referenced approved AMIs to SKIPPED_IN_USE. */
 async function setAsideReferenced(
   deps: LoadApprovedDeps,
+  place: TargetClients<InventoryClients>,
   run: RunContext,
   planHash: string,
   approved: readonly LedgerItem[],
@@ -190,8 +194,8 @@ async function setAsideReferenced(
     .map((i) => i.id);
   const { ssmParameterPaths } = run.settings;
   const references = await referencesNow(
-    deps.clients,
-    { region: deps.region, ssmParameterPaths, now: deps.now },
+    place.clients,
+    { region: place.region, ssmParameterPaths, now: deps.now },
     open,
   );
   const skipped = new Set<string>();
@@ -224,8 +228,7 @@ export const handler = lazyHandler(() =>
     ledger: ledgerFromEnv(),
     workspace: workspaceFromEnv(),
     historyBudget: getHistoryBudgetFromEnv(),
-    clients: awsClients(),
-    region: regionFromEnv(),
+    ...targetClientsFromEnv(),
     now: () => new Date(),
     logger: createLogger('load-approved'),
   }),

@@ -16,6 +16,7 @@ import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace, type RunWorkspace } from '../../functions/adapters/workspace.ts';
 import { createApprovalPageHandler } from '../../functions/approval-page.ts';
 import { createCloseAbandonedRunHandler } from '../../functions/close-abandoned-run.ts';
+import type { MemberClientsFor, TargetClientsDeps } from '../../functions/commons/target-clients.ts';
 import type { RecycleBinRetention } from '../../functions/core/recycle-bin.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';
 import { DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH } from '../../functions/core/summary.ts';
@@ -60,6 +61,14 @@ export interface LocalStackOptions {
   readonly workspace?: RunWorkspace;
   /** Recycle Bin retention on (`--recycle-bin-days`): the deletion steps tag before deleting. */
   readonly recycleBin?: RecycleBinRetention;
+  /**
+   * Organization runs: the hub's account (a run's target equal to it and `region` uses
+   * `clients`), and clients acting in any other target through the member role (e.g.
+   * `memberClients` with the simulated organization's `plugin()` for STS). Without it a run with
+   * another target fails closed (TargetConfigurationError) before any call.
+   */
+  readonly hubAccountId?: string;
+  readonly memberClientsFor?: MemberClientsFor;
 }
 
 /** Lambda handlers by the construct's handler id, as the state machine invokes them. */
@@ -75,6 +84,8 @@ export interface LocalStack {
   readonly workspace: RunWorkspace;
   readonly region: string;
   readonly approvalTimeoutSeconds: number;
+  /** As given in the options: the local executions' ARNs name it (cli/local-runner/run-workflow.ts). */
+  readonly hubAccountId?: string;
 }
 
 export function createLocalStack(options: LocalStackOptions): LocalStack {
@@ -94,6 +105,13 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
   const topicArn = `arn:aws:sns:${control.region}:${control.accountId}:${TOPIC_ARN_SUFFIX}`;
 
   const { ledger, clients, region } = options;
+  // Every handler that acts in a run's account gets the same way to reach it.
+  const reach: TargetClientsDeps = {
+    clients,
+    region,
+    ...(options.hubAccountId === undefined ? {} : { hubAccountId: options.hubAccountId }),
+    ...(options.memberClientsFor === undefined ? {} : { memberClientsFor: options.memberClientsFor }),
+  };
   const retention = options.recycleBin ? { recycleBin: options.recycleBin } : {};
   const workspace = options.workspace ?? new MemoryWorkspace();
   const handlers = {
@@ -106,11 +124,11 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       historyBudget: definitionHistoryBudget(),
       now,
     }),
-    FinishEarlierRuns: createFinishEarlierRunsHandler({ ledger, clients, region, now, ...retention }),
-    Inventory: createInventoryHandler({ clients, workspace, region, now }),
+    FinishEarlierRuns: createFinishEarlierRunsHandler({ ledger, ...reach, now, ...retention }),
+    Inventory: createInventoryHandler({ ...reach, workspace, now }),
     MapGroups: createMapGroupsHandler({ workspace }),
     FilterInUse: createFilterInUseHandler({ workspace }),
-    Rotate: createRotateHandler({ clients, workspace }),
+    Rotate: createRotateHandler({ ...reach, workspace }),
     RecordPlan: createRecordPlanHandler({ ledger, workspace }),
     RequestApproval: createRequestApprovalHandler({
       ledger,
@@ -129,14 +147,13 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       ledger,
       workspace,
       historyBudget: definitionHistoryBudget(),
-      clients,
-      region,
+      ...reach,
       now,
     }),
     LoadBatch: createLoadBatchHandler({ workspace, region }),
-    DeregisterImage: createDeregisterImageHandler({ ledger, clients, region, now, ...retention }),
-    DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, region, now }),
-    DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, clients, region, now, ...retention }),
+    DeregisterImage: createDeregisterImageHandler({ ledger, ...reach, now, ...retention }),
+    DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, ...reach, now }),
+    DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, ...reach, now, ...retention }),
     RecordFailure: createRecordFailureHandler({ ledger }),
     Finalize: createFinalizeHandler({
       ledger,
@@ -172,5 +189,6 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
     workspace,
     region,
     approvalTimeoutSeconds: options.approvalTimeoutSeconds,
+    ...(options.hubAccountId === undefined ? {} : { hubAccountId: options.hubAccountId }),
   };
 }

@@ -36,6 +36,20 @@ import type { LocalStack } from './local-stack.ts';
 export const LOCAL_DELETION_MAX_CONCURRENCY = 5;
 const LOCAL_ACCOUNT_ID = '000000000000';
 
+/**
+ * The account the local executions' ARNs name: the hub's when the stack knows it (so a run
+ * without a target and a target run of the hub's own account take the same lock), else a
+ * placeholder.
+ */
+export function localExecutionAccountId(stack: Pick<LocalStack, 'hubAccountId'>): string {
+  return stack.hubAccountId ?? LOCAL_ACCOUNT_ID;
+}
+
+/** The lock key (`LOCK#<key>`) of a local run without a target: the executions' account in the stack's region. */
+export function localLockKey(stack: Pick<LocalStack, 'hubAccountId' | 'region'>): string {
+  return `${localExecutionAccountId(stack)}-${stack.region}`;
+}
+
 /** The runner's execution events (its EventLog type is not exported): what progress needs. */
 export interface ExecutionEvent {
   readonly type: string;
@@ -133,7 +147,7 @@ export async function runWorkflowLocally(
   const handlerByArn = new Map<string, StateMachineHandlerId>(
     STATE_MACHINE_HANDLERS.map((h) => [functionArn(h.id), h.id]),
   );
-  const stateMachineArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:stateMachine:ami-cleaner`;
+  const stateMachineArn = `arn:aws:states:${stack.region}:${localExecutionAccountId(stack)}:stateMachine:ami-cleaner`;
   const deleteBatchArn = `${stateMachineArn}-delete-batch`;
   const values = {
     approvalTimeoutSeconds: stack.approvalTimeoutSeconds,
@@ -153,7 +167,7 @@ export async function runWorkflowLocally(
   ]);
 
   const executionName = options.executionName ?? defaultExecutionName();
-  const executionArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:execution:ami-cleaner:${executionName}`;
+  const executionArn = `arn:aws:states:${stack.region}:${localExecutionAccountId(stack)}:execution:ami-cleaner:${executionName}`;
   const taskToken = stack.control.taskTokens.issue();
 
   // Handler calls still running: after a stop they finish, as a Lambda would, before the close.

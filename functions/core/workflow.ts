@@ -9,7 +9,10 @@ export type Trigger = 'schedule' | 'ami-available' | 'manual';
 
 /** Built once by the first state and passed to every later state as `$.run`. */
 export interface RunContext {
-  /** Equals the execution name; the ledger's partition for this run. */
+  /**
+   * The ledger's partition for this run: the execution name, or for a target run of an
+   * organization `targetExecutionName(target, parentRunId)` (its plan child is `…-plan`).
+   */
   readonly runId: string;
   readonly executionArn: string;
   readonly trigger: Trigger;
@@ -21,6 +24,10 @@ export interface RunContext {
   readonly triggerImageId?: string;
   /** Candidates beyond this are recorded DEFERRED and left for the next run. */
   readonly maxDeletionsPerRun: number;
+  /** Organization runs: the account and region this run works on. Absent = the hub's own. */
+  readonly target?: { readonly accountId: string; readonly region: string };
+  /** Organization runs: the parent run whose one approval decides this target run. */
+  readonly parentRunId?: string;
 }
 
 /** Status of one ledger item (an AMI or an orphan snapshot) in one run. */
