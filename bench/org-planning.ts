@@ -18,7 +18,7 @@ import { memberClients } from '../functions/adapters/organization.ts';
 import { MemoryWorkspace } from '../functions/adapters/workspace.ts';
 import { createCollectReferencesHandler } from '../functions/collect-references.ts';
 import { DEFAULT_PLAN_SETTINGS } from '../functions/core/settings.ts';
-import { crossTargets, DEFAULT_MEMBER_ROLE_NAME, type Target, target } from '../functions/core/target.ts';
+import { crossTargets, DEFAULT_MEMBER_ROLE_NAME, type Target } from '../functions/core/target.ts';
 import type { RunContext } from '../functions/core/workflow.ts';
 import { createFilterInUseHandler } from '../functions/filter-in-use.ts';
 import { createInventoryHandler } from '../functions/inventory.ts';
@@ -84,8 +84,9 @@ export async function runOrgPlanning(): Promise<SummaryRow[]> {
 
   const collect = createCollectReferencesHandler({
     workspace,
-    hub: target(organization.managementAccountId, REGION),
-    hubClients: createAwsClients({ region: REGION }),
+    clients: createAwsClients({ region: REGION }),
+    region: REGION,
+    hubAccountId: organization.managementAccountId,
     memberClientsFor: (each) => clientsIn(each),
     now: () => now,
   });
@@ -112,7 +113,12 @@ export async function runOrgPlanning(): Promise<SummaryRow[]> {
         consumerReferenceKeys,
         referencesRunId: RUN_ID,
       });
-      return createRotateHandler({ clients, workspace })({ run, ...inventory, ...groups, ...filtered });
+      return createRotateHandler({ clients, region: REGION, workspace })({
+        run,
+        ...inventory,
+        ...groups,
+        ...filtered,
+      });
     }),
   );
   const t2 = performance.now();

@@ -20,7 +20,9 @@ import {
   worstCaseStateBytes,
   worstCaseTreeEvents,
 } from './core/quotas.ts';
+import { isExecutionArn, lockKeyOf } from './core/run-target.ts';
 import { InvalidSettingsError, type PlanSettings, resolvePlanSettings } from './core/settings.ts';
+import { InvalidTargetError, type Target, target, targetExecutionName } from './core/target.ts';
 import type { RunContext, Trigger } from './core/workflow.ts';
 
 /** The execution input: a manual start, or what start-execution sends. Every key is optional. */
@@ -33,6 +35,12 @@ export interface RunInput {
   readonly maxDeletionsPerRun?: number;
   /** Overrides of the deployment's DEFAULT_PLAN_SETTINGS. */
   readonly settings?: Partial<PlanSettings>;
+  /** Organization runs (with `parentRunId`, both or neither): the account and region to work on. */
+  readonly target?: { readonly accountId: string; readonly region: string };
+  /** Organization runs: the parent run; the run id becomes `targetExecutionName(target, parentRunId)`. */
+  readonly parentRunId?: string;
+  /** The parent's phase; AcquireLock runs only in `plan` (the ASL branches on it). */
+  readonly phase?: 'plan';
 }
 
 /** Built by the ASL from `$` and `$$.Execution`. */
@@ -74,7 +82,16 @@ export class InvalidRunInputError extends Error {
   override readonly name = 'InvalidRunInputError';
 }
 
-const INPUT_KEYS = new Set(['trigger', 'imageId', 'dryRun', 'maxDeletionsPerRun', 'settings']);
+const INPUT_KEYS = new Set([
+  'trigger',
+  'imageId',
+  'dryRun',
+  'maxDeletionsPerRun',
+  'settings',
+  'target',
+  'parentRunId',
+  'phase',
+]);
 const TRIGGERS: readonly Trigger[] = ['manual', 'schedule', 'ami-available'];
 
 export function createAcquireLockHandler(
@@ -85,7 +102,8 @@ export function createAcquireLockHandler(
     const run = buildRunContext(event, deps);
     // The run first: whatever fails later, close-abandoned-run finds a run to close.
     await deps.ledger.putRun(run, { status: 'RUNNING' });
-    const acquired = await deps.ledger.acquireLock(deps.region, run.runId, deps.lockTtlSeconds, deps.now());
+    const lockKey = lockKeyOf(run, deps);
+    const acquired = await deps.ledger.acquireLock(lockKey, run.runId, deps.lockTtlSeconds, deps.now());
     if (!acquired) {
       // Recorded so the skipped start is visible in the ledger; the lock holder is untouched.
       await deps.ledger.updateRun(run.runId, {
@@ -98,7 +116,8 @@ export function createAcquireLockHandler(
       trigger: run.trigger,
       dryRun: run.dryRun,
       triggerImageId: run.triggerImageId,
-      region: deps.region,
+      lock: lockKey,
+      ...(run.parentRunId === undefined ? {} : { parentRunId: run.parentRunId }),
     });
     return { acquired, run };
   });
@@ -111,11 +130,13 @@ export function buildRunContext(
 ): RunContext {
   const execution = requireRecord(requireRecord(event, 'event').execution, 'execution');
   const executionArn = requireString(execution, 'id');
+  // The account of a run without a target (and so its lock) comes from here: it must name one.
+  if (!isExecutionArn(executionArn)) throw new InvalidEventError('execution.id must be an execution ARN');
   const startTime = requireString(execution, 'startTime');
   if (Number.isNaN(Date.parse(startTime)))
     throw new InvalidEventError('execution.startTime must be ISO-8601');
-  const runId = String(execution.name ?? '');
-  if (!RUN_ID.test(runId)) {
+  const executionName = String(execution.name ?? '');
+  if (!RUN_ID.test(executionName)) {
     // The run id is a ledger partition and a workspace prefix: only plain names.
     throw new InvalidRunInputError('the execution name must be 1-80 characters of A-Z, a-z, 0-9, "-" or "_"');
   }
@@ -127,6 +148,10 @@ export function buildRunContext(
       throw new InvalidRunInputError(`unknown input key "${key}" (allowed: ${[...INPUT_KEYS].join(', ')})`);
     }
   }
+  if (input.phase !== undefined && input.phase !== 'plan')
+    throw new InvalidRunInputError('phase must be "plan" when AcquireLock runs');
+  const organization = organizationRun(input, executionName);
+  const runId = organization?.runId ?? executionName;
 
   const trigger = input.trigger ?? 'manual';
   if (typeof trigger !== 'string' || !TRIGGERS.includes(trigger as Trigger)) {
@@ -180,10 +205,55 @@ export function buildRunContext(
     startedAt: new Date(startTime).toISOString(),
     ...(trigger === 'ami-available' ? { triggerImageId: imageId as string } : {}),
     maxDeletionsPerRun,
+    ...(organization === undefined
+      ? {}
+      : { target: organization.target, parentRunId: organization.parentRunId }),
   };
   const tooLarge = payloadBudgetProblem(runStateEstimate(run, limits.historyBudget));
   if (tooLarge) throw new InvalidRunInputError(tooLarge);
   return run;
+}
+
+/**
+ * A target run of an organization (`target` and `parentRunId`, both or neither): its run id is
+ * `targetExecutionName(target, parentRunId)`, and it must run in the execution the parent names
+ * `targetExecutionName(target, parentRunId + '-plan')`. A child started under another name, or
+ * an input whose target is not the one its name says, is refused before anything is read.
+ */
+function organizationRun(
+  input: Readonly<Record<string, unknown>>,
+  executionName: string,
+): { runId: string; target: NonNullable<RunContext['target']>; parentRunId: string } | undefined {
+  if (input.target === undefined && input.parentRunId === undefined) return undefined;
+  if (input.target === undefined || input.parentRunId === undefined)
+    throw new InvalidRunInputError('target and parentRunId go together: give both or neither');
+  if (!isRecord(input.target))
+    throw new InvalidRunInputError('target must be an object { accountId, region }');
+  const extra = Object.keys(input.target).filter((key) => !['accountId', 'region', 'key'].includes(key));
+  if (extra.length > 0) throw new InvalidRunInputError('target has keys other than accountId and region');
+  let each: Target;
+  try {
+    each = target(input.target.accountId, input.target.region);
+  } catch (error) {
+    if (error instanceof InvalidTargetError)
+      throw new InvalidRunInputError(`target: ${error.message}`, { cause: error });
+    throw error;
+  }
+  if (input.target.key !== undefined && input.target.key !== each.key)
+    throw new InvalidRunInputError('target.key does not match its account and region');
+  const parentRunId = input.parentRunId;
+  if (typeof parentRunId !== 'string' || !RUN_ID.test(parentRunId))
+    throw new InvalidRunInputError('parentRunId must be 1-80 characters of A-Z, a-z, 0-9, "-" or "_"');
+  if (executionName !== targetExecutionName(each, `${parentRunId}-plan`)) {
+    throw new InvalidRunInputError(
+      `a target run of ${each.key} must run as the execution its parent names for it, not "${executionName}"`,
+    );
+  }
+  return {
+    runId: targetExecutionName(each, parentRunId),
+    target: { accountId: each.accountId, region: each.region },
+    parentRunId,
+  };
 }
 
 /** The run's worst-case state: a dry run deletes nothing, `fromIds` bounds the candidates. */

@@ -12,15 +12,18 @@
  * A run that already reached a final status is left as it is. The lock is released in every case
  * (an AcquireLock that died after taking it leaves no run to close, or a RUNNING one).
  */
+
+import type { RunRecord } from './adapters/ledger/runs.ts';
 import { PowertoolsRunMetrics } from './adapters/run-metrics.ts';
 import { lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv } from './commons/env.ts';
 import { classifyFailures, InvalidEventError } from './commons/errors.ts';
 import { isRecord, RUN_ID } from './commons/events.ts';
 import { createLogger, silentLogger } from './commons/logger.ts';
+import { lockKeyOf, type RunPlace } from './core/run-target.ts';
+import { type Target, target, targetExecutionName } from './core/target.ts';
 import type { RunStatus } from './core/workflow.ts';
 import { createFinalizeHandler, type FinalizeDeps } from './finalize.ts';
-import { createReleaseLockHandler } from './release-lock.ts';
 
 export interface ExecutionStatusChangeEvent {
   readonly source: 'aws.states';
@@ -29,6 +32,8 @@ export interface ExecutionStatusChangeEvent {
     readonly executionArn: string;
     readonly name: string;
     readonly status: string;
+    /** The execution's input (JSON), as Step Functions puts it in the event: a target run's target and parent. */
+    readonly input?: string;
   };
 }
 
@@ -48,18 +53,19 @@ export function createCloseAbandonedRunHandler(
 ): (event: ExecutionStatusChangeEvent) => Promise<CloseAbandonedRunResult> {
   const logger = deps.logger ?? silentLogger;
   const finalize = createFinalizeHandler(deps);
-  const releaseLock = createReleaseLockHandler({ ledger: deps.ledger, region: deps.region, logger });
   return classifyFailures('CloseAbandonedRun', async (event) => {
     const detail = isRecord(event) && isRecord(event.detail) ? event.detail : undefined;
-    const runId = typeof detail?.name === 'string' ? detail.name : '';
+    const name = typeof detail?.name === 'string' ? detail.name : '';
     const status = typeof detail?.status === 'string' ? detail.status : '';
-    if (!RUN_ID.test(runId) || !ABNORMAL.has(status)) {
+    if (!RUN_ID.test(name) || !ABNORMAL.has(status)) {
       throw new InvalidEventError('expected an execution status change to FAILED, TIMED_OUT or ABORTED');
     }
+    const { runId, place } = abandonedRun(name, detail as Record<string, unknown>);
     // The lock is released whatever the ledger says (even with no run recorded, or when closing
-    // the items fails): the lock's owner is the execution name, so only this execution's lock goes.
+    // the items fails): the lock's owner is the run id, so only this run's lock goes.
+    let run: RunRecord | undefined;
     try {
-      const run = await deps.ledger.getRun(runId);
+      run = await deps.ledger.getRun(runId);
       if (!run) return { runId, outcome: 'unknown-run' };
       if (!UNFINISHED.has(run.status)) return { runId, outcome: 'already-final' };
       await finalize({
@@ -70,10 +76,45 @@ export function createCloseAbandonedRunHandler(
       logger.warn('closed a run its execution abandoned', { runId, status });
       return { runId, outcome: 'closed' };
     } finally {
-      // Harmless when another run holds the lock, or nobody does.
-      await releaseLock({ run: { runId } });
+      // Harmless when another run holds the lock, or nobody does. The key from the run record
+      // when there is one (it was written from the validated input), else from the event.
+      const lockKey = lockKeyOf(run ?? place, deps);
+      await deps.ledger.releaseLock(lockKey, runId);
     }
   });
+}
+
+/**
+ * The run an ended execution worked for. A target run's child executions are named after the run
+ * plus a phase (`targetExecutionName(target, parentRunId + '-plan')`, …), so the run id is
+ * rebuilt from the execution's input (`target`, `parentRunId`), and only for a name that starts
+ * with that target's key; any other execution's run id is its name.
+ */
+function abandonedRun(
+  name: string,
+  detail: Readonly<Record<string, unknown>>,
+): { runId: string; place: RunPlace } {
+  const executionArn = typeof detail.executionArn === 'string' ? detail.executionArn : '';
+  let input: unknown;
+  try {
+    input = typeof detail.input === 'string' ? JSON.parse(detail.input) : undefined;
+  } catch {
+    input = undefined;
+  }
+  if (!isRecord(input) || !isRecord(input.target) || typeof input.parentRunId !== 'string')
+    return { runId: name, place: { executionArn } };
+  let each: Target;
+  try {
+    each = target(input.target.accountId, input.target.region);
+  } catch (error) {
+    throw new InvalidEventError(`the execution's target is not valid: ${(error as Error).message}`);
+  }
+  if (!RUN_ID.test(input.parentRunId) || !name.startsWith(`${each.key}-`))
+    throw new InvalidEventError("the execution's name does not belong to its target run");
+  return {
+    runId: targetExecutionName(each, input.parentRunId),
+    place: { executionArn, target: { accountId: each.accountId, region: each.region } },
+  };
 }
 
 export const handler = lazyHandler(() =>

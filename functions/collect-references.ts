@@ -12,17 +12,17 @@
  */
 import { referencesKey } from './adapters/consumer-references.ts';
 import type { InventoryClients } from './adapters/inventory.ts';
-import { memberClients } from './adapters/organization.ts';
 import { referencesInAccount } from './adapters/reference-checks.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
-import { awsClients, lazyHandler, regionFromEnv, workspaceFromEnv } from './commons/deps.ts';
+import { lazyHandler, targetClientsFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { getStringFromEnv } from './commons/env.ts';
 import { classifyFailures, InvalidEventError } from './commons/errors.ts';
 import { RUN_ID, requireRecord, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import { targetReferencesOf } from './core/cross-account-use.ts';
 import { DEFAULT_PLAN_SETTINGS, validatePlanSettings } from './core/settings.ts';
-import { DEFAULT_MEMBER_ROLE_NAME, sameTarget, type Target, target } from './core/target.ts';
+import { assertAccountId, type Target, target } from './core/target.ts';
 
 export interface CollectReferencesEvent {
   readonly runId: string;
@@ -41,13 +41,13 @@ export interface CollectReferencesResult {
   readonly images: number;
 }
 
-export interface CollectReferencesDeps {
+/**
+ * `clients`/`region`/`hubAccountId`: the hub's own target, read with the hub's own clients, no
+ * role assumed; any other through `memberClientsFor` (commons/target-clients.ts).
+ */
+export interface CollectReferencesDeps extends TargetClientsDeps<InventoryClients> {
+  readonly hubAccountId: string;
   readonly workspace: RunWorkspace;
-  /** The hub's own account and region: read with the hub's own clients, no role assumed. */
-  readonly hub: Target;
-  readonly hubClients: InventoryClients;
-  /** Clients acting in another target through the member role. */
-  readonly memberClientsFor: (each: Target, roleName: string, runId: string) => InventoryClients;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -83,15 +83,16 @@ export function createCollectReferencesHandler(
     const record = requireRecord(event, 'event');
     const runId = requireString(record, 'runId', RUN_ID);
     const each = requireTarget(record.target);
+    // Absent: the configured member role (MEMBER_ROLE_NAME, default AmiCleanerMemberRole).
     const roleName =
-      record.roleName === undefined
-        ? DEFAULT_MEMBER_ROLE_NAME
-        : requireString(record, 'roleName', /^[\w+=,.@-]{1,64}$/);
+      record.roleName === undefined ? undefined : requireString(record, 'roleName', /^[\w+=,.@-]{1,64}$/);
     const ssmParameterPaths = requireSsmPaths(record.ssmParameterPaths);
-    const own = sameTarget(each, deps.hub);
-    const clients = own ? deps.hubClients : deps.memberClientsFor(each, roleName, runId);
     // Assumed first, so a denied role fails as itself (AssumeRoleError), not as the first read.
-    if (!own) await clients.ec2.config.credentials();
+    const { clients, viaMemberRole } = await targetClients(
+      deps,
+      { runId, target: each },
+      roleName === undefined ? {} : { roleName },
+    );
     const { readAt, sources } = await referencesInAccount(clients, {
       accountId: each.accountId,
       region: each.region,
@@ -104,25 +105,20 @@ export function createCollectReferencesHandler(
     logger.info('references collected', {
       runId,
       target: each.key,
-      viaMemberRole: !own,
+      viaMemberRole,
       images: document.images.length,
     });
     return { target: each, referencesKey: key, images: document.images.length };
   });
 }
 
-export const handler = lazyHandler(() => {
-  const region = regionFromEnv();
-  const hub = target(getStringFromEnv('HUB_ACCOUNT_ID'), region);
-  return createCollectReferencesHandler({
+export const handler = lazyHandler(() =>
+  createCollectReferencesHandler({
+    ...targetClientsFromEnv(),
+    // Required here: a target is read as the hub's own only when it is this account.
+    hubAccountId: assertAccountId(getStringFromEnv('HUB_ACCOUNT_ID')),
     workspace: workspaceFromEnv(),
-    hub,
-    hubClients: awsClients(),
-    // One client set per target and run: the session name says which run acted, in each
-    // member's CloudTrail, so the credentials cannot be shared across runs.
-    memberClientsFor: (each, roleName, runId) =>
-      memberClients(each, { roleName, sessionName: `amicleaner-${runId}`, stsRegion: region }),
     now: () => new Date(),
     logger: createLogger('collect-references'),
-  });
-});
+  }),
+);

@@ -74,12 +74,17 @@ export function createCombinePlansHandler(
       if (!awaiting) return { each, status: child?.status ?? 'NOT_STARTED' };
       const plan = await deps.workspace.getJson<Plan>(child.planKey as string);
       if (plan.planHash !== child.planHash || hashPlanDeletion(plan) !== child.planHash)
-        throw new PlanNotCombinedError(`the plan of ${each.key} no longer hashes to the one its run recorded`);
+        throw new PlanNotCombinedError(
+          `the plan of ${each.key} no longer hashes to the one its run recorded`,
+        );
       return { each, status: 'AWAITING_APPROVAL', plan };
     });
     const awaiting = read.filter((r) => r.plan !== undefined);
     if (awaiting.length === 0) {
-      logger.info('no target awaits a decision', { runId: run.runId, targets: JSON.stringify(statusCounts(read)) });
+      logger.info('no target awaits a decision', {
+        runId: run.runId,
+        targets: JSON.stringify(statusCounts(read)),
+      });
       return { planKey: null, planHash: null, awaiting: [] };
     }
 
@@ -97,7 +102,8 @@ export function createCombinePlansHandler(
         // A retried CombinePlans finds them marked already.
         { from: ['RUNNING', 'AWAITING_APPROVAL'] },
       );
-      if (!marked) throw new PlanNotCombinedError(`the run of ${each.key} changed while its plan was combined`);
+      if (!marked)
+        throw new PlanNotCombinedError(`the run of ${each.key} changed while its plan was combined`);
     }
     logger.info('plans combined', {
       runId: run.runId,

@@ -8,7 +8,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { TransientAwsError } from './adapters/errors.ts';
 import { deleteSnapshot, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
-import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import { lazyHandler, ledgerFromEnv, targetClientsFromEnv } from './commons/deps.ts';
 import { classifyFailures, ItemStateChangedError } from './commons/errors.ts';
 import {
   AMI_ID,
@@ -22,8 +22,10 @@ import {
 import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { recordedRun, type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import { deletableSnapshotIds } from './core/deletion-set.ts';
 import type { PlannedSnapshot } from './core/model.ts';
+import { lockKeyOf } from './core/run-target.ts';
 
 export interface DeleteImageSnapshotsEvent {
   readonly runId: string;
@@ -58,11 +60,9 @@ export interface DeleteImageSnapshotsResult {
   readonly gibFreed: number;
 }
 
-export interface DeleteImageSnapshotsDeps {
+/** `clients`/`region`/`memberClientsFor`: acts in the run's target (its run record says which). */
+export interface DeleteImageSnapshotsDeps extends TargetClientsDeps<{ readonly ec2: EC2Client }> {
   readonly ledger: Ledger;
-  readonly clients: { readonly ec2: EC2Client };
-  /** The region whose lock fences each deletion. */
-  readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -82,6 +82,9 @@ export function createDeleteImageSnapshotsHandler(
     const planHash = requireString(record, 'planHash', PLAN_HASH);
     const imageId = requireString(record, 'imageId', AMI_ID);
     const snapshotIds = requireIdList(record, 'snapshotIds', SNAPSHOT_ID);
+    // The run's lock (and intent partition) is its target's, from its record.
+    const run = await recordedRun(deps.ledger, runId);
+    const lockKey = lockKeyOf(run, deps);
 
     const check = await loadItem(
       deps.ledger,
@@ -91,7 +94,7 @@ export function createDeleteImageSnapshotsHandler(
     );
     if (!check.act) {
       // A retry after the clear below was lost.
-      await deps.ledger.clearDeregistrationIntent(deps.region, runId, imageId);
+      await deps.ledger.clearDeregistrationIntent(lockKey, runId, imageId);
       logger.info('delete snapshots: nothing to do', { runId, imageId, status: check.item.status });
       return { imageId, outcome: 'nothing-to-do', deleted: [], skipped: [], gibFreed: 0 };
     }
@@ -100,6 +103,8 @@ export function createDeleteImageSnapshotsHandler(
         `AMI ${imageId} of run ${runId} is ${check.item.status}, not DEREGISTERED`,
       );
     }
+    // Assumed before the attempt is counted: a denied role fails with nothing called.
+    const { ec2 } = (await targetClients(deps, run)).clients;
     const moved = await deps.ledger.transition(runId, 'IMAGE', imageId, {
       from: ['DEREGISTERED'],
       to: 'DEREGISTERED',
@@ -127,8 +132,8 @@ export function createDeleteImageSnapshotsHandler(
     for (const snapshotId of snapshotIds) {
       const snapshot = { snapshotId, sizeGiB: numberOr0(sizes.get(snapshotId)) };
       results.push(
-        await deleteOne(deps.clients.ec2, snapshot, imageId, () =>
-          assertHoldsLock(deps.ledger, deps.region, runId, deps.now()),
+        await deleteOne(ec2, snapshot, imageId, () =>
+          assertHoldsLock(deps.ledger, lockKey, runId, deps.now()),
         ),
       );
     }
@@ -147,7 +152,7 @@ export function createDeleteImageSnapshotsHandler(
     });
     if (!done)
       throw new ItemStateChangedError(`AMI ${imageId} of run ${runId} changed while deleting snapshots`);
-    await deps.ledger.clearDeregistrationIntent(deps.region, runId, imageId);
+    await deps.ledger.clearDeregistrationIntent(lockKey, runId, imageId);
     logger.info('AMI snapshots processed', {
       runId,
       imageId,
@@ -207,8 +212,7 @@ export function summarise(
 export const handler = lazyHandler(() =>
   createDeleteImageSnapshotsHandler({
     ledger: ledgerFromEnv(),
-    clients: awsClients(),
-    region: regionFromEnv(),
+    ...targetClientsFromEnv(),
     now: () => new Date(),
     logger: createLogger('delete-image-snapshots'),
   }),

@@ -7,13 +7,14 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { deleteSnapshot, imageExists, snapshotUsedByOtherImage } from './adapters/image-actions.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import { tagForRecycleBin } from './adapters/recycle-bin.ts';
-import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import { lazyHandler, ledgerFromEnv, targetClientsFromEnv } from './commons/deps.ts';
 import { recycleBinFromEnv } from './commons/env.ts';
 import { classifyFailures, ItemStateChangedError, NotApprovedError } from './commons/errors.ts';
 import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString, SNAPSHOT_ID } from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { recordedRun, type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
 
 export interface DeleteOrphanSnapshotEvent {
@@ -36,11 +37,9 @@ export interface DeleteOrphanSnapshotResult {
   readonly outcome: DeleteOrphanOutcome;
 }
 
-export interface DeleteOrphanSnapshotDeps {
+/** `clients`/`region`/`memberClientsFor`: acts in the run's target (its run record says which). */
+export interface DeleteOrphanSnapshotDeps extends TargetClientsDeps<{ readonly ec2: EC2Client }> {
   readonly ledger: Ledger;
-  readonly clients: { readonly ec2: EC2Client };
-  /** The region whose lock fences each deletion. */
-  readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
   /** Recycle Bin retention on: the snapshot is tagged right before DeleteSnapshot; a failed tag deletes nothing. */
@@ -81,20 +80,24 @@ export function createDeleteOrphanSnapshotHandler(
       if (!ok)
         throw new ItemStateChangedError(`snapshot ${snapshotId} of run ${runId} changed while being deleted`);
     };
+    // The run's account and lock from its record; the role is assumed before anything is called.
+    const run = await recordedRun(deps.ledger, runId);
+    const place = await targetClients(deps, run);
+    const { ec2 } = place.clients;
     await transition('APPROVED'); // counts the attempt before touching AWS
 
     let keptBecause: string | undefined;
-    if (await imageExists(deps.clients.ec2, sourceImageId)) {
+    if (await imageExists(ec2, sourceImageId)) {
       keptBecause = `its AMI ${sourceImageId} exists`;
     } else {
-      const users = await snapshotUsedByOtherImage(deps.clients.ec2, snapshotId);
+      const users = await snapshotUsedByOtherImage(ec2, snapshotId);
       if (users.length > 0) keptBecause = `used by ${users.join(', ')}`;
     }
     let outcome: DeleteOrphanOutcome;
     if (keptBecause === undefined) {
-      if (deps.recycleBin) await tagForRecycleBin(deps.clients.ec2, runId, { snapshotIds: [snapshotId] });
-      await assertHoldsLock(deps.ledger, deps.region, runId, deps.now());
-      const deleted = await deleteSnapshot(deps.clients.ec2, snapshotId);
+      if (deps.recycleBin) await tagForRecycleBin(ec2, runId, { snapshotIds: [snapshotId] });
+      await assertHoldsLock(deps.ledger, place.target.key, runId, deps.now());
+      const deleted = await deleteSnapshot(ec2, snapshotId);
       if (deleted === 'in-use') keptBecause = 'DeleteSnapshot refused it as in use';
       outcome = deleted === 'in-use' ? 'skipped-in-use' : deleted;
     } else {
@@ -128,8 +131,7 @@ export function createDeleteOrphanSnapshotHandler(
 export const handler = lazyHandler(() =>
   createDeleteOrphanSnapshotHandler({
     ledger: ledgerFromEnv(),
-    clients: awsClients(),
-    region: regionFromEnv(),
+    ...targetClientsFromEnv(),
     now: () => new Date(),
     logger: createLogger('delete-orphan-snapshot'),
     ...recycleBinFromEnv(),

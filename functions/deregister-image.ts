@@ -15,9 +15,8 @@ import {
 import { readAwsImageReferences } from './adapters/image-references.ts';
 import { readLaunchPermissions } from './adapters/inventory.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
-import { memberClients } from './adapters/organization.ts';
 import { tagForRecycleBin } from './adapters/recycle-bin.ts';
-import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import { lazyHandler, ledgerFromEnv, targetClientsFromEnv } from './commons/deps.ts';
 import { recycleBinFromEnv } from './commons/env.ts';
 import {
   classifyFailures,
@@ -38,10 +37,10 @@ import {
 import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { recordedRun, type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import { deletableSnapshotIds } from './core/deletion-set.ts';
 import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
 import { awsReferenceSource, describeAnswers } from './core/second-opinion.ts';
-import { DEFAULT_MEMBER_ROLE_NAME, target } from './core/target.ts';
 
 export interface DeregisterImageEvent {
   readonly runId: string;
@@ -70,13 +69,12 @@ export interface DeregisterImageResult {
   readonly outcome: DeregisterImageOutcome;
 }
 
-export interface DeregisterImageDeps {
+/**
+ * `clients`/`region`/`memberClientsFor`: the run's target is acted in (its run record says which,
+ * commons/target-clients.ts), and so is each consumer account re-checked (multi-target runs).
+ */
+export interface DeregisterImageDeps extends TargetClientsDeps<{ readonly ec2: EC2Client }> {
   readonly ledger: Ledger;
-  readonly clients: { readonly ec2: EC2Client };
-  /** EC2 in a consumer account of this region, through the member role (multi-target runs). */
-  readonly consumerEc2?: (accountId: string, runId: string) => EC2Client;
-  /** The region whose lock fences each deregistration. */
-  readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
   /**
@@ -98,8 +96,13 @@ export function createDeregisterImageHandler(
     const snapshotIds = requireIdList(record, 'snapshotIds', SNAPSHOT_ID);
     const consumerAccountIds =
       record.consumerAccountIds === undefined ? [] : requireIdList(record, 'consumerAccountIds', ACCOUNT_ID);
-    if (consumerAccountIds.length > 0 && deps.consumerEc2 === undefined)
+    if (consumerAccountIds.length > 0 && deps.memberClientsFor === undefined)
       throw new InvalidEventError('consumerAccountIds given, but this function cannot read other accounts');
+    // The run's account and region (and so its lock), from its record; the role is assumed first.
+    const run = await recordedRun(deps.ledger, runId);
+    const place = await targetClients(deps, run);
+    const { ec2 } = place.clients;
+    const lockKey = place.target.key;
 
     const check = await loadItem(
       deps.ledger,
@@ -123,17 +126,18 @@ export function createDeregisterImageHandler(
     // Both opinions again, right before the deregistration (invariant 3): instances and launch
     // templates as we read them, and EC2's own DescribeImageReferences. Either one keeps the AMI.
     const [ours, aws] = await Promise.all([
-      findCurrentReferences(deps.clients, imageId),
-      readAwsImageReferences(deps.clients.ec2, [imageId]),
+      findCurrentReferences(place.clients, imageId),
+      readAwsImageReferences(ec2, [imageId]),
     ]);
     // A shared AMI is re-checked where it is shared too, in every consumer the run can read.
     if (ours.length + aws.length === 0 && consumerAccountIds.length > 0) {
-      const shared = await readLaunchPermissions(deps.clients.ec2, [imageId]);
+      const shared = await readLaunchPermissions(ec2, [imageId]);
       if (shared.has(imageId)) {
-        const consumers: ConsumerEc2[] = consumerAccountIds.map((accountId) => ({
-          accountId,
-          ec2: (deps.consumerEc2 as NonNullable<DeregisterImageDeps['consumerEc2']>)(accountId, runId),
-        }));
+        const consumers: ConsumerEc2[] = [];
+        for (const accountId of consumerAccountIds) {
+          const consumer = { ...run, target: { accountId, region: place.region } };
+          consumers.push({ accountId, ec2: (await targetClients(deps, consumer)).clients.ec2 });
+        }
         ours.push(...(await findConsumerReferences(consumers, imageId)));
       }
     }
@@ -154,12 +158,12 @@ export function createDeregisterImageHandler(
 
     // Written first: if this run never finishes the snapshots, the region's next run does. It
     // names only the verified ids, so a later finish can never widen what was approved.
-    await deps.ledger.recordDeregistrationIntent(deps.region, { runId, imageId, snapshotIds });
+    await deps.ledger.recordDeregistrationIntent(lockKey, { runId, imageId, snapshotIds });
     // Fail closed: RetentionTagError (not retried) leaves the AMI and its snapshots untouched.
-    if (deps.recycleBin) await tagForRecycleBin(deps.clients.ec2, runId, { imageId, snapshotIds });
+    if (deps.recycleBin) await tagForRecycleBin(ec2, runId, { imageId, snapshotIds });
     // Fenced: a stopped run whose lock another run now holds must not deregister (LockLostError).
-    await assertHoldsLock(deps.ledger, deps.region, runId, deps.now());
-    const outcome = await deregisterImage(deps.clients.ec2, imageId);
+    await assertHoldsLock(deps.ledger, lockKey, runId, deps.now());
+    const outcome = await deregisterImage(ec2, imageId);
     const deregisteredAt = deps.now();
     await transition(deps.ledger, runId, imageId, planHash, 'DEREGISTERED', {
       deregisterOutcome: outcome,
@@ -198,22 +202,12 @@ async function transition(
   if (!ok) throw new ItemStateChangedError(`AMI ${imageId} of run ${runId} changed while being deregistered`);
 }
 
-export const handler = lazyHandler(() => {
-  const region = regionFromEnv();
-  const roleName = process.env.MEMBER_ROLE_NAME || DEFAULT_MEMBER_ROLE_NAME;
-  return createDeregisterImageHandler({
+export const handler = lazyHandler(() =>
+  createDeregisterImageHandler({
     ledger: ledgerFromEnv(),
-    clients: awsClients(),
-    // One client per consumer and run (the session name says which run acted); a container serves one run at a time.
-    consumerEc2: (accountId, runId) =>
-      memberClients(target(accountId, region), {
-        roleName,
-        sessionName: `amicleaner-${runId}`,
-        stsRegion: region,
-      }).ec2,
-    region,
+    ...targetClientsFromEnv(),
     now: () => new Date(),
     logger: createLogger('deregister-image'),
     ...recycleBinFromEnv(),
-  });
-});
+  }),
+);

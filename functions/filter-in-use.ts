@@ -12,8 +12,8 @@ import { type RunWorkspace, runKey } from './adapters/workspace.ts';
 import { lazyHandler, workspaceFromEnv } from './commons/deps.ts';
 import { classifyFailures, InvalidEventError } from './commons/errors.ts';
 import { RUN_ID, requireRecord, requireRun, requireString } from './commons/events.ts';
-import { consumersOfTargetRun } from './commons/target-consumers.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { consumersOfTargetRun } from './commons/target-consumers.ts';
 import type { Inventory } from './core/model.ts';
 import { type ConsumerAccounts, filterInUseStep, type MappedGroups } from './core/plan.ts';
 import { isAccountId, target } from './core/target.ts';
@@ -63,7 +63,9 @@ export function createFilterInUseHandler(
     const run = requireRun(record.run);
     // A target run of an organization run finds its consumers itself, from the parent's workspace.
     const derived =
-      record.consumerReferenceKeys === undefined ? await consumersOfTargetRun(deps.workspace, run) : undefined;
+      record.consumerReferenceKeys === undefined
+        ? await consumersOfTargetRun(deps.workspace, run)
+        : undefined;
     if (derived) {
       Object.assign(record, derived);
       if (record.target === undefined && run.target) record.target = run.target;

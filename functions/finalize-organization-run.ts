@@ -39,7 +39,13 @@ const OUTCOMES = new Set<RunOutcome>([
   'FAILED',
 ]);
 /** Target runs in these did not end as planned: the run says so in its status and `failedTargets`. */
-const TARGET_FAILURES = new Set<string>(['FAILED', 'COMPLETED_WITH_FAILURES', 'NOT_STARTED', 'RUNNING', 'DELETING']);
+const TARGET_FAILURES = new Set<string>([
+  'FAILED',
+  'COMPLETED_WITH_FAILURES',
+  'NOT_STARTED',
+  'RUNNING',
+  'DELETING',
+]);
 const READ_CONCURRENCY = 8;
 
 export function createFinalizeOrganizationRunHandler(
@@ -50,7 +56,8 @@ export function createFinalizeOrganizationRunHandler(
     const record = requireRecord(event, 'event');
     const run = requireRun(record.run);
     let outcome = record.outcome as RunOutcome;
-    if (!OUTCOMES.has(outcome)) throw new InvalidEventError(`outcome must be one of ${[...OUTCOMES].join(', ')}`);
+    if (!OUTCOMES.has(outcome))
+      throw new InvalidEventError(`outcome must be one of ${[...OUTCOMES].join(', ')}`);
     if (outcome === 'NOTHING_TO_DELETE' && run.dryRun) outcome = 'DRY_RUN';
     const given = record.targets === undefined ? [] : record.targets;
     if (!Array.isArray(given)) throw new InvalidEventError('targets must be a list');
@@ -59,32 +66,41 @@ export function createFinalizeOrganizationRunHandler(
       return plannedTarget(target(each.accountId, each.region), run.runId);
     });
 
-    const lines = await mapWithConcurrency(targets, READ_CONCURRENCY, async (each): Promise<TargetRunSummary> => {
-      const child = await deps.ledger.getRun(each.runId);
-      const summary = child?.summary;
-      return {
-        accountId: each.accountId,
-        region: each.region,
-        runId: each.runId,
-        status: child?.status ?? 'NOT_STARTED',
-        candidates: summary?.candidates ?? 0,
-        deregistered: summary?.deregistered ?? 0,
-        snapshotsDeleted: summary?.snapshotsDeleted ?? 0,
-        skippedInUse: summary?.skippedInUse ?? 0,
-        failed: summary?.failed ?? 0,
-        deferred: summary?.deferred ?? 0,
-        gibFreed: summary?.gibFreed ?? 0,
-        estimatedMonthlySavingUsd: summary?.estimatedMonthlySavingUsd ?? 0,
-        ...(child?.error === undefined ? {} : { error: child.error.slice(0, 200) }),
-      };
-    });
-    const sum = (pick: (line: TargetRunSummary) => number) => lines.reduce((total, line) => total + pick(line), 0);
+    const lines = await mapWithConcurrency(
+      targets,
+      READ_CONCURRENCY,
+      async (each): Promise<TargetRunSummary> => {
+        const child = await deps.ledger.getRun(each.runId);
+        const summary = child?.summary;
+        return {
+          accountId: each.accountId,
+          region: each.region,
+          runId: each.runId,
+          status: child?.status ?? 'NOT_STARTED',
+          candidates: summary?.candidates ?? 0,
+          deregistered: summary?.deregistered ?? 0,
+          snapshotsDeleted: summary?.snapshotsDeleted ?? 0,
+          skippedInUse: summary?.skippedInUse ?? 0,
+          failed: summary?.failed ?? 0,
+          deferred: summary?.deferred ?? 0,
+          gibFreed: summary?.gibFreed ?? 0,
+          estimatedMonthlySavingUsd: summary?.estimatedMonthlySavingUsd ?? 0,
+          ...(child?.error === undefined ? {} : { error: child.error.slice(0, 200) }),
+        };
+      },
+    );
+    const sum = (pick: (line: TargetRunSummary) => number) =>
+      lines.reduce((total, line) => total + pick(line), 0);
     const failedTargets = lines.filter((line) => TARGET_FAILURES.has(line.status)).length;
     const recorded = await deps.ledger.getRun(run.runId);
     await settleApproval(deps.ledger, recorded, outcome);
     const summary: RunSummary = {
       runId: run.runId,
-      status: statusOf(outcome, failedTargets, sum((l) => l.failed)),
+      status: statusOf(
+        outcome,
+        failedTargets,
+        sum((l) => l.failed),
+      ),
       ...(recorded?.planHash === undefined ? {} : { planHash: recorded.planHash }),
       candidates: sum((l) => l.candidates),
       deregistered: sum((l) => l.deregistered),
@@ -120,7 +136,8 @@ export function createFinalizeOrganizationRunHandler(
 }
 
 function statusOf(outcome: RunOutcome, failedTargets: number, failedItems: number): RunStatus {
-  if (outcome === 'APPROVED') return failedTargets + failedItems > 0 ? 'COMPLETED_WITH_FAILURES' : 'COMPLETED';
+  if (outcome === 'APPROVED')
+    return failedTargets + failedItems > 0 ? 'COMPLETED_WITH_FAILURES' : 'COMPLETED';
   return outcome;
 }
 

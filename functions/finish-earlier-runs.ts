@@ -25,13 +25,15 @@ import { deleteSnapshot, imageExists, snapshotUsedByOtherImage } from './adapter
 import type { DeregistrationIntent, Ledger } from './adapters/ledger/index.ts';
 import { RetentionTagError, tagForRecycleBin } from './adapters/recycle-bin.ts';
 import { IN_PLAN, PlanTamperedError, type VerifiedSet, verifiedDeletionSet } from './commons/approved-set.ts';
-import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
+import { lazyHandler, ledgerFromEnv, targetClientsFromEnv } from './commons/deps.ts';
 import { recycleBinFromEnv } from './commons/env.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { requireRecord, requireRun } from './commons/events.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
+import { lockKeyOf, type RunPlace, runTarget } from './core/run-target.ts';
 import type { ItemStatus } from './core/workflow.ts';
 
 export interface FinishEarlierRunsEvent {
@@ -47,10 +49,9 @@ export interface FinishEarlierRunsResult {
   readonly unfinished: number;
 }
 
-export interface FinishEarlierRunsDeps {
+/** `clients`/`region`/`memberClientsFor`: acts in this run's target (commons/target-clients.ts). */
+export interface FinishEarlierRunsDeps extends TargetClientsDeps<{ readonly ec2: EC2Client }> {
   readonly ledger: Ledger;
-  readonly clients: { readonly ec2: EC2Client };
-  readonly region: string;
   readonly now: () => Date;
   /** Intents handled per run, so the Lambda stays well inside 15 minutes. @default 200 */
   readonly maxPerRun?: number;
@@ -62,6 +63,17 @@ export interface FinishEarlierRunsDeps {
   readonly recycleBin?: RecycleBinRetention;
 }
 
+/** The earlier run works on another account or region: not this run's to finish. */
+const FOREIGN = Symbol('foreign');
+
+function lockKeyOfOrUndefined(run: RunPlace, hub: { readonly region: string }): string | undefined {
+  try {
+    return lockKeyOf(run, hub);
+  } catch {
+    return undefined;
+  }
+}
+
 /** An earlier item in one of these was never finished. */
 const UNFINISHED: readonly ItemStatus[] = ['FAILED', 'DEREGISTERED', 'APPROVED'];
 /** EC2 deletes refill at 5 a second: as many in flight. */
@@ -70,7 +82,20 @@ const CONCURRENCY = 5;
 type IntentOutcome =
   | { readonly kind: 'finished'; readonly snapshotsDeleted: number; readonly gibFreed: number }
   | { readonly kind: 'dropped' }
-  | { readonly kind: 'unfinished' };
+  | { readonly kind: 'unfinished' }
+  /** A legacy intent of another account's run: that account's runs finish it. */
+  | { readonly kind: 'foreign' };
+
+/** Where this run finishes earlier runs' intents: its target, its lock key, its clients. */
+interface Place {
+  readonly lockKey: string;
+  readonly ec2: EC2Client;
+}
+
+/** An intent and the partition it was read from (cleared there). */
+interface FoundIntent extends DeregistrationIntent {
+  readonly partition: string;
+}
 
 export function createFinishEarlierRunsHandler(
   deps: FinishEarlierRunsDeps,
@@ -79,21 +104,25 @@ export function createFinishEarlierRunsHandler(
   const maxPerRun = deps.maxPerRun ?? 200;
   return classifyFailures('FinishEarlierRuns', async (event) => {
     const run = requireRun(requireRecord(event, 'event').run);
-    const intents = (await deps.ledger.listDeregistrationIntents(deps.region)).filter(
+    const each = runTarget(run, deps);
+    // Intents live under the run's lock key; those written before locks were per account live
+    // under `INTENT#<region>` and are finished by the run of the account they belong to.
+    const intents = (await intentsOf(deps.ledger, [each.key, each.region])).filter(
       (intent) => intent.runId !== run.runId,
     );
     if (run.dryRun || intents.length === 0) {
       return { finished: 0, snapshotsDeleted: 0, gibFreed: 0, unfinished: intents.length };
     }
+    const place: Place = { lockKey: each.key, ec2: (await targetClients(deps, run)).clients.ec2 };
     const now = intents.slice(0, maxPerRun);
-    const approvedSets = new Map<string, Promise<VerifiedSet | string>>();
+    const approvedSets = new Map<string, Promise<VerifiedSet | string | typeof FOREIGN>>();
     const approvedSetOf = (runId: string) => {
-      const known = approvedSets.get(runId) ?? approvedSetOfRun(deps, runId);
+      const known = approvedSets.get(runId) ?? approvedSetOfRun(deps, place, runId);
       approvedSets.set(runId, known);
       return known;
     };
     const outcomes = await mapWithConcurrency(now, CONCURRENCY, (intent) =>
-      finishOne(deps, run.runId, intent, approvedSetOf, logger),
+      finishOne(deps, place, run.runId, intent, approvedSetOf, logger),
     );
     const finished = outcomes.filter((o) => o.kind === 'finished');
     const result: FinishEarlierRunsResult = {
@@ -102,26 +131,42 @@ export function createFinishEarlierRunsHandler(
       gibFreed: finished.reduce((sum, o) => sum + o.gibFreed, 0),
       unfinished: intents.length - now.length + outcomes.filter((o) => o.kind === 'unfinished').length,
     };
+    const foreign = outcomes.filter((o) => o.kind === 'foreign').length;
+    if (foreign > 0) logger.info('legacy intents of other accounts left alone', { foreign });
     if (result.finished > 0 || result.unfinished > 0) logger.info('earlier runs finished', { ...result });
     return result;
   });
 }
 
+async function intentsOf(ledger: Ledger, partitions: readonly string[]): Promise<FoundIntent[]> {
+  const found: FoundIntent[] = [];
+  for (const partition of partitions) {
+    for (const intent of await ledger.listDeregistrationIntents(partition))
+      found.push({ ...intent, partition });
+  }
+  return found;
+}
+
 async function finishOne(
   deps: FinishEarlierRunsDeps,
+  place: Place,
   runId: string,
-  intent: DeregistrationIntent,
-  approvedSetOf: (runId: string) => Promise<VerifiedSet | string>,
+  intent: FoundIntent,
+  approvedSetOf: (runId: string) => Promise<VerifiedSet | string | typeof FOREIGN>,
   logger: HandlerLogger,
 ): Promise<IntentOutcome> {
-  const { ledger, region } = deps;
-  const ec2 = deps.clients.ec2;
+  const { ledger } = deps;
+  const { ec2 } = place;
   const drop = async (why: string): Promise<IntentOutcome> => {
-    await ledger.clearDeregistrationIntent(region, intent.runId, intent.imageId);
+    await ledger.clearDeregistrationIntent(intent.partition, intent.runId, intent.imageId);
     logger.info('deregistration intent dropped', { runId: intent.runId, imageId: intent.imageId, why });
     return { kind: 'dropped' };
   };
 
+  // Only an earlier run of this very account and region is finished here (a legacy partition
+  // held every account's intents of the region).
+  if (intent.partition !== place.lockKey && (await approvedSetOf(intent.runId)) === FOREIGN)
+    return { kind: 'foreign' };
   const item = await ledger.getItem(intent.runId, 'IMAGE', intent.imageId);
   if (!item || !UNFINISHED.includes(item.status)) return drop(item ? `item is ${item.status}` : 'no item');
   if (await imageExists(ec2, intent.imageId)) return drop('the AMI was never deregistered');
@@ -129,6 +174,7 @@ async function finishOne(
   // Bound by content: only snapshots of this AMI in the earlier run's verified approved set, and
   // named by the intent too. A ledger rewritten since (item or intent) can narrow, never widen.
   const verified = await approvedSetOf(intent.runId);
+  if (verified === FOREIGN) return { kind: 'foreign' };
   if (typeof verified === 'string') {
     logger.warn('earlier AMI not finished: its approval cannot be verified', {
       runId: intent.runId,
@@ -163,7 +209,7 @@ async function finishOne(
       results.push({ snapshotId, sizeGiB, outcome: 'shared', detail: `shared with ${users.join(', ')}` });
       continue;
     }
-    await assertHoldsLock(ledger, region, runId, deps.now());
+    await assertHoldsLock(ledger, place.lockKey, runId, deps.now());
     const outcome = await deleteSnapshot(ec2, snapshotId);
     if (outcome === 'in-use') return { kind: 'unfinished' };
     results.push({ snapshotId, sizeGiB, outcome });
@@ -185,7 +231,7 @@ async function finishOne(
         : {}),
     },
   });
-  await ledger.clearDeregistrationIntent(region, intent.runId, intent.imageId);
+  await ledger.clearDeregistrationIntent(intent.partition, intent.runId, intent.imageId);
   logger.info('earlier AMI finished', {
     runId: intent.runId,
     imageId: intent.imageId,
@@ -199,8 +245,13 @@ async function finishOne(
  * The earlier run's approved deletion set, or why there is none: its run record and its APPROVED
  * approval must name the same plan hash, and its plan's items must hash to it.
  */
-async function approvedSetOfRun(deps: FinishEarlierRunsDeps, runId: string): Promise<VerifiedSet | string> {
+async function approvedSetOfRun(
+  deps: FinishEarlierRunsDeps,
+  place: Place,
+  runId: string,
+): Promise<VerifiedSet | string | typeof FOREIGN> {
   const run = await deps.ledger.getRun(runId);
+  if (run !== undefined && lockKeyOfOrUndefined(run, deps) !== place.lockKey) return FOREIGN;
   if (run?.planHash === undefined || run.approvalId === undefined) return 'the run records no approved plan';
   const approval = await deps.ledger.getApproval(run.approvalId);
   if (approval?.status !== 'APPROVED' || approval.planHash !== run.planHash || approval.runId !== runId)
@@ -209,7 +260,13 @@ async function approvedSetOfRun(deps: FinishEarlierRunsDeps, runId: string): Pro
     (item) => item.planHash === run.planHash && IN_PLAN.has(item.status),
   );
   try {
-    return verifiedDeletionSet(runId, deps.region, run.planHash, items, run.maxDeletionsPerRun);
+    return verifiedDeletionSet(
+      runId,
+      runTarget(run, deps).region,
+      run.planHash,
+      items,
+      run.maxDeletionsPerRun,
+    );
   } catch (error) {
     if (error instanceof PlanTamperedError) return error.message;
     throw error;
@@ -219,8 +276,7 @@ async function approvedSetOfRun(deps: FinishEarlierRunsDeps, runId: string): Pro
 export const handler = lazyHandler(() =>
   createFinishEarlierRunsHandler({
     ledger: ledgerFromEnv(),
-    clients: awsClients(),
-    region: regionFromEnv(),
+    ...targetClientsFromEnv(),
     now: () => new Date(),
     logger: createLogger('finish-earlier-runs'),
     ...recycleBinFromEnv(),

@@ -5,10 +5,11 @@
  */
 import { type InventoryClients, readInventory } from './adapters/inventory.ts';
 import { type RunWorkspace, runKey } from './adapters/workspace.ts';
-import { awsClients, lazyHandler, regionFromEnv, workspaceFromEnv } from './commons/deps.ts';
+import { lazyHandler, targetClientsFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { requireRecord, requireRun } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import type { Inventory } from './core/model.ts';
 import type { RunContext } from './core/workflow.ts';
 
@@ -32,10 +33,9 @@ export interface InventoryResult {
   readonly counts: InventoryCounts;
 }
 
-export interface InventoryDeps {
-  readonly clients: InventoryClients;
+/** `clients`/`region`: the hub's own; a run with a `target` is read there (commons/target-clients.ts). */
+export interface InventoryDeps extends TargetClientsDeps<InventoryClients> {
   readonly workspace: RunWorkspace;
-  readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -46,8 +46,9 @@ export function createInventoryHandler(
   const logger = deps.logger ?? silentLogger;
   return classifyFailures('Inventory', async (event) => {
     const run = requireRun(requireRecord(event, 'event').run);
-    const inventory = await readInventory(deps.clients, {
-      region: deps.region,
+    const { clients, region } = await targetClients(deps, run);
+    const inventory = await readInventory(clients, {
+      region,
       ssmParameterPaths: run.settings.ssmParameterPaths,
       // The orphan sweep never runs in a triggered run (see orphanStep), so its snapshots are not read.
       includeSnapshots: run.settings.checkOrphans && run.triggerImageId === undefined,
@@ -76,9 +77,8 @@ export function countInventory(inventory: Inventory): InventoryCounts {
 
 export const handler = lazyHandler(() =>
   createInventoryHandler({
-    clients: awsClients(),
+    ...targetClientsFromEnv(),
     workspace: workspaceFromEnv(),
-    region: regionFromEnv(),
     now: () => new Date(),
     logger: createLogger('inventory'),
   }),

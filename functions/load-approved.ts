@@ -20,12 +20,13 @@ import type { Ledger, LedgerItem } from './adapters/ledger/index.ts';
 import { referencesNow } from './adapters/reference-checks.ts';
 import { type RunWorkspace, runKey } from './adapters/workspace.ts';
 import { IN_PLAN, verifiedDeletionSet } from './commons/approved-set.ts';
-import { ApprovalMismatchError, verifyRunApproval } from './commons/run-approval.ts';
-import { awsClients, lazyHandler, ledgerFromEnv, regionFromEnv, workspaceFromEnv } from './commons/deps.ts';
+import { lazyHandler, ledgerFromEnv, targetClientsFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { getHistoryBudgetFromEnv } from './commons/env.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { PLAN_HASH, requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { ApprovalMismatchError, verifyRunApproval } from './commons/run-approval.ts';
+import { type TargetClients, type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import {
   type BatchDescriptor,
   batchDocumentName,
@@ -55,14 +56,12 @@ export interface LoadApprovedResult {
   readonly batches: readonly BatchDescriptor[];
 }
 
-export interface LoadApprovedDeps {
+/** `clients`/`region`: for the approval-time re-read of every reference source, in the run's target. */
+export interface LoadApprovedDeps extends TargetClientsDeps<InventoryClients> {
   readonly ledger: Ledger;
   readonly workspace: RunWorkspace;
   /** Sizes the batches (HISTORY_BUDGET): each child's worst-case history stays within its target. */
   readonly historyBudget: DeletionTreeBudget;
-  /** For the approval-time re-read of every reference source. */
-  readonly clients: InventoryClients;
-  readonly region: string;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -87,12 +86,15 @@ export function createLoadApprovedHandler(
 
     const approver = await verifyRunApproval(deps, run, planHash, approval);
 
+    // The target's clients first: a role that cannot be assumed fails before anything is marked.
+    const place = await targetClients(deps, run);
+    const { region } = place;
     // Bind by content: the ids handed to the deletion Maps must hash to the approved plan hash
     // (which came through the state, not the ledger). Checked before anything is marked.
     const inPlan = (await deps.ledger.listItems(runId)).filter(
       (item) => item.planHash === planHash && IN_PLAN.has(item.status),
     );
-    const verified = verifiedDeletionSet(runId, deps.region, planHash, inPlan, run.maxDeletionsPerRun);
+    const verified = verifiedDeletionSet(runId, region, planHash, inPlan, run.maxDeletionsPerRun);
 
     const deleting = await deps.ledger.updateRun(
       runId,
@@ -111,7 +113,7 @@ export function createLoadApprovedHandler(
     const approved = (await deps.ledger.listItems(runId)).filter(
       (item) => item.planHash === planHash && TO_PROCESS.has(item.status) && verified.has(item),
     );
-    const skipped = await setAsideReferenced(deps, run, planHash, approved);
+    const skipped = await setAsideReferenced(deps, place, run, planHash, approved);
     const images = approved
       .filter((item) => item.kind === 'IMAGE' && !skipped.has(item.id))
       .sort(oldestFirst)
@@ -126,11 +128,12 @@ export function createLoadApprovedHandler(
     // Written one by one (a retried LoadApproved rewrites the same content under the same keys).
     const batches: BatchDescriptor[] = [];
     for (const [index, batch] of packed.entries()) {
-      await deps.workspace.putJson(runKey(runId, batchDocumentName(index)), batch);
+      // The region travels with the ids (LoadBatch hashes with it), so a child needs no ledger read.
+      await deps.workspace.putJson(runKey(runId, batchDocumentName(index)), { ...batch, region });
       batches.push({
         index,
         executionName: batchExecutionName(runId, index),
-        hash: hashDeletionBatch(deps.region, batch),
+        hash: hashDeletionBatch(region, batch),
       });
     }
     logger.info('approved plan loaded', {
@@ -150,6 +153,7 @@ export function createLoadApprovedHandler(
 /** Re-reads every reference source and moves newly referenced approved AMIs to SKIPPED_IN_USE. */
 async function setAsideReferenced(
   deps: LoadApprovedDeps,
+  place: TargetClients<InventoryClients>,
   run: RunContext,
   planHash: string,
   approved: readonly LedgerItem[],
@@ -160,8 +164,8 @@ async function setAsideReferenced(
     .map((i) => i.id);
   const { ssmParameterPaths } = run.settings;
   const references = await referencesNow(
-    deps.clients,
-    { region: deps.region, ssmParameterPaths, now: deps.now },
+    place.clients,
+    { region: place.region, ssmParameterPaths, now: deps.now },
     open,
   );
   const skipped = new Set<string>();
@@ -194,8 +198,7 @@ export const handler = lazyHandler(() =>
     ledger: ledgerFromEnv(),
     workspace: workspaceFromEnv(),
     historyBudget: getHistoryBudgetFromEnv(),
-    clients: awsClients(),
-    region: regionFromEnv(),
+    ...targetClientsFromEnv(),
     now: () => new Date(),
     logger: createLogger('load-approved'),
   }),

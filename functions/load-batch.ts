@@ -21,6 +21,7 @@ import {
 } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import { batchDocumentName, type DeletionBatch, hashDeletionBatch } from './core/deletion-batches.ts';
+import { isRegion } from './core/target.ts';
 
 export interface LoadBatchEvent {
   readonly runId: string;
@@ -33,6 +34,7 @@ export type LoadBatchResult = DeletionBatch;
 
 export interface LoadBatchDeps {
   readonly workspace: RunWorkspace;
+  /** The hub's region: the hash's region for a batch document that names none (written before targets). */
   readonly region: string;
   readonly logger?: HandlerLogger;
 }
@@ -58,7 +60,9 @@ export function createLoadBatchHandler(
 
     const stored = await deps.workspace.getJson<unknown>(runKey(runId, batchDocumentName(index)));
     const batch = wellFormed(stored, runId, index);
-    const hash = hashDeletionBatch(deps.region, batch);
+    // The target's region, as LoadApproved wrote it; a forged one changes the hash and is refused.
+    const region = batchRegion(stored, runId, index) ?? deps.region;
+    const hash = hashDeletionBatch(region, batch);
     if (hash !== expected) {
       throw new BatchTamperedError(
         `run ${runId} batch ${index}: its ids hash to ${hash}, not the verified ${expected}; nothing of it is deleted`,
@@ -73,6 +77,13 @@ export function createLoadBatchHandler(
     });
     return batch;
   });
+}
+
+function batchRegion(value: unknown, runId: string, index: number): string | undefined {
+  const region = isRecord(value) ? value.region : undefined;
+  if (region === undefined) return undefined;
+  if (!isRegion(region)) throw new BatchTamperedError(`run ${runId} batch ${index}: not a region code`);
+  return region;
 }
 
 /** Only EC2 ids in the expected shape: anything else refuses the batch before any hash is trusted. */

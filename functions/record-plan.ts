@@ -54,6 +54,15 @@ export function createRecordPlanHandler(
     if (plan.planHash !== planHash) {
       throw new PlanMismatchError(`plan at ${planKey} has hash ${plan.planHash}, expected ${planHash}`);
     }
+    // A target run records only a plan of its own target (Rotate stamps it): never another account's.
+    if (
+      run.target !== undefined &&
+      (plan.region !== run.target.region || plan.accountId !== run.target.accountId)
+    ) {
+      throw new PlanMismatchError(
+        `plan at ${planKey} is for ${plan.accountId ?? 'an unknown account'} in ${plan.region}, not this run's target`,
+      );
+    }
     const recorded = await deps.ledger.recordPlan(run, plan, { maxDeletionsPerRun: run.maxDeletionsPerRun });
     // recordPlan binds the run to the hash; the key lets the approval page and audits find the plan.
     await deps.ledger.updateRun(run.runId, { planKey });

@@ -91,7 +91,8 @@ export function createResumeTargetRunHandler(
     for (const key of Object.keys(input))
       if (!INPUT_KEYS.has(key)) throw new InvalidEventError(`unknown input key "${key}"`);
     const phase = input.phase as TargetPhase;
-    if (phase !== 'delete' && phase !== 'close') throw new InvalidEventError('input.phase must be delete or close');
+    if (phase !== 'delete' && phase !== 'close')
+      throw new InvalidEventError('input.phase must be delete or close');
     const each = requireTarget(input.target);
     const parentRunId = requireString(input, 'parentRunId', RUN_ID);
     const expectedName = targetPhaseExecutionName(each, parentRunId, phase);
@@ -102,7 +103,11 @@ export function createResumeTargetRunHandler(
     const recorded = await deps.ledger.getRun(runId);
     if (!recorded) throw new ResumeRefusedError(`no target run ${runId}`);
     const run = requireRun(contextOf(recorded as unknown as Record<string, unknown>));
-    if (run.parentRunId !== parentRunId || run.target?.accountId !== each.accountId || run.target.region !== each.region)
+    if (
+      run.parentRunId !== parentRunId ||
+      run.target?.accountId !== each.accountId ||
+      run.target.region !== each.region
+    )
       throw new ResumeRefusedError(`run ${runId} is not ${each.key}'s run of ${parentRunId}`);
     // RUNNING: the parent failed before it marked this run awaiting; only a close may follow that.
     const resumable = phase === 'delete' ? ['AWAITING_APPROVAL'] : ['AWAITING_APPROVAL', 'RUNNING'];
@@ -117,7 +122,9 @@ export function createResumeTargetRunHandler(
       approval = approvalOf(input.approval, true);
       const lock = await deps.ledger.getLock(each.key);
       if (lock?.owner !== runId || lock.expiresAt * 1000 <= deps.now().getTime())
-        throw new ResumeRefusedError(`run ${runId} no longer holds the lock of ${each.key}; nothing is deleted`);
+        throw new ResumeRefusedError(
+          `run ${runId} no longer holds the lock of ${each.key}; nothing is deleted`,
+        );
     } else {
       const outcome = String(input.outcome);
       if (!CLOSE_OUTCOMES.has(outcome))
@@ -154,6 +161,9 @@ function contextOf(recorded: Record<string, unknown>): Record<string, unknown> {
 }
 
 export const handler = lazyHandler(() =>
-  createResumeTargetRunHandler({ ledger: ledgerFromEnv(), now: () => new Date(), logger: createLogger('resume-target-run') }),
+  createResumeTargetRunHandler({
+    ledger: ledgerFromEnv(),
+    now: () => new Date(),
+    logger: createLogger('resume-target-run'),
+  }),
 );
-

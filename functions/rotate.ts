@@ -9,13 +9,13 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ImageUsageOptions } from './adapters/image-usage-report.ts';
 import { rotateWithAwsChecks } from './adapters/reference-checks.ts';
 import { type RunWorkspace, runKey } from './adapters/workspace.ts';
-import { awsClients, lazyHandler, workspaceFromEnv } from './commons/deps.ts';
-import { classifyFailures } from './commons/errors.ts';
+import { lazyHandler, targetClientsFromEnv, workspaceFromEnv } from './commons/deps.ts';
+import { classifyFailures, InvalidEventError } from './commons/errors.ts';
 import { requireRecord, requireRun, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import type { Inventory } from './core/model.ts';
 import { assemblePlan, type FilteredGroups, orphanStep } from './core/plan.ts';
-import { isAccountId } from './core/target.ts';
 import type { RunContext } from './core/workflow.ts';
 
 export interface RotateEvent {
@@ -38,9 +38,11 @@ export interface RotateResult {
   readonly kept: number;
 }
 
-export interface RotateDeps {
-  /** DescribeImageAttribute (launch permissions of would-be candidates), DescribeImageReferences. */
-  readonly clients: { readonly ec2: EC2Client };
+/**
+ * `clients`: DescribeImageAttribute (launch permissions of would-be candidates),
+ * DescribeImageReferences; in the run's target (commons/target-clients.ts).
+ */
+export interface RotateDeps extends TargetClientsDeps<{ readonly ec2: EC2Client }> {
   readonly workspace: RunWorkspace;
   /** `sharedAmis: delete-when-unused`: the usage reports' bounded wait and clock. Default: real time. */
   readonly usageReports?: Omit<ImageUsageOptions, 'runId'>;
@@ -64,15 +66,20 @@ export function createRotateHandler(deps: RotateDeps): (event: RotateEvent) => P
     // DescribeImageReferences for the final candidates: those AWS reports in use are kept too.
     const limit = run.maxDeletionsPerRun;
     const usage = { ...deps.usageReports, runId: run.runId };
-    const groups = await rotateWithAwsChecks(deps.clients.ec2, { filtered, settings, now, limit, usage });
+    const place = await targetClients(deps, run);
+    if (inventory.region !== place.region)
+      throw new InvalidEventError(
+        `the inventory is of ${inventory.region}, not of the run's ${place.target.key}`,
+      );
+    const groups = await rotateWithAwsChecks(place.clients.ec2, { filtered, settings, now, limit, usage });
     const orphanSnapshots = orphanStep({
       inventory,
       settings,
       ...(run.triggerImageId === undefined ? {} : { triggerImageId: run.triggerImageId }),
     });
     const plan = assemblePlan({
-      region: inventory.region,
-      ...accountOf(run.executionArn),
+      region: place.region,
+      accountId: place.accountId,
       now,
       groups,
       orphanSnapshots,
@@ -93,15 +100,9 @@ export function createRotateHandler(deps: RotateDeps): (event: RotateEvent) => P
   });
 }
 
-/** The account the run plans: its execution's (a single-target run plans its own account). */
-function accountOf(executionArn: string): { accountId?: string } {
-  const account = executionArn.split(':')[4];
-  return isAccountId(account) ? { accountId: account } : {};
-}
-
 export const handler = lazyHandler(() =>
   createRotateHandler({
-    clients: awsClients(),
+    ...targetClientsFromEnv(),
     workspace: workspaceFromEnv(),
     logger: createLogger('rotate'),
   }),

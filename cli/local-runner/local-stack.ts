@@ -16,14 +16,20 @@ import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace, type RunWorkspace } from '../../functions/adapters/workspace.ts';
 import { createApprovalPageHandler } from '../../functions/approval-page.ts';
 import { createCloseAbandonedRunHandler } from '../../functions/close-abandoned-run.ts';
+import { createCollectReferencesHandler } from '../../functions/collect-references.ts';
+import { createCombinePlansHandler } from '../../functions/combine-plans.ts';
+import type { MemberClientsFor, TargetClientsDeps } from '../../functions/commons/target-clients.ts';
+import { organizationHistoryBudget } from '../../functions/core/organization-run.ts';
 import type { RecycleBinRetention } from '../../functions/core/recycle-bin.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';
 import { DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH } from '../../functions/core/summary.ts';
+import { target as makeTarget, type Target, type ValidTargetSelection } from '../../functions/core/target.ts';
 import { createDeleteImageSnapshotsHandler } from '../../functions/delete-image-snapshots.ts';
 import { createDeleteOrphanSnapshotHandler } from '../../functions/delete-orphan-snapshot.ts';
 import { createDeregisterImageHandler } from '../../functions/deregister-image.ts';
 import { createFilterInUseHandler } from '../../functions/filter-in-use.ts';
 import { createFinalizeHandler } from '../../functions/finalize.ts';
+import { createFinalizeOrganizationRunHandler } from '../../functions/finalize-organization-run.ts';
 import { createFinishEarlierRunsHandler } from '../../functions/finish-earlier-runs.ts';
 import { createInventoryHandler } from '../../functions/inventory.ts';
 import { createLoadApprovedHandler } from '../../functions/load-approved.ts';
@@ -33,14 +39,9 @@ import { createRecordFailureHandler } from '../../functions/record-failure.ts';
 import { createRecordPlanHandler } from '../../functions/record-plan.ts';
 import { createReleaseLockHandler } from '../../functions/release-lock.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
+import { createResolveTargetsHandler } from '../../functions/resolve-targets.ts';
 import { createResumeTargetRunHandler } from '../../functions/resume-target-run.ts';
 import { createRotateHandler } from '../../functions/rotate.ts';
-import { createCollectReferencesHandler } from '../../functions/collect-references.ts';
-import { createCombinePlansHandler } from '../../functions/combine-plans.ts';
-import { createFinalizeOrganizationRunHandler } from '../../functions/finalize-organization-run.ts';
-import { createResolveTargetsHandler } from '../../functions/resolve-targets.ts';
-import { organizationHistoryBudget } from '../../functions/core/organization-run.ts';
-import { type Target, target as makeTarget, type ValidTargetSelection } from '../../functions/core/target.ts';
 import {
   definitionHistoryBudget,
   loadDefinitionTemplate,
@@ -71,6 +72,14 @@ export interface LocalStackOptions {
   readonly workspace?: RunWorkspace;
   /** Recycle Bin retention on (`--recycle-bin-days`): the deletion steps tag before deleting. */
   readonly recycleBin?: RecycleBinRetention;
+  /**
+   * Organization runs: the hub's account (a run's target equal to it and `region` uses
+   * `clients`), and clients acting in any other target through the member role (e.g.
+   * `memberClients` with the simulated organization's `plugin()` for STS). Without it a run with
+   * another target fails closed (TargetConfigurationError) before any call.
+   */
+  readonly hubAccountId?: string;
+  readonly memberClientsFor?: MemberClientsFor;
   /** Targets (`--accounts`, `--ou`, `--regions`): the organization workflow runs, one target run each. */
   readonly organization?: LocalOrganization;
 }
@@ -83,7 +92,7 @@ export interface LocalOrganization {
   /** The account the hub runs as (the caller's, or the simulated management account). */
   readonly hubAccountId: string;
   /** Clients acting in another target through the member role. */
-  readonly memberClientsFor: (each: Target, runId: string) => AwsClients;
+  readonly memberClientsFor: MemberClientsFor;
   readonly roleName?: string;
 }
 
@@ -103,6 +112,8 @@ export interface LocalStack {
   readonly workspace: RunWorkspace;
   readonly region: string;
   readonly approvalTimeoutSeconds: number;
+  /** As given in the options: the local executions' ARNs name it (cli/local-runner/run-workflow.ts). */
+  readonly hubAccountId?: string;
   /** Set: runs execute the organization workflow, one target run per account and region. */
   readonly organization?: LocalOrganization;
 }
@@ -124,6 +135,16 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
   const topicArn = `arn:aws:sns:${control.region}:${control.accountId}:${TOPIC_ARN_SUFFIX}`;
 
   const { ledger, clients, region } = options;
+  // Every handler that acts in a run's account gets the same way to reach it.
+  // An organization brings its own: the hub's account and its way into the member accounts.
+  const hubAccountId = options.organization?.hubAccountId ?? options.hubAccountId;
+  const memberClientsFor = options.organization?.memberClientsFor ?? options.memberClientsFor;
+  const reach: TargetClientsDeps = {
+    clients,
+    region,
+    ...(hubAccountId === undefined ? {} : { hubAccountId }),
+    ...(memberClientsFor === undefined ? {} : { memberClientsFor }),
+  };
   const retention = options.recycleBin ? { recycleBin: options.recycleBin } : {};
   const workspace = options.workspace ?? new MemoryWorkspace();
   const handlers = {
@@ -136,11 +157,11 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       historyBudget: definitionHistoryBudget(),
       now,
     }),
-    FinishEarlierRuns: createFinishEarlierRunsHandler({ ledger, clients, region, now, ...retention }),
-    Inventory: createInventoryHandler({ clients, workspace, region, now }),
+    FinishEarlierRuns: createFinishEarlierRunsHandler({ ledger, ...reach, now, ...retention }),
+    Inventory: createInventoryHandler({ ...reach, workspace, now }),
     MapGroups: createMapGroupsHandler({ workspace }),
     FilterInUse: createFilterInUseHandler({ workspace }),
-    Rotate: createRotateHandler({ clients, workspace }),
+    Rotate: createRotateHandler({ ...reach, workspace }),
     RecordPlan: createRecordPlanHandler({ ledger, workspace }),
     RequestApproval: createRequestApprovalHandler({
       ledger,
@@ -159,14 +180,13 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       ledger,
       workspace,
       historyBudget: definitionHistoryBudget(),
-      clients,
-      region,
+      ...reach,
       now,
     }),
     LoadBatch: createLoadBatchHandler({ workspace, region }),
-    DeregisterImage: createDeregisterImageHandler({ ledger, clients, region, now, ...retention }),
-    DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, clients, region, now }),
-    DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, clients, region, now, ...retention }),
+    DeregisterImage: createDeregisterImageHandler({ ledger, ...reach, now, ...retention }),
+    DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, ...reach, now }),
+    DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, ...reach, now, ...retention }),
     RecordFailure: createRecordFailureHandler({ ledger }),
     Finalize: createFinalizeHandler({
       ledger,
@@ -177,7 +197,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
     ReleaseLock: createReleaseLockHandler({ ledger, region }),
     ResumeTargetRun: createResumeTargetRunHandler({ ledger, now }),
     ...(options.organization
-      ? organizationHandlers(options.organization, { ledger, workspace, clients, region, now, options })
+      ? organizationHandlers(options.organization, { ledger, workspace, reach, now, options })
       : {}),
   } as StepHandlers;
   const approvalPage = createApprovalPageHandler({
@@ -206,6 +226,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
     workspace,
     region,
     approvalTimeoutSeconds: options.approvalTimeoutSeconds,
+    ...(hubAccountId === undefined ? {} : { hubAccountId }),
     ...(options.organization ? { organization: options.organization } : {}),
   };
 }
@@ -216,13 +237,12 @@ function organizationHandlers(
   context: {
     ledger: Ledger;
     workspace: RunWorkspace;
-    clients: AwsClients;
-    region: string;
+    reach: TargetClientsDeps;
     now: () => Date;
     options: LocalStackOptions;
   },
 ) {
-  const { ledger, workspace, clients, region, now, options } = context;
+  const { ledger, workspace, reach, now, options } = context;
   return {
     ResolveTargets: createResolveTargetsHandler({
       ledger,
@@ -237,10 +257,9 @@ function organizationHandlers(
       ),
     }),
     CollectReferences: createCollectReferencesHandler({
+      ...reach,
+      hubAccountId: organization.hubAccountId,
       workspace,
-      hub: makeTarget(organization.hubAccountId, region),
-      hubClients: clients,
-      memberClientsFor: (each, _roleName, runId) => organization.memberClientsFor(each, runId),
       now,
     }),
     CombinePlans: createCombinePlansHandler({ ledger, workspace, now }),

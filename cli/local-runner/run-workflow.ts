@@ -43,6 +43,20 @@ import type { LocalStack } from './local-stack.ts';
 export const LOCAL_DELETION_MAX_CONCURRENCY = 5;
 const LOCAL_ACCOUNT_ID = '000000000000';
 
+/**
+ * The account the local executions' ARNs name: the hub's when the stack knows it (so a run
+ * without a target and a target run of the hub's own account take the same lock), else a
+ * placeholder.
+ */
+export function localExecutionAccountId(stack: Pick<LocalStack, 'hubAccountId'>): string {
+  return stack.hubAccountId ?? LOCAL_ACCOUNT_ID;
+}
+
+/** The lock key (`LOCK#<key>`) of a local run without a target: the executions' account in the stack's region. */
+export function localLockKey(stack: Pick<LocalStack, 'hubAccountId' | 'region'>): string {
+  return `${localExecutionAccountId(stack)}-${stack.region}`;
+}
+
 /** The runner's execution events (its EventLog type is not exported): what progress needs. */
 export interface ExecutionEvent {
   readonly type: string;
@@ -141,7 +155,7 @@ export async function runWorkflowLocally(
   const handlerByArn = new Map<string, StateMachineHandlerId | OrganizationHandlerId>(
     allHandlers.map((h) => [functionArn(h.id), h.id]),
   );
-  const targetArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:stateMachine:ami-cleaner`;
+  const targetArn = `arn:aws:states:${stack.region}:${localExecutionAccountId(stack)}:stateMachine:ami-cleaner`;
   const deleteBatchArn = `${targetArn}-delete-batch`;
   // With targets the organization workflow is the one started; the target workflow is its child.
   const stateMachineArn = stack.organization ? `${targetArn}-organization` : targetArn;
@@ -167,7 +181,7 @@ export async function runWorkflowLocally(
   ]);
 
   const executionName = options.executionName ?? defaultExecutionName();
-  const executionArn = `arn:aws:states:${stack.region}:${LOCAL_ACCOUNT_ID}:execution:${stateMachineName}:${executionName}`;
+  const executionArn = `arn:aws:states:${stack.region}:${localExecutionAccountId(stack)}:execution:${stateMachineName}:${executionName}`;
   const taskToken = stack.control.taskTokens.issue();
 
   // Handler calls still running: after a stop they finish, as a Lambda would, before the close.

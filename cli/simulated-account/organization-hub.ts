@@ -36,7 +36,10 @@ export function simulatedHub(org: SimulatedOrganization, options: SimulatedHubOp
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const clients = createAwsClients({ region: options.region, maxAttempts });
   for (const client of Object.values(clients)) org.attach(client, identity);
-  const organizations = org.attach(new OrganizationsClient({ region: options.region, maxAttempts }), identity);
+  const organizations = org.attach(
+    new OrganizationsClient({ region: options.region, maxAttempts }),
+    identity,
+  );
   // One client set per target and run, as the Lambda handlers memoize them.
   const memo = new Map<string, AwsClients>();
   const memberClientsFor = (each: Target, runId: string): AwsClients => {

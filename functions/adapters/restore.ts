@@ -9,9 +9,11 @@
  * - Every read fails closed: a failed read restores nothing and says so.
  * - One AMI's failure does not stop the others; it is reported and recorded (`restoreError`).
  */
+
 import { randomUUID } from 'node:crypto';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { idsToObserve, planRestore, type RestoreDecision, type RestoreRefusal } from '../core/restore.ts';
+import { runTarget } from '../core/run-target.ts';
 import type { ItemStatus as RunItemStatus, RunStatus } from '../core/workflow.ts';
 import { errorCode, safeErrorMessage } from './errors.ts';
 import type { Ledger, LedgerItem } from './ledger/index.ts';
@@ -29,6 +31,12 @@ export interface RestoreDeps {
   readonly ec2: EC2Client;
   /** The region the EC2 client works on; the run must have worked on it too. */
   readonly region: string;
+  /**
+   * The account the EC2 client works in, when the caller knows it: a run of another account is
+   * then refused up front. Unknown (the CLI's default): the lock is still the run's own account's
+   * (`lockKeyOf` of its record), and another account's bin simply holds none of its ids.
+   */
+  readonly accountId?: string;
   readonly now: () => Date;
 }
 
@@ -87,6 +95,15 @@ export async function restoreRun(deps: RestoreDeps, request: RestoreRequest): Pr
       false,
     );
   }
+  // The run's own account and region (its target, else its execution's account): its lock is that one.
+  const place = runTarget(run, deps);
+  if (place.region !== region || (deps.accountId !== undefined && place.accountId !== deps.accountId)) {
+    throw new RestoreRefusedError(
+      `run ${request.runId} worked on account ${place.accountId} in ${place.region}, not ${deps.accountId ?? 'this account'} in ${region}; use credentials and --region of that account`,
+      true,
+    );
+  }
+  const lockKey = place.key;
   const items = await ledger.listItems(request.runId);
   const other = items.find((item) => item.region !== undefined && item.region !== region);
   if (other) {
@@ -102,10 +119,10 @@ export async function restoreRun(deps: RestoreDeps, request: RestoreRequest): Pr
   }
 
   const owner = `restore-${request.runId}-${randomUUID().slice(0, 8)}`;
-  if (!request.dryRun && !(await ledger.acquireLock(region, owner, LOCK_SECONDS, deps.now()))) {
-    const holder = await ledger.getLock(region);
+  if (!request.dryRun && !(await ledger.acquireLock(lockKey, owner, LOCK_SECONDS, deps.now()))) {
+    const holder = await ledger.getLock(lockKey);
     throw new RestoreRefusedError(
-      `run ${holder?.owner ?? '?'} holds the lock of ${region}; restore once it has ended`,
+      `run ${holder?.owner ?? '?'} holds the lock of ${lockKey}; restore once it has ended`,
       false,
     );
   }
@@ -116,12 +133,12 @@ export async function restoreRun(deps: RestoreDeps, request: RestoreRequest): Pr
     for (const decision of decisions) {
       const status = statusOf.get(`${decision.kind}#${decision.id}`);
       results.push(
-        request.dryRun ? preview(decision) : await carryOut(deps, request.runId, decision, status),
+        request.dryRun ? preview(decision) : await carryOut(deps, lockKey, request.runId, decision, status),
       );
     }
     return { runId: request.runId, region, dryRun: request.dryRun, results };
   } finally {
-    if (!request.dryRun) await ledger.releaseLock(region, owner);
+    if (!request.dryRun) await ledger.releaseLock(lockKey, owner);
   }
 }
 
@@ -161,6 +178,7 @@ function refused(decision: Extract<RestoreDecision, { action: 'refuse' }>): Rest
 
 async function carryOut(
   deps: RestoreDeps,
+  lockKey: string,
   runId: string,
   decision: RestoreDecision,
   status: RunItemStatus | undefined,
@@ -207,7 +225,11 @@ async function carryOut(
     image: imageRestored,
   });
   // The AMI exists again: nothing of it is left for FinishEarlierRuns to finish.
-  if (decision.kind === 'IMAGE') await deps.ledger.clearDeregistrationIntent(deps.region, runId, decision.id);
+  // (Runs from before per-account locks kept their intents under the region alone.)
+  if (decision.kind === 'IMAGE') {
+    await deps.ledger.clearDeregistrationIntent(lockKey, runId, decision.id);
+    await deps.ledger.clearDeregistrationIntent(deps.region, runId, decision.id);
+  }
   return {
     kind: decision.kind,
     id: decision.id,

@@ -10,7 +10,14 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AwsClients, clientConfig, createAwsClients } from '../adapters/clients.ts';
 import { Ledger } from '../adapters/ledger/index.ts';
 import { type RunWorkspace, S3Workspace } from '../adapters/workspace.ts';
+import { assertAccountId } from '../core/target.ts';
 import { getStringFromEnv } from './env.ts';
+import {
+  type MemberClientsFor,
+  memberClientsFactory,
+  memberRoleNameFromEnv,
+  type TargetClientsDeps,
+} from './target-clients.ts';
 
 /** `make()` once, on first call; a failure is not cached, so the next invocation tries again. */
 export function lazy<T>(make: () => T): () => T {
@@ -46,3 +53,25 @@ export const sfnClient: () => SFNClient = lazy(() => new SFNClient(clientConfig(
 
 /** The region the run works on: the function's own (Lambda sets AWS_REGION). */
 export const regionFromEnv: () => string = lazy(() => getStringFromEnv('AWS_REGION'));
+
+/** HUB_ACCOUNT_ID when set (12 digits, else cold start fails); absent: runs take it from their execution ARN. */
+export const hubAccountIdFromEnv: () => string | undefined = lazy(() => {
+  const value = process.env.HUB_ACCOUNT_ID;
+  return value === undefined || value === '' ? undefined : assertAccountId(value);
+});
+
+/** Member-role clients per target and run (role MEMBER_ROLE_NAME, STS in the function's region). */
+export const memberClientsFromEnv: () => MemberClientsFor = lazy(() =>
+  memberClientsFactory({ hubRegion: regionFromEnv(), roleName: memberRoleNameFromEnv() }),
+);
+
+/** What a handler that acts in a run's target needs, from the Lambda environment. */
+export function targetClientsFromEnv(): TargetClientsDeps {
+  const hubAccountId = hubAccountIdFromEnv();
+  return {
+    clients: awsClients(),
+    region: regionFromEnv(),
+    ...(hubAccountId === undefined ? {} : { hubAccountId }),
+    memberClientsFor: memberClientsFromEnv(),
+  };
+}

@@ -4,6 +4,7 @@
  * `InvalidEventError` before anything is read or changed.
  */
 import { validatePlanSettings } from '../core/settings.ts';
+import { target } from '../core/target.ts';
 import type { RunContext } from '../core/workflow.ts';
 import { InvalidEventError } from './errors.ts';
 
@@ -49,6 +50,17 @@ export function requireRun(value: unknown): RunContext {
     throw new InvalidEventError('run.maxDeletionsPerRun must be a whole number >= 0');
   }
   if (run.triggerImageId !== undefined) requireString(run, 'triggerImageId', AMI_ID);
+  if ((run.target === undefined) !== (run.parentRunId === undefined))
+    throw new InvalidEventError('run.target and run.parentRunId go together');
+  if (run.target !== undefined) {
+    const given = requireRecord(run.target, 'run.target');
+    try {
+      target(given.accountId, given.region);
+    } catch (error) {
+      throw new InvalidEventError(`run.target: ${(error as Error).message}`);
+    }
+    requireString(run, 'parentRunId', RUN_ID);
+  }
   try {
     validatePlanSettings(requireRecord(run.settings, 'run.settings') as unknown as RunContext['settings']);
   } catch (error) {

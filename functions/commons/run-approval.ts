@@ -11,13 +11,14 @@
  * plan hash, the one its ledger items are bound to. An id moved between targets, a plan swapped
  * in the workspace, or an approval of another run breaks one of the links.
  */
-import { hashDeletionSet } from '../core/deletion-set.ts';
-import { tallyVotes } from '../core/approvers.ts';
-import { deletionSetsByTarget, hashPlanDeletion } from '../core/plan-targets.ts';
-import type { Plan } from '../core/model.ts';
-import type { ApprovalResult, RunContext } from '../core/workflow.ts';
+
 import type { Ledger } from '../adapters/ledger/index.ts';
 import type { RunWorkspace } from '../adapters/workspace.ts';
+import { tallyVotes } from '../core/approvers.ts';
+import { hashDeletionSet } from '../core/deletion-set.ts';
+import type { Plan } from '../core/model.ts';
+import { deletionSetsByTarget, hashPlanDeletion } from '../core/plan-targets.ts';
+import type { ApprovalResult, RunContext } from '../core/workflow.ts';
 
 /** The approval does not cover this run's recorded plan. Nothing was marked approved. */
 export class ApprovalMismatchError extends Error {
@@ -41,10 +42,13 @@ export async function verifyRunApproval(
 ): Promise<string | undefined> {
   const { runId } = run;
   if (run.dryRun) throw new ApprovalMismatchError(`run ${runId} is a dry run; nothing may be deleted`);
-  if (approval.decision !== 'APPROVED') throw new ApprovalMismatchError(`run ${runId}: the decision is not APPROVED`);
+  if (approval.decision !== 'APPROVED')
+    throw new ApprovalMismatchError(`run ${runId}: the decision is not APPROVED`);
   const recorded = await deps.ledger.getRun(runId);
   if (recorded?.planHash !== planHash) {
-    throw new ApprovalMismatchError(`run ${runId} recorded plan ${recorded?.planHash ?? 'none'}, not ${planHash}`);
+    throw new ApprovalMismatchError(
+      `run ${runId} recorded plan ${recorded?.planHash ?? 'none'}, not ${planHash}`,
+    );
   }
   const decidedHash = run.parentRunId === undefined ? planHash : String(approval.planHash);
   if (approval.planHash !== decidedHash) {
@@ -58,11 +62,18 @@ export async function verifyRunApproval(
   // The decision must also be the one the ledger recorded when the approval link was used.
   const stored = deciding.approvalId ? await deps.ledger.getApproval(deciding.approvalId) : undefined;
   if (stored?.status !== 'APPROVED' || stored.planHash !== decidedHash || stored.runId !== decidingRunId) {
-    throw new ApprovalMismatchError(`run ${decidingRunId}: no APPROVED approval of plan ${decidedHash} in the ledger`);
+    throw new ApprovalMismatchError(
+      `run ${decidingRunId}: no APPROVED approval of plan ${decidedHash} in the ledger`,
+    );
   }
   // Named approvers: the ledger's votes must make the quorum for this very plan hash.
   if (stored.approvers) {
-    const tally = tallyVotes(stored.votes ?? {}, stored.approvers, stored.requiredApprovals ?? 1, decidedHash);
+    const tally = tallyVotes(
+      stored.votes ?? {},
+      stored.approvers,
+      stored.requiredApprovals ?? 1,
+      decidedHash,
+    );
     if (!tally.reached)
       throw new ApprovalMismatchError(
         `run ${decidingRunId}: ${tally.approvedBy.length} of ${tally.required} approvals of plan ${decidedHash} in the ledger`,
@@ -87,7 +98,9 @@ async function verifyTargetShare(
   if (!parentPlanKey) throw new ApprovalMismatchError(`run ${run.parentRunId} recorded no plan`);
   const plan = await deps.workspace.getJson<Plan>(parentPlanKey);
   if (hashPlanDeletion(plan) !== approvedHash) {
-    throw new ApprovalMismatchError(`the plan of run ${run.parentRunId} does not hash to the approved ${approvedHash}`);
+    throw new ApprovalMismatchError(
+      `the plan of run ${run.parentRunId} does not hash to the approved ${approvedHash}`,
+    );
   }
   const share = deletionSetsByTarget(plan).filter(
     (each) => each.target.accountId === target.accountId && each.target.region === target.region,

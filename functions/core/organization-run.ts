@@ -64,7 +64,9 @@ export interface RunScope {
 export function runScope(targets: readonly Target[], only?: Target): RunScope {
   const sorted = [...targets].sort(compareTargets);
   if (only && !sorted.some((t) => t.key === only.key))
-    throw new TargetScopeError(`account ${only.accountId} in ${only.region} is not one of this deployment's targets`);
+    throw new TargetScopeError(
+      `account ${only.accountId} in ${only.region} is not one of this deployment's targets`,
+    );
   const plan = only ? sorted.filter((t) => t.key === only.key) : sorted;
   const regions = new Set(plan.map((t) => t.region));
   const perRegion = new Map<string, number>();

@@ -9,7 +9,10 @@ export type Trigger = 'schedule' | 'ami-available' | 'manual';
 
 /** Built once by the first state and passed to every later state as `$.run`. */
 export interface RunContext {
-  /** Equals the execution name; the ledger's partition for this run. */
+  /**
+   * The ledger's partition for this run: the execution name, or for a target run of an
+   * organization `targetExecutionName(target, parentRunId)` (its plan child is `…-plan`).
+   */
   readonly runId: string;
   readonly executionArn: string;
   readonly trigger: Trigger;

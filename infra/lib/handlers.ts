@@ -55,14 +55,18 @@ export const STATE_MACHINE_HANDLERS = [
   task(
     'ResumeTargetRun',
     'resume-target-run',
-    "Resumes a target run of an organization run for its delete or close phase, from the ledger",
+    'Resumes a target run of an organization run for its delete or close phase, from the ledger',
   ),
 ] as const;
 
 /** The organization run's own handlers (statemachine/organization.asl.json); RequestApproval is shared. */
 export const ORGANIZATION_HANDLERS = [
   task('ResolveTargets', 'resolve-targets', 'Validates the input and resolves accounts and OUs into targets'),
-  task('CollectReferences', 'collect-references', 'Writes the AMIs one target account references, for the others'),
+  task(
+    'CollectReferences',
+    'collect-references',
+    'Writes the AMIs one target account references, for the others',
+  ),
   task('CombinePlans', 'combine-plans', "Combines the target runs' plans into the run's one plan"),
   task(
     'FinalizeOrganizationRun',

@@ -6,7 +6,9 @@
  * ...) is probed on a path that leads there. A new state, a new service or a new call gets rows
  * without editing this file; a state no path reaches fails the coverage test.
  */
+
 import { readFileSync } from 'node:fs';
+import { localLockKey } from '../../cli/local-runner/run-workflow.ts';
 import { FINAL_ITEM_STATUSES } from '../../functions/core/workflow.ts';
 import {
   EFFECT_FAULTS,
@@ -287,7 +289,7 @@ export async function brokenInvariants(
     broken.push(`${open.length} item(s) not final: ${[...new Set(open.map((i) => i.status))].join(', ')}`);
   }
   if (record !== undefined && UNFINISHED_RUN.has(record.status)) broken.push(`run left ${record.status}`);
-  const lock = await ledger.getLock(world.stack.region);
+  const lock = await ledger.getLock(localLockKey(world.stack));
   if (lock !== undefined) broken.push(`lock still held by ${lock.owner}`);
 
   const didDelete = deleted.images.length + deleted.snapshots.length > 0;

@@ -16,6 +16,7 @@ import {
   executionEvent,
   type Harness,
   imageItem,
+  LOCK_KEY,
   NOW,
   REGION,
   type Scenario,
@@ -143,7 +144,7 @@ describe('Recycle Bin tagging before deletion', () => {
     const imageId = scenario.frontCandidates[0] as string;
     const event = imageItem(plan.planHash, imageId, work);
     await retained.deregister(event);
-    await h.ledger.releaseLock(REGION, 'run-1');
+    await h.ledger.releaseLock(LOCK_KEY, 'run-1');
     const { run } = await h.handlers.acquireLock(executionEvent({}, 'run-2'));
     h.account.failNext('CreateTags', 'UnauthorizedOperation');
 
@@ -153,6 +154,6 @@ describe('Recycle Bin tagging before deletion', () => {
     // Assess: nothing deleted, the intent kept
     expect(result).toMatchObject({ finished: 0, unfinished: 1 });
     for (const snapshotId of event.snapshotIds) expect(h.account.snapshots.has(snapshotId)).toBe(true);
-    expect(await h.ledger.listDeregistrationIntents(REGION)).toHaveLength(1);
+    expect(await h.ledger.listDeregistrationIntents(LOCK_KEY)).toHaveLength(1);
   });
 });

@@ -4,7 +4,7 @@ import { TransientAwsError } from '../../functions/adapters/errors.ts';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { maxItemsWithinTree } from '../../functions/core/quotas.ts';
 import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
-import { executionEvent, type Harness, NOW, REGION, SETTINGS, startHarness } from './harness.ts';
+import { executionEvent, type Harness, LOCK_KEY, NOW, REGION, SETTINGS, startHarness } from './harness.ts';
 
 /** 6,000 AMI ids: about 140 KiB of execution input. */
 const SEVEN_THOUSAND_IDS = Array.from({ length: 7000 }, (_, i) => `ami-${i.toString(16).padStart(17, '0')}`);
@@ -39,7 +39,7 @@ describe('acquire-lock', () => {
         maxDeletionsPerRun: 7,
       },
     });
-    expect(await h.ledger.getLock(REGION)).toMatchObject({ owner: 'run-1' });
+    expect(await h.ledger.getLock(LOCK_KEY)).toMatchObject({ owner: 'run-1' });
     expect(await h.ledger.getRun('run-1')).toMatchObject({
       status: 'RUNNING',
       dryRun: true,
@@ -101,7 +101,7 @@ describe('acquire-lock', () => {
       name: 'InvalidRunInputError',
       message: expect.stringMatching(message),
     });
-    expect(await h.ledger.getLock(REGION)).toBeUndefined();
+    expect(await h.ledger.getLock(LOCK_KEY)).toBeUndefined();
     expect(await h.ledger.getRun('run-1')).toBeUndefined();
     expect(h.account.calls).toEqual([]);
   });
@@ -112,7 +112,7 @@ describe('acquire-lock', () => {
 
     // Assess
     await expect(attempt).rejects.toBeInstanceOf(InvalidRunInputError);
-    expect(await h.ledger.getLock(REGION)).toBeUndefined();
+    expect(await h.ledger.getLock(LOCK_KEY)).toBeUndefined();
   });
 
   it('returns acquired false while another run holds the lock, and records the skipped run', async () => {
@@ -124,7 +124,7 @@ describe('acquire-lock', () => {
 
     // Assess
     expect(second.acquired).toBe(false);
-    expect(await h.ledger.getLock(REGION)).toMatchObject({ owner: 'run-1' });
+    expect(await h.ledger.getLock(LOCK_KEY)).toMatchObject({ owner: 'run-1' });
     expect(await h.ledger.getRun('run-2')).toMatchObject({ status: 'SKIPPED_LOCKED' });
     expect(await h.ledger.getRun('run-1')).toMatchObject({ status: 'RUNNING' });
   });
@@ -143,8 +143,8 @@ describe('acquire-lock', () => {
   it('lets the next run in once release-lock ran, and release-lock leaves another run lock alone', async () => {
     // Prepare
     const { run } = await h.handlers.acquireLock(executionEvent({}, 'run-1'));
-    await h.handlers.releaseLock({ run: { runId: 'run-other' } });
-    const stillHeld = await h.ledger.getLock(REGION);
+    await h.handlers.releaseLock({ run: { ...run, runId: 'run-other' } });
+    const stillHeld = await h.ledger.getLock(LOCK_KEY);
 
     // Act
     await h.handlers.releaseLock({ run });
@@ -179,7 +179,7 @@ describe('acquire-lock', () => {
 
     // Assess
     await expect(attempt).rejects.toBeInstanceOf(TransientAwsError);
-    expect(await h.ledger.getLock(REGION)).toBeUndefined();
+    expect(await h.ledger.getLock(LOCK_KEY)).toBeUndefined();
   });
 
   it('refuses a cap whose worst-case history passes 25,000 events, from the deployment or the input', async () => {

@@ -8,6 +8,7 @@ import {
   approvedRun,
   type Harness,
   imageItem,
+  LOCK_KEY,
   NOW,
   REGION,
   type Scenario,
@@ -52,7 +53,7 @@ describe('close-abandoned-run', () => {
     const { plan, work } = await approvedRun(h);
     const imageId = scenario.frontCandidates[0] as string;
     await h.handlers.deregister(imageItem(plan.planHash, imageId, work));
-    expect((await h.ledger.getLock(REGION))?.owner).toBe('run-1');
+    expect((await h.ledger.getLock(LOCK_KEY))?.owner).toBe('run-1');
 
     // Act
     const result = await close(statusChange('TIMED_OUT'));
@@ -64,7 +65,7 @@ describe('close-abandoned-run', () => {
     expect(items.find((item) => item.id === imageId)).toMatchObject({ status: 'FAILED' });
     expect(await h.ledger.getRun('run-1')).toMatchObject({ status: 'FAILED' });
     expect((await h.ledger.getRun('run-1'))?.error).toContain('TIMED_OUT');
-    expect(await h.ledger.getLock(REGION)).toBeUndefined();
+    expect(await h.ledger.getLock(LOCK_KEY)).toBeUndefined();
   });
 
   it('leaves a run that already finished as it was', async () => {
@@ -84,14 +85,14 @@ describe('close-abandoned-run', () => {
 
   it('releases the lock of an execution that died before its run was recorded', async () => {
     // Prepare: AcquireLock took the lock, then its Lambda died (no run record).
-    await h.ledger.acquireLock(REGION, 'never-recorded', 3600, NOW);
+    await h.ledger.acquireLock(LOCK_KEY, 'never-recorded', 3600, NOW);
 
     // Act
     const result = await close(statusChange('FAILED', 'never-recorded'));
 
     // Assess
     expect(result).toEqual({ runId: 'never-recorded', outcome: 'unknown-run' });
-    expect(await h.ledger.getLock(REGION)).toBeUndefined();
+    expect(await h.ledger.getLock(LOCK_KEY)).toBeUndefined();
   });
 
   it("releases the failed execution's lock even when its run already looks final, but never another run's", async () => {
@@ -99,7 +100,7 @@ describe('close-abandoned-run', () => {
     await approvedRun(h);
     await h.ledger.updateRun('run-1', { status: 'COMPLETED' });
     const theirs = await close(statusChange('ABORTED', 'run-other'));
-    const heldByOther = await h.ledger.getLock(REGION);
+    const heldByOther = await h.ledger.getLock(LOCK_KEY);
 
     // Act
     await close(statusChange('ABORTED'));
@@ -107,7 +108,7 @@ describe('close-abandoned-run', () => {
     // Assess
     expect(theirs.outcome).toBe('unknown-run');
     expect(heldByOther).toMatchObject({ owner: 'run-1' });
-    expect(await h.ledger.getLock(REGION)).toBeUndefined();
+    expect(await h.ledger.getLock(LOCK_KEY)).toBeUndefined();
   });
 
   it.each(['SUCCEEDED', 'RUNNING'])('rejects a %s status change', async (status) => {

@@ -48,8 +48,9 @@ function world() {
   const workspace = new MemoryWorkspace();
   const collect = createCollectReferencesHandler({
     workspace,
-    hub,
-    hubClients,
+    clients: hubClients,
+    region: EU,
+    hubAccountId: hub.accountId,
     memberClientsFor: (each) => clientsIn(each),
     now: clock,
   });
@@ -102,6 +103,7 @@ async function planTarget(
   });
   const rotated = await createRotateHandler({
     clients,
+    region: each.region,
     workspace: w.workspace,
     usageReports: w.usageReports,
   })({

@@ -8,9 +8,9 @@ import {
   approvedRun,
   type Harness,
   imageItem,
+  LOCK_KEY,
   NOW,
   planRun,
-  REGION,
   type Scenario,
   seedScenario,
   startHarness,
@@ -50,8 +50,8 @@ describe('deletion handlers', () => {
       // Prepare: run-1 was stopped; close-abandoned-run released its lock and run-2 took it.
       const { plan, work } = await approvedRun(h);
       const imageId = scenario.frontCandidates[0] as string;
-      await h.ledger.releaseLock(REGION, 'run-1');
-      await h.ledger.acquireLock(REGION, 'run-2', 3600, NOW);
+      await h.ledger.releaseLock(LOCK_KEY, 'run-1');
+      await h.ledger.acquireLock(LOCK_KEY, 'run-2', 3600, NOW);
 
       // Act (settled together, so neither rejection goes unobserved while the other is awaited)
       const [attempt, orphan] = await Promise.allSettled([
@@ -81,8 +81,8 @@ describe('deletion handlers', () => {
       run2 = { ...run, runId: 'run-2' };
       const imageId = scenario.frontCandidates[0] as string;
       await h.handlers.deregister(imageItem(plan.planHash, imageId, work));
-      await h.ledger.releaseLock(REGION, 'run-1');
-      await h.ledger.acquireLock(REGION, 'run-2', 3600, NOW);
+      await h.ledger.releaseLock(LOCK_KEY, 'run-1');
+      await h.ledger.acquireLock(LOCK_KEY, 'run-2', 3600, NOW);
       const approvedSnapshots = [...(imageItem(plan.planHash, imageId, work).snapshotIds ?? [])];
       expect(approvedSnapshots.length).toBeGreaterThan(0);
       return { imageId, approvedSnapshots };
@@ -111,7 +111,7 @@ describe('deletion handlers', () => {
       const { imageId, approvedSnapshots } = await strandedByRun1();
       const foreign = h.account.addSnapshot({ sizeGiB: 500, startTime: NOW }).snapshotId;
       await appendSnapshot(h, imageId, foreign);
-      await h.ledger.recordDeregistrationIntent(REGION, {
+      await h.ledger.recordDeregistrationIntent(LOCK_KEY, {
         runId: 'run-1',
         imageId,
         snapshotIds: [...approvedSnapshots, foreign],
@@ -124,14 +124,14 @@ describe('deletion handlers', () => {
       expect(result).toMatchObject({ finished: 0, snapshotsDeleted: 0, unfinished: 1 });
       expect(h.account.snapshots.has(foreign)).toBe(true);
       expect(h.account.callsTo('DeleteSnapshot')).toEqual([]);
-      expect(await h.ledger.listDeregistrationIntents(REGION)).toHaveLength(1);
+      expect(await h.ledger.listDeregistrationIntents(LOCK_KEY)).toHaveLength(1);
     });
 
     it('deletes only the approved snapshots when just the intent was widened', async () => {
       // Prepare
       const { imageId, approvedSnapshots } = await strandedByRun1();
       const foreign = h.account.addSnapshot({ sizeGiB: 500, startTime: NOW }).snapshotId;
-      await h.ledger.recordDeregistrationIntent(REGION, {
+      await h.ledger.recordDeregistrationIntent(LOCK_KEY, {
         runId: 'run-1',
         imageId,
         snapshotIds: [...approvedSnapshots, foreign],

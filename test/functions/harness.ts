@@ -31,6 +31,10 @@ import { type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 
 export const NOW = new Date('2026-05-01T12:00:00.000Z');
 export const REGION = 'eu-west-1';
+/** The simulated account's id, the account of `executionEvent`'s ARN. */
+export const HUB_ACCOUNT = '123456789012';
+/** The lock (and intent partition) of the harness's runs: `lockKeyOf` of a run without a target. */
+export const LOCK_KEY = `${HUB_ACCOUNT}-${REGION}`;
 
 export const SETTINGS: PlanSettings = { ...DEFAULT_PLAN_SETTINGS, keepPrevious: 2, checkOrphans: true };
 
@@ -109,7 +113,7 @@ function createHandlers(deps: { clients: AwsClients; ledger: Ledger; workspace: 
     inventory: createInventoryHandler({ clients, workspace, region: REGION, now }),
     mapGroups: createMapGroupsHandler({ workspace }),
     filterInUse: createFilterInUseHandler({ workspace }),
-    rotate: createRotateHandler({ clients, workspace }),
+    rotate: createRotateHandler({ clients, region: REGION, workspace }),
     recordPlan: createRecordPlanHandler({ ledger, workspace }),
     loadApproved: approvedWork(
       createLoadApprovedHandler({

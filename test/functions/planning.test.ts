@@ -85,7 +85,11 @@ describe('planning handlers (Inventory → MapGroups → FilterInUse → Rotate)
     // Prepare
     const { run } = await h.handlers.acquireLock({
       input: {},
-      execution: { id: 'arn:x', name: 'run-1', startTime: NOW.toISOString() },
+      execution: {
+        id: 'arn:aws:states:eu-west-1:123456789012:execution:ami-cleaner:run-1',
+        name: 'run-1',
+        startTime: NOW.toISOString(),
+      },
     });
     h.account.failNext('DescribeImages', 'RequestLimitExceeded');
 
@@ -102,7 +106,11 @@ describe('planning handlers (Inventory → MapGroups → FilterInUse → Rotate)
     // Prepare
     const { run } = await h.handlers.acquireLock({
       input: {},
-      execution: { id: 'arn:x', name: 'run-1', startTime: NOW.toISOString() },
+      execution: {
+        id: 'arn:aws:states:eu-west-1:123456789012:execution:ami-cleaner:run-1',
+        name: 'run-1',
+        startTime: NOW.toISOString(),
+      },
     });
     h.account.failNext('DescribeLaunchTemplates', 'UnauthorizedOperation');
 
@@ -118,7 +126,11 @@ describe('planning handlers (Inventory → MapGroups → FilterInUse → Rotate)
     // Prepare
     const { run } = await h.handlers.acquireLock({
       input: {},
-      execution: { id: 'arn:x', name: 'run-1', startTime: NOW.toISOString() },
+      execution: {
+        id: 'arn:aws:states:eu-west-1:123456789012:execution:ami-cleaner:run-1',
+        name: 'run-1',
+        startTime: NOW.toISOString(),
+      },
     });
     const { inventoryKey } = await h.handlers.inventory({ run });
     const { groupsKey } = await h.handlers.mapGroups({ run, inventoryKey });

@@ -16,6 +16,7 @@ import {
   approvedRun,
   type Harness,
   imageItem,
+  LOCK_KEY,
   NOW,
   REGION,
   type Scenario,
@@ -178,10 +179,10 @@ describe('restore from the Recycle Bin', () => {
     expect((await h.ledger.getItem('run-1', 'SNAPSHOT', scenario.orphanSnapshot))?.status).toBe('RESTORED');
     // Nothing left for a later run to "finish" (re-delete): the AMI exists again. (`later` keeps the
     // intent its failed deregistration left; the next run drops it, its AMI exists.)
-    const intents = (await h.ledger.listDeregistrationIntents(REGION)).map((i) => i.imageId);
+    const intents = (await h.ledger.listDeregistrationIntents(LOCK_KEY)).map((i) => i.imageId);
     expect(intents).not.toContain(twoSnapshots);
     expect(intents).toEqual([later]);
-    expect(await h.ledger.getLock(REGION)).toBeUndefined();
+    expect(await h.ledger.getLock(LOCK_KEY)).toBeUndefined();
   });
 
   it('a second restore restores nothing and says already restored', async () => {
@@ -252,7 +253,7 @@ describe('restore from the Recycle Bin', () => {
 
     // Act / Assess
     await expect(restore({ imageIds: ['ami-0123456789abcdef0'] })).rejects.toMatchObject({ badInput: true });
-    await h.ledger.acquireLock(REGION, 'run-2', 3600, NOW);
+    await h.ledger.acquireLock(LOCK_KEY, 'run-2', 3600, NOW);
     await expect(restore()).rejects.toBeInstanceOf(RestoreRefusedError);
     await h.ledger.updateRun('run-1', { status: 'DELETING' });
     await expect(restore()).rejects.toThrow(/still DELETING/);

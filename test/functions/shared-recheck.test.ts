@@ -39,9 +39,9 @@ describe('DeregisterImage: the re-check of a shared AMI in its consumers', () =>
     deregister = createDeregisterImageHandler({
       ledger: h.ledger,
       clients: h.clients,
-      consumerEc2: (accountId) => {
-        consumerCalls.push(accountId);
-        return consumer.attach(new EC2Client({ region: REGION, maxAttempts: 1 }));
+      memberClientsFor: (each) => {
+        consumerCalls.push(each.accountId);
+        return { ec2: consumer.attach(new EC2Client({ region: REGION, maxAttempts: 1 })) };
       },
       region: REGION,
       now: () => NOW,

@@ -90,7 +90,11 @@ describe('start-execution', () => {
     const run = buildRunContext(
       {
         input: JSON.parse(sent?.input ?? '{}'),
-        execution: { id: 'arn:exec', name: result.executionName, startTime: '2026-11-25T21:03:08.000Z' },
+        execution: {
+          id: `arn:aws:states:eu-west-1:123456789012:execution:ami-cleaner:${result.executionName}`,
+          name: result.executionName,
+          startTime: '2026-11-25T21:03:08.000Z',
+        },
       },
       {
         defaultSettings: DEFAULT_PLAN_SETTINGS,

@@ -3,7 +3,7 @@
  * approval wait and leaves the emailed link unanswered. Hostile inputs are thrown at it; `end()`
  * withdraws the approval and returns the finished execution, which must have deleted nothing.
  */
-import type { ApprovalRequest } from '../../cli/local-runner/run-workflow.ts';
+import { type ApprovalRequest, localLockKey } from '../../cli/local-runner/run-workflow.ts';
 import { type Execution, startWorkflowHarness, type WorkflowHarness } from '../workflow/harness.ts';
 
 export interface WaitingRun {
@@ -44,7 +44,7 @@ export async function startWaitingRun(runId: string): Promise<WaitingRun> {
     async untouched() {
       const run = await h.runRecord(runId);
       const approval = await h.ledger.getApproval(run?.approvalId ?? '');
-      const lock = await h.ledger.getLock(h.stack.region);
+      const lock = await h.ledger.getLock(localLockKey(h.stack));
       return {
         ...(run ? { run: run.status } : {}),
         ...(approval ? { approval: approval.status } : {}),

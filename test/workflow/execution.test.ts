@@ -5,8 +5,10 @@
  * checks the outcome in the account (what still exists, which mutating calls were made), in the
  * ledger (every item's final status, the run's status) and in the execution's output.
  */
+
 import { DeregisterImageCommand } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
+import { localLockKey } from '../../cli/local-runner/run-workflow.ts';
 import { answerApprovalLink, ScriptedApprovalError } from '../../cli/local-runner/scripted-approver.ts';
 import { createAwsClients } from '../../functions/adapters/clients.ts';
 import type { LedgerItem } from '../../functions/adapters/ledger/index.ts';
@@ -133,7 +135,7 @@ describe('approve', () => {
     const run = await h.runRecord(execution.runId);
     expect(run).toMatchObject({ status: 'COMPLETED', approver: APPROVER, planHash: summary.planHash });
     expect(run?.summary).toEqual(summary);
-    expect(await h.ledger.getLock(h.stack.region)).toBeUndefined();
+    expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
   });
 });
 
@@ -162,7 +164,7 @@ describe('reject and timeout', () => {
     const run = await h.runRecord(execution.runId);
     expect(run?.status).toBe('REJECTED');
     expect((await h.ledger.getApproval(run?.approvalId ?? ''))?.status).toBe('REJECTED');
-    expect(await h.ledger.getLock(h.stack.region)).toBeUndefined();
+    expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
   });
 
   it('an unanswered approval expires: nothing deleted, and a late click is refused and changes nothing', async () => {
@@ -208,7 +210,7 @@ describe('reject and timeout', () => {
     const run = await h.runRecord(execution.runId);
     expect(run?.status).toBe('EXPIRED');
     expect((await h.ledger.getApproval(run?.approvalId ?? ''))?.status).toBe('EXPIRED');
-    expect(await h.ledger.getLock(h.stack.region)).toBeUndefined();
+    expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
   });
 });
 
@@ -238,7 +240,7 @@ describe('runs that end without approval', () => {
       statusesOf(items, [...plan.candidateImageIds, ...plan.orphanIds]).every((s) => s === 'DRY_RUN'),
     ).toBe(true);
     expect((await h.runRecord(execution.runId))?.status).toBe('DRY_RUN');
-    expect(await h.ledger.getLock(h.stack.region)).toBeUndefined();
+    expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
   });
 
   it('an empty plan ends NOTHING_TO_DELETE without asking for approval', async () => {
@@ -257,7 +259,7 @@ describe('runs that end without approval', () => {
     expect(items.size).toBe(h.seededImageIds.length);
     expect([...items.values()].every((item) => item.status === 'KEPT')).toBe(true);
     expect((await h.runRecord(execution.runId))?.status).toBe('NOTHING_TO_DELETE');
-    expect(await h.ledger.getLock(h.stack.region)).toBeUndefined();
+    expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
   });
 });
 
@@ -479,7 +481,7 @@ describe('re-running after a crash', () => {
     for (const id of plan.candidateImageIds) {
       expect(earlier.get(id)).toMatchObject({ finishedByRunId: second.runId, finishedFrom: 'FAILED' });
     }
-    expect(await h.ledger.listDeregistrationIntents(h.stack.region)).toEqual([]);
+    expect(await h.ledger.listDeregistrationIntents(localLockKey(h.stack))).toEqual([]);
   });
 
   it('a Deregister Lambda that crashed after deregistering is retried harmlessly (AMI already gone)', async () => {
@@ -544,12 +546,12 @@ describe('one run at a time', () => {
     const first = await h.run({
       executionName: 'first',
       beforeAnswer: async () => {
-        lockDuringWait = await h.ledger.getLock(h.stack.region);
+        lockDuringWait = await h.ledger.getLock(localLockKey(h.stack));
         second = await h.run({ executionName: 'second' });
         mutationsWhileWaiting = h.ec2Mutations();
       },
     });
-    const lockAfterFirst = await h.ledger.getLock(h.stack.region);
+    const lockAfterFirst = await h.ledger.getLock(localLockKey(h.stack));
     const third = await h.run({ executionName: 'third', input: { dryRun: true } });
 
     // Assess: the second run touched nothing and asked nobody.
@@ -567,7 +569,7 @@ describe('one run at a time', () => {
     expect(lockAfterFirst).toBeUndefined();
     expect(output(third).status).toBe('DRY_RUN');
     expect(statesWith(third.events, 'StateEntered')).toContain('Inventory');
-    expect(await h.ledger.getLock(h.stack.region)).toBeUndefined();
+    expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
   });
 });
 
@@ -593,6 +595,6 @@ describe('fail closed', () => {
     const run = await h.runRecord(execution.runId);
     expect(run?.status).toBe('FAILED');
     expect(run?.error).toMatch(/InventoryReadError/);
-    expect(await h.ledger.getLock(h.stack.region)).toBeUndefined();
+    expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
   });
 });

@@ -15,9 +15,12 @@ import {
   runWorkflowLocally,
 } from '../../cli/local-runner/run-workflow.ts';
 import { answerApprovalLink, type ScriptedDecision } from '../../cli/local-runner/scripted-approver.ts';
-import { type OrganizationScenario, organizationScenario } from '../../cli/simulated-account/organization-seeds.ts';
-import { simulatedHub } from '../../cli/simulated-account/organization-hub.ts';
 import { SimulatedOrganization } from '../../cli/simulated-account/organization.ts';
+import { simulatedHub } from '../../cli/simulated-account/organization-hub.ts';
+import {
+  type OrganizationScenario,
+  organizationScenario,
+} from '../../cli/simulated-account/organization-seeds.ts';
 import type { Ledger, RunRecord } from '../../functions/adapters/ledger/index.ts';
 import { targetRunId } from '../../functions/core/organization-run.ts';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../functions/core/settings.ts';
@@ -105,9 +108,7 @@ export async function startOrganizationHarness(
       approvalTimeoutSeconds: 20,
       approvalBaseUrl: server.baseUrl,
       organization: hub.organization,
-      hubAccountId: organization.managementAccountId,
-      memberClientsFor: hub.organization.memberClientsFor,
-    } as never);
+    });
   } catch (error) {
     await server?.close();
     await local.stop();

@@ -16,7 +16,14 @@ afterEach(async () => {
   harness = undefined;
 });
 
-const FINAL = new Set(['COMPLETED', 'COMPLETED_WITH_FAILURES', 'REJECTED', 'EXPIRED', 'NOTHING_TO_DELETE', 'FAILED']);
+const FINAL = new Set([
+  'COMPLETED',
+  'COMPLETED_WITH_FAILURES',
+  'REJECTED',
+  'EXPIRED',
+  'NOTHING_TO_DELETE',
+  'FAILED',
+]);
 
 async function planOf(h: OrganizationHarness, runId: string): Promise<Plan> {
   const run = await h.ledger.getRun(runId);
@@ -68,7 +75,9 @@ describe('an organization run', () => {
     }
     const parent = await h.ledger.getRun(execution.runId);
     expect(parent?.status).toBe('COMPLETED');
-    expect(parent?.summary?.targets?.map((t) => `${t.accountId}-${t.region}`)).toEqual(h.targets.map((t) => t.key));
+    expect(parent?.summary?.targets?.map((t) => `${t.accountId}-${t.region}`)).toEqual(
+      h.targets.map((t) => t.key),
+    );
     expect(parent?.summary?.deregistered).toBe(
       h.targets.reduce((n, t) => n + candidatesOf(plan, t).length, 0),
     );
@@ -147,7 +156,9 @@ describe('an organization run', () => {
     expect(execution.result.status).toBe('FAILED');
     expect(execution.result.error?.error).toBe('OrganizationReadError');
     expect(execution.approvals).toHaveLength(0);
-    const ec2 = h.organization.calls.filter((c) => !['ListAccountsForParent', 'ListOrganizationalUnitsForParent'].includes(c.command));
+    const ec2 = h.organization.calls.filter(
+      (c) => !['ListAccountsForParent', 'ListOrganizationalUnitsForParent'].includes(c.command),
+    );
     expect(ec2.filter((c) => /^(Describe|Deregister|Delete|AssumeRole)/.test(c.command))).toEqual([]);
   });
 

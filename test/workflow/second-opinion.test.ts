@@ -3,7 +3,9 @@
  * account, where EC2's DescribeImageReferences sees a reference our inventory does not (an SSM
  * parameter outside the configured paths). Such an AMI is never deregistered.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
+import { localLockKey } from '../../cli/local-runner/run-workflow.ts';
 import type { RunSummary } from '../../functions/core/workflow.ts';
 import { startWorkflowHarness, statesWith, type WorkflowHarness } from './harness.ts';
 
@@ -80,6 +82,6 @@ describe('an AMI that AWS reports in use', () => {
     expect(statesWith(execution.events, 'StateEntered')).not.toContain('RecordPlan');
     expect(h.account.callsTo('DeregisterImage')).toEqual([]);
     expect(h.account.callsTo('DeleteSnapshot')).toEqual([]);
-    expect(await h.ledger.getLock(h.stack.region)).toBeUndefined();
+    expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
   });
 });

@@ -4,7 +4,9 @@
  * approval is bound to the hash of the ids handed to deletion, so each run deletes nothing and
  * records why.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
+import { localLockKey } from '../../cli/local-runner/run-workflow.ts';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { runKey } from '../../functions/adapters/workspace.ts';
 import { batchDocumentName, type DeletionBatch } from '../../functions/core/deletion-batches.ts';
@@ -29,7 +31,7 @@ async function expectEndedClean(h: WorkflowHarness, execution: Execution): Promi
   const items = [...(await h.items(execution.runId)).values()];
   expect(items.filter((item) => !FINAL_ITEM_STATUSES.includes(item.status))).toEqual([]);
   expect(items.filter((item) => ['DONE', 'DEREGISTERED', 'APPROVED'].includes(item.status))).toEqual([]);
-  expect(await h.ledger.getLock(h.stack.region)).toBeUndefined();
+  expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
 }
 
 /** A writer with ledger access flips KEPT AMIs (one per reason) to PLANNED under the run's own plan hash. */

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { localLockKey } from '../../cli/local-runner/run-workflow.ts';
 import { answerApprovalLink } from '../../cli/local-runner/scripted-approver.ts';
 import { FINAL_ITEM_STATUSES } from '../../functions/core/workflow.ts';
 import { startWorkflowHarness, type WorkflowHarness } from './harness.ts';
@@ -37,7 +38,7 @@ describe('withdrawing a pending approval', () => {
     const items = [...(await h.items(execution.runId)).values()];
     expect(items.some((i) => i.status === 'WITHDRAWN')).toBe(true);
     expect(items.every((i) => ['WITHDRAWN', 'KEPT', 'DEFERRED'].includes(i.status))).toBe(true);
-    expect(await h.ledger.getLock(h.stack.region)).toBeUndefined();
+    expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
     await expect(answerApprovalLink(link, 'APPROVE', 'late')).rejects.toThrow(/refused|answered 4\d\d/);
     expect(h.ec2Mutations()).toEqual([]);
   });
@@ -90,7 +91,7 @@ describe('stopping a run mid-deletion', () => {
       }),
     });
     const items = [...(await h.items(stopped.runId)).values()];
-    const lockAfterStop = await h.ledger.getLock(h.stack.region);
+    const lockAfterStop = await h.ledger.getLock(localLockKey(h.stack));
     // AMIs gone whose item is not DONE: what the stopped run left for the next one.
     const stranded = items.filter(
       (i) => i.kind === 'IMAGE' && i.status !== 'DONE' && !h.account.images.has(i.id),

@@ -64,16 +64,16 @@ export class Ledger {
 
   // ----- lock ---------------------------------------------------------------------------------
 
-  acquireLock(region: string, runId: string, ttlSeconds: number, now?: Date): Promise<boolean> {
-    return this.lock.acquireLock(region, runId, ttlSeconds, now);
+  acquireLock(lockKey: string, runId: string, ttlSeconds: number, now?: Date): Promise<boolean> {
+    return this.lock.acquireLock(lockKey, runId, ttlSeconds, now);
   }
 
-  releaseLock(region: string, runId: string): Promise<boolean> {
-    return this.lock.releaseLock(region, runId);
+  releaseLock(lockKey: string, runId: string): Promise<boolean> {
+    return this.lock.releaseLock(lockKey, runId);
   }
 
-  getLock(region: string): Promise<LockHolder | undefined> {
-    return this.lock.getLock(region);
+  getLock(lockKey: string): Promise<LockHolder | undefined> {
+    return this.lock.getLock(lockKey);
   }
 
   // ----- runs ---------------------------------------------------------------------------------
@@ -178,17 +178,17 @@ export class Ledger {
   // ----- deregistration intents ---------------------------------------------------------------
 
   recordDeregistrationIntent(
-    region: string,
+    lockKey: string,
     intent: Omit<DeregistrationIntent, 'recordedAt'>,
   ): Promise<void> {
-    return this.intents.recordDeregistrationIntent(region, intent);
+    return this.intents.recordDeregistrationIntent(lockKey, intent);
   }
 
-  clearDeregistrationIntent(region: string, runId: string, imageId: string): Promise<void> {
-    return this.intents.clearDeregistrationIntent(region, runId, imageId);
+  clearDeregistrationIntent(lockKey: string, runId: string, imageId: string): Promise<void> {
+    return this.intents.clearDeregistrationIntent(lockKey, runId, imageId);
   }
 
-  listDeregistrationIntents(region: string): Promise<DeregistrationIntent[]> {
-    return this.intents.listDeregistrationIntents(region);
+  listDeregistrationIntents(lockKey: string): Promise<DeregistrationIntent[]> {
+    return this.intents.listDeregistrationIntents(lockKey);
   }
 }

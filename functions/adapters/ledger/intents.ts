@@ -1,9 +1,10 @@
 /**
- * Deregistration intents (`INTENT#<region>` / `IMAGE#<imageId>#RUN#<runId>`): written by
+ * Deregistration intents (`INTENT#<lockKey>` / `IMAGE#<imageId>#RUN#<runId>`, the run's lock key,
+ * `<account>-<region>`; before organization runs the partition was `INTENT#<region>`): written by
  * Deregister right before DeregisterImage, cleared once the AMI's snapshots are handled (or the
- * AMI was kept as in use). One still present when a later run of the region starts marks an AMI
+ * AMI was kept as in use). One still present when a later run of the same account and region starts marks an AMI
  * whose snapshots its run did not finish; FinishEarlierRuns finishes them. One partition per
- * region, so that run reads them all with one Query, however many runs ago they were left.
+ * account and region, so that run reads them all with one Query, however many runs ago they were left.
  */
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from './query-pages.ts';
@@ -17,7 +18,7 @@ export interface DeregistrationIntent {
   readonly recordedAt: string;
 }
 
-export const intentPk = (region: string): string => `INTENT#${region}`;
+export const intentPk = (lockKey: string): string => `INTENT#${lockKey}`;
 const intentSk = (runId: string, imageId: string): string => `IMAGE#${imageId}#RUN#${runId}`;
 
 export class IntentStore {
@@ -29,14 +30,14 @@ export class IntentStore {
 
   /** Idempotent: a second write of the same intent rewrites it. */
   async recordDeregistrationIntent(
-    region: string,
+    lockKey: string,
     intent: Omit<DeregistrationIntent, 'recordedAt'>,
   ): Promise<void> {
     await this.#table.doc.send(
       new PutCommand({
         TableName: this.#table.tableName,
         Item: {
-          pk: intentPk(region),
+          pk: intentPk(lockKey),
           sk: intentSk(intent.runId, intent.imageId),
           runId: intent.runId,
           imageId: intent.imageId,
@@ -48,20 +49,20 @@ export class IntentStore {
   }
 
   /** Idempotent: clearing an intent that is gone is a success. */
-  async clearDeregistrationIntent(region: string, runId: string, imageId: string): Promise<void> {
+  async clearDeregistrationIntent(lockKey: string, runId: string, imageId: string): Promise<void> {
     await this.#table.doc.send(
       new DeleteCommand({
         TableName: this.#table.tableName,
-        Key: { pk: intentPk(region), sk: intentSk(runId, imageId) },
+        Key: { pk: intentPk(lockKey), sk: intentSk(runId, imageId) },
       }),
     );
   }
 
-  /** Every intent of the region, oldest run's AMIs in key order (all pages). */
-  async listDeregistrationIntents(region: string): Promise<DeregistrationIntent[]> {
+  /** Every intent of the partition, oldest run's AMIs in key order (all pages). */
+  async listDeregistrationIntents(lockKey: string): Promise<DeregistrationIntent[]> {
     const items = await queryAll(this.#table, {
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': intentPk(region) },
+      ExpressionAttributeValues: { ':pk': intentPk(lockKey) },
       ConsistentRead: true,
     });
     return items.map((item) => ({

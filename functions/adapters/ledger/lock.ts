@@ -1,4 +1,7 @@
-/** The per-region lock (`LOCK#<region>` / `LOCK`): one run at a time per region, with a lease. */
+/**
+ * The per-target lock (`LOCK#<key>` / `LOCK`, key = `target.key`, `<account>-<region>`, see
+ * core/run-target.ts `lockKeyOf`): one run at a time per account and region, with a lease.
+ */
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { conditionalWrite } from './conditional-write.ts';
 import { epochSeconds } from './expressions.ts';
@@ -18,12 +21,12 @@ export class LockStore {
   }
 
   /**
-   * Takes the region's lock for `runId`. Succeeds when nobody holds it, when the holder's lease
+   * Takes the lock `lockKey` for `runId`. Succeeds when nobody holds it, when the holder's lease
    * has expired (TTL deletion lags by hours, so the lease is checked, not trusted to vanish), or
    * when `runId` already holds it (a retried AcquireLock). Returns false when another run holds it.
    */
   async acquireLock(
-    region: string,
+    lockKey: string,
     runId: string,
     ttlSeconds: number,
     now: Date = this.#table.now(),
@@ -34,7 +37,7 @@ export class LockStore {
       new PutCommand({
         TableName: this.#table.tableName,
         Item: {
-          pk: lockPk(region),
+          pk: lockPk(lockKey),
           sk: LOCK_SK,
           owner: runId,
           acquiredAt: now.toISOString(),
@@ -51,12 +54,12 @@ export class LockStore {
    * Releases the lock if `runId` holds it. Returns true when the lock is now free of `runId`
    * (released, or already gone); false when another run holds it, which is left untouched.
    */
-  async releaseLock(region: string, runId: string): Promise<boolean> {
+  async releaseLock(lockKey: string, runId: string): Promise<boolean> {
     return conditionalWrite(
       this.#table,
       new DeleteCommand({
         TableName: this.#table.tableName,
-        Key: { pk: lockPk(region), sk: LOCK_SK },
+        Key: { pk: lockPk(lockKey), sk: LOCK_SK },
         ConditionExpression: 'attribute_not_exists(pk) OR #owner = :runId',
         ExpressionAttributeNames: { '#owner': 'owner' },
         ExpressionAttributeValues: { ':runId': runId },
@@ -64,12 +67,12 @@ export class LockStore {
     );
   }
 
-  /** Who holds the region's lock, if anyone (whether or not the lease has expired). */
-  async getLock(region: string): Promise<LockHolder | undefined> {
+  /** Who holds the lock `lockKey`, if anyone (whether or not the lease has expired). */
+  async getLock(lockKey: string): Promise<LockHolder | undefined> {
     const out = await this.#table.doc.send(
       new GetCommand({
         TableName: this.#table.tableName,
-        Key: { pk: lockPk(region), sk: LOCK_SK },
+        Key: { pk: lockPk(lockKey), sk: LOCK_SK },
         ConsistentRead: true,
       }),
     );

@@ -55,6 +55,11 @@ export class RunStore {
       startedAt: run.startedAt,
       maxDeletionsPerRun: run.maxDeletionsPerRun,
       ...(run.triggerImageId === undefined ? {} : { triggerImageId: run.triggerImageId }),
+      // An organization run's place: close-abandoned-run and restore find its lock and account from its id alone.
+      ...(run.target === undefined
+        ? {}
+        : { target: { accountId: run.target.accountId, region: run.target.region } }),
+      ...(run.parentRunId === undefined ? {} : { parentRunId: run.parentRunId }),
       ...compact(fields),
       updatedAt: this.#table.now().toISOString(),
     };

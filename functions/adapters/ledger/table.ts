@@ -66,7 +66,8 @@ export const LOCK_SK = 'LOCK';
 export const runPk = (runId: string): string => `RUN#${runId}`;
 export const itemSk = (kind: ItemKind, id: string): string => `${kind}#${id}`;
 export const approvalPk = (approvalId: string): string => `APPROVAL#${approvalId}`;
-export const lockPk = (region: string): string => `LOCK#${region}`;
+/** The lock of one account and region: `lockKey` is `target.key` (core/run-target.ts `lockKeyOf`). */
+export const lockPk = (lockKey: string): string => `LOCK#${lockKey}`;
 
 // ----- what every store is built from ----------------------------------------------------------
 
