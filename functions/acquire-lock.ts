@@ -91,6 +91,8 @@ const INPUT_KEYS = new Set([
   'target',
   'parentRunId',
   'phase',
+  // Step Functions links a child to its parent through this key of the child's input.
+  'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID',
 ]);
 const TRIGGERS: readonly Trigger[] = ['manual', 'schedule', 'ami-available'];
 
@@ -150,6 +152,11 @@ export function buildRunContext(
   }
   if (input.phase !== undefined && input.phase !== 'plan')
     throw new InvalidRunInputError('phase must be "plan" when AcquireLock runs');
+  const startedBy = input.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID;
+  if (startedBy !== undefined && (input.parentRunId === undefined || typeof startedBy !== 'string'))
+    throw new InvalidRunInputError(
+      'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID is only allowed in a target run',
+    );
   const organization = organizationRun(input, executionName);
   const runId = organization?.runId ?? executionName;
 

@@ -31,6 +31,7 @@ export interface CombinePlansResult {
   readonly planHash: string | null;
   /** The targets whose plans the approval covers, in target order. */
   readonly awaiting: readonly PlannedTarget[];
+  readonly awaitingCount: number;
 }
 
 export interface CombinePlansDeps {
@@ -85,7 +86,7 @@ export function createCombinePlansHandler(
         runId: run.runId,
         targets: JSON.stringify(statusCounts(read)),
       });
-      return { planKey: null, planHash: null, awaiting: [] };
+      return { planKey: null, planHash: null, awaiting: [], awaitingCount: 0 };
     }
 
     const plan = combineTargetPlans(
@@ -111,7 +112,12 @@ export function createCombinePlansHandler(
       awaiting: awaiting.length,
       targets: JSON.stringify(statusCounts(read)),
     });
-    return { planKey, planHash: plan.planHash, awaiting: awaiting.map((r) => r.each) };
+    return {
+      planKey,
+      planHash: plan.planHash,
+      awaiting: awaiting.map((r) => r.each),
+      awaitingCount: awaiting.length,
+    };
   });
 }
 
