@@ -7,9 +7,11 @@ import {
   listPlaceholders,
   loadDefinitionTemplate,
   NUMERIC_PLACEHOLDERS,
+  ORGANIZATION_DEFINITION_PATH,
+  TARGET_STATE_MACHINE_PLACEHOLDER,
   renderDefinition,
 } from '../../infra/lib/definition.ts';
-import { STATE_MACHINE_HANDLERS } from '../../infra/lib/handlers.ts';
+import { ORGANIZATION_HANDLERS, STATE_MACHINE_HANDLERS } from '../../infra/lib/handlers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: these tests walk parsed ASL and CloudFormation JSON.
 type Json = Record<string, any>;
@@ -162,10 +164,28 @@ describe('the ASL file', () => {
     // Assess
     const expected = [
       ...STATE_MACHINE_HANDLERS.map((h) => h.stateMachinePlaceholder),
-      ...NUMERIC_PLACEHOLDERS,
+      // Target children at once is the organization workflow's number only.
+      ...NUMERIC_PLACEHOLDERS.filter((n) => n !== 'TargetMaxConcurrency'),
       DELETE_BATCH_STATE_MACHINE_PLACEHOLDER,
     ];
     expect(placeholders.sort()).toEqual([...expected].sort());
+  });
+
+  it('the organization workflow uses its own functions, RequestApproval and the target state machine', () => {
+    // Act
+    const placeholders = listPlaceholders(loadDefinitionTemplate(ORGANIZATION_DEFINITION_PATH));
+
+    // Assess
+    expect(placeholders.sort()).toEqual(
+      [
+        ...ORGANIZATION_HANDLERS.map((h) => h.stateMachinePlaceholder),
+        'RequestApprovalFunctionArn',
+        TARGET_STATE_MACHINE_PLACEHOLDER,
+        'ApprovalTimeoutSeconds',
+        'ExecutionTimeoutSeconds',
+        'TargetMaxConcurrency',
+      ].sort(),
+    );
   });
 
   it('keeps numeric settings as whole-string placeholders and renders them as JSON numbers', () => {
@@ -291,7 +311,17 @@ describe('deletion safety', () => {
     const toLoad = (decision.Choices as Json[]).filter((c) => c.Next === 'LoadApproved');
 
     // Assess
-    expect(predecessors).toEqual(['ApprovedThisPlan?']);
+    // ResumeToDelete: a target run's delete phase, whose LoadApproved checks the parent's approval.
+    expect(predecessors.sort()).toEqual(['ApprovedThisPlan?', 'ResumeToDelete']);
+    const phase = states.get('Phase?') as Json;
+    expect(
+      (phase.Choices as Json[]).filter((c) => c.Next === 'ResumeToDelete').map((c) => JSON.stringify(c.And)),
+    ).toEqual([
+      JSON.stringify([
+        { Variable: '$.phase', IsPresent: true },
+        { Variable: '$.phase', StringEquals: 'delete' },
+      ]),
+    ]);
     expect(decision.Default).not.toBe('LoadApproved');
     expect(toLoad).toEqual([
       {
