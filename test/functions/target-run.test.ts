@@ -256,6 +256,40 @@ describe('a target run works in its target account through the member role', () 
   });
 });
 
+describe('close-abandoned-run on a target run', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await world();
+  });
+  afterAll(async () => {
+    await w.dynamo.stop();
+  });
+
+  it("finds the run and its target's lock from the failed plan child's name and input", async () => {
+    // Prepare
+    const each = target(MEMBER, EU);
+    const event = planChildEvent(w, each, 'org-5');
+    const { run } = (await step(w.stack, 'AcquireLock')(event)) as { run: RunContext };
+
+    // Act
+    const closed = await w.stack.closeAbandonedRun({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: {
+        executionArn: event.execution.id,
+        name: event.execution.name,
+        status: 'TIMED_OUT',
+        input: JSON.stringify(event.input),
+      },
+    });
+
+    // Assess
+    expect(closed).toEqual({ runId: run.runId, outcome: 'closed' });
+    expect((await w.ledger.getRun(run.runId))?.status).toBe('FAILED');
+    expect(await w.ledger.getLock(each.key)).toBeUndefined();
+  });
+});
+
 describe('the lock is per account and region', () => {
   let w: World;
   beforeAll(async () => {
