@@ -14,7 +14,8 @@ import { AMI_ID, PLAN_HASH, RUN_ID, requireRecord, requireString, SNAPSHOT_ID } 
 import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
-import { recordedRun, type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
+import { recordedRun } from './commons/recorded-run.ts';
+import { type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
 
 export interface DeleteOrphanSnapshotEvent {

@@ -37,7 +37,8 @@ import {
 import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
-import { recordedRun, type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
+import { recordedRun } from './commons/recorded-run.ts';
+import { type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
 import { deletableSnapshotIds } from './core/deletion-set.ts';
 import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
 import { awsReferenceSource, describeAnswers } from './core/second-opinion.ts';

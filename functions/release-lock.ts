@@ -7,7 +7,7 @@ import { lazyHandler, ledgerFromEnv, regionFromEnv } from './commons/deps.ts';
 import { classifyFailures } from './commons/errors.ts';
 import { RUN_ID, requireRecord, requireString } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
-import { recordedRun } from './commons/target-clients.ts';
+import { recordedRun } from './commons/recorded-run.ts';
 import { lockKeyOf, type RunPlace, RunTargetError } from './core/run-target.ts';
 import type { RunContext } from './core/workflow.ts';
 

@@ -10,7 +10,8 @@
  * template, the StackSet parameters and the function environment, a secret to no one.
  *
  * Permissions: the reads the inventory makes, and only two writes, DeregisterImage and
- * DeleteSnapshot, on images and snapshots the member account owns (`ec2:Owner`). Image and
+ * DeleteSnapshot, on images and snapshots the member account owns (`ec2:Owner`), plus the
+ * Recycle Bin's CreateTags of the two retention tags only. Image and
  * snapshot ARNs carry no account (`arn:aws:ec2:<region>::image/ami-…`), so a resource pattern with
  * the account id would match nothing; the owner condition is what scopes them to the account.
  */
@@ -22,6 +23,7 @@ import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { DEFAULT_MEMBER_ROLE_NAME } from '../functions/core/target.ts';
+import { recycleBinTagConditions } from './lib/iam.ts';
 import { acknowledge, nagName } from './lib/nag.ts';
 
 export { DEFAULT_MEMBER_ROLE_NAME };
@@ -51,6 +53,13 @@ export const MEMBER_SCOPED_READ_ACTIONS = {
 
 /** The only writes, each on resources the member account owns. */
 export const MEMBER_WRITE_ACTIONS = ['ec2:DeleteSnapshot', 'ec2:DeregisterImage'] as const;
+
+/**
+ * Recycle Bin retention (`recycleBin` prop): the deletion steps tag an AMI and its snapshots
+ * right before deleting them, in the member as in the hub, under the hub's very conditions (only
+ * the two retention tags, only the rules' value), so no other tag can be set or changed.
+ */
+export const MEMBER_TAG_ACTIONS = ['ec2:CreateTags'] as const;
 
 /**
  * Asks AWS who uses an AMI the member shares (`sharedAmis: delete-when-unused`): creates a report
@@ -165,6 +174,12 @@ export class AmiCleanerMemberRole extends Construct {
               sid: 'CreateOwnUsageReports',
               actions: [...MEMBER_USAGE_REPORT_ACTIONS],
               resources: [`arn:${partition}:ec2:*:${account}:image-usage-report/*`],
+            }),
+            new iam.PolicyStatement({
+              sid: 'TagForRecycleBin',
+              actions: [...MEMBER_TAG_ACTIONS],
+              resources: [`arn:${partition}:ec2:*::image/*`, `arn:${partition}:ec2:*::snapshot/*`],
+              conditions: recycleBinTagConditions(),
             }),
             new iam.PolicyStatement({
               sid: 'DeleteOwnSnapshots',

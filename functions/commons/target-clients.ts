@@ -10,8 +10,6 @@
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AwsClients } from '../adapters/clients.ts';
-import type { Ledger } from '../adapters/ledger/index.ts';
-import type { RunRecord } from '../adapters/ledger/runs.ts';
 import { memberClients } from '../adapters/organization.ts';
 import { executionAccountId, type RunPlace, runTarget } from '../core/run-target.ts';
 import { DEFAULT_MEMBER_ROLE_NAME, type Target } from '../core/target.ts';
@@ -119,20 +117,4 @@ export function memberClientsFactory(options: {
     }
     return clients;
   };
-}
-
-/** The run a deletion step acts for is not in the ledger: its account cannot be known, nothing is done. */
-export class RunNotRecordedError extends Error {
-  override readonly name = 'RunNotRecordedError';
-}
-
-/**
- * The run record of a step that is handed only a run id (the deletion Maps): its target and
- * execution ARN say which account to act in and which lock fences it. Read consistently, once per
- * invocation; an unknown run fails closed.
- */
-export async function recordedRun(ledger: Pick<Ledger, 'getRun'>, runId: string): Promise<RunRecord> {
-  const run = await ledger.getRun(runId);
-  if (run === undefined) throw new RunNotRecordedError(`run ${runId} is not in the ledger; nothing was done`);
-  return run;
 }

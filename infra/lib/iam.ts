@@ -177,6 +177,14 @@ export function allowLedger(
  * value the rules match (`aws:RequestTag`), only on images and/or snapshots of this region. The
  * functions cannot use it to change any other tag, nor to tag anything else.
  */
+/** What CreateTags may do for the Recycle Bin, hub and member alike: the two retention tags, the rules' value. */
+export function recycleBinTagConditions(): Record<string, Record<string, unknown>> {
+  return {
+    StringEquals: { [`aws:RequestTag/${RETAIN_TAG.key}`]: RETAIN_TAG.value },
+    'ForAllValues:StringEquals': { 'aws:TagKeys': [RETAIN_TAG.key, RUN_TAG_KEY] },
+  };
+}
+
 export function allowTagForRecycleBin(
   scope: Construct,
   grantee: iam.IGrantable,
@@ -188,10 +196,7 @@ export function allowTagForRecycleBin(
       actions: ['ec2:CreateTags'],
       resources:
         resources === 'imagesAndSnapshots' ? [imageArns(scope), snapshotArns(scope)] : [snapshotArns(scope)],
-      conditions: {
-        StringEquals: { [`aws:RequestTag/${RETAIN_TAG.key}`]: RETAIN_TAG.value },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [RETAIN_TAG.key, RUN_TAG_KEY] },
-      },
+      conditions: recycleBinTagConditions(),
     }),
   );
 }

@@ -86,9 +86,10 @@ export const HANDLER_LEDGER_METHODS = {
   RequestApproval: ['getRun', 'putApproval', 'updateRun'],
   LoadApproved: ['getApproval', 'getRun', 'listItems', 'transition', 'updateRun'],
   LoadBatch: [],
-  DeregisterImage: ['getItem', 'transition', 'getLock', 'recordDeregistrationIntent'],
-  DeleteImageSnapshots: ['getItem', 'transition', 'getLock', 'clearDeregistrationIntent'],
-  DeleteOrphanSnapshot: ['getItem', 'transition', 'getLock'],
+  // getRun: the run's target (which account to act in, which lock fences it) is in its record.
+  DeregisterImage: ['getItem', 'transition', 'getLock', 'recordDeregistrationIntent', 'getRun'],
+  DeleteImageSnapshots: ['getItem', 'transition', 'getLock', 'clearDeregistrationIntent', 'getRun'],
+  DeleteOrphanSnapshot: ['getItem', 'transition', 'getLock', 'getRun'],
   RecordFailure: ['transition'],
   // getApproval: the approval latency metric.
   Finalize: [
@@ -100,7 +101,8 @@ export const HANDLER_LEDGER_METHODS = {
     'updateRun',
     'getApproval',
   ],
-  ReleaseLock: ['releaseLock'],
+  // getRun: only when `$.run` cannot say its lock key (just a run id).
+  ReleaseLock: ['releaseLock', 'getRun'],
   ResumeTargetRun: ['getRun', 'getLock'],
   // The public page: reads the run (it renders the workspace plan it verifies), changes approvals only.
   ApprovalPage: [

@@ -97,6 +97,17 @@ function expectedPermissions(account: string): Json[] {
       Resource: `arn:aws:ec2:*:${account}:image-usage-report/*`,
     },
     {
+      // The Recycle Bin's tags only (what the hub's TagForRecycleBin allows), nothing else.
+      Sid: 'TagForRecycleBin',
+      Effect: 'Allow',
+      Action: 'ec2:CreateTags',
+      Resource: ['arn:aws:ec2:*::image/*', 'arn:aws:ec2:*::snapshot/*'],
+      Condition: {
+        StringEquals: { 'aws:RequestTag/amicleaner:retain': 'recycle-bin' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['amicleaner:retain', 'amicleaner:run-id'] },
+      },
+    },
+    {
       Sid: 'DeleteOwnSnapshots',
       Effect: 'Allow',
       Action: 'ec2:DeleteSnapshot',
