@@ -7,12 +7,13 @@ import { InvalidArgumentError } from 'commander';
 import type { PlanSettings } from '../functions/core/settings.ts';
 
 /**
- * `rich` (the default, what `npm start` shows): the blog post's 21 AMIs plus one AMI for every
- * way an AMI can be in use or protected, and orphan snapshots. `blog`: exactly the blog post's
- * account. `generated:<AMIs>`: a generated account of that size, 20 AMIs per tag group (the
+ * `rich` (the default of `demo`): the blog post's 21 AMIs plus one AMI for every way an AMI can be
+ * in use or protected, and orphan snapshots. `blog`: exactly the blog post's account.
+ * `organization` (what `npm start` shows): a golden-AMI account and two workload accounts in two
+ * regions, one organization run over all of them (cli/simulated-account/organization-seeds.ts). `generated:<AMIs>`: a generated account of that size, 20 AMIs per tag group (the
  * benchmarks' shape).
  */
-export type DemoScenario = 'rich' | 'blog' | `generated:${number}`;
+export type DemoScenario = 'rich' | 'blog' | 'organization' | `generated:${number}`;
 
 export const DEFAULT_SCENARIO: DemoScenario = 'rich';
 
@@ -25,13 +26,13 @@ export const GENERATED_IMAGES_PER_GROUP = 20;
 /** The rich scenario keeps an SSM-referenced AMI under this path (see seeds.ts). */
 const RICH_SSM_PATH = '/amicleaner';
 
-const SCENARIO_HELP = 'rich, blog or generated:<AMIs> (e.g. generated:1000)';
+const SCENARIO_HELP = 'rich, blog, organization or generated:<AMIs> (e.g. generated:1000)';
 
 export const SCENARIO_DESCRIPTION = `simulated account: ${SCENARIO_HELP}`;
 
 /** `--scenario` parser: a one-line error naming the flag for anything else. */
 export function parseScenario(value: string): DemoScenario {
-  if (value === 'rich' || value === 'blog') return value;
+  if (value === 'rich' || value === 'blog' || value === 'organization') return value;
   const generated = /^generated:(\d+)$/.exec(value);
   const images = generated ? Number(generated[1]) : Number.NaN;
   if (Number.isSafeInteger(images) && images >= 1 && images <= MAX_GENERATED_IMAGES) {
@@ -56,5 +57,9 @@ export function generatedImageCount(scenario: DemoScenario): number | undefined 
  * only if its path is read). Flags given on the command line win over these.
  */
 export function scenarioSettings(scenario: DemoScenario): Partial<PlanSettings> {
-  return scenario === 'rich' ? { ssmParameterPaths: [RICH_SSM_PATH] } : {};
+  if (scenario === 'rich') return { ssmParameterPaths: [RICH_SSM_PATH] };
+  // Its groups are tagged Team/Role; its golden AMIs are shared, and may go once nobody runs them.
+  if (scenario === 'organization')
+    return { mappingValues: ['Team', 'Role'], sharedAmis: 'delete-when-unused' };
+  return {};
 }

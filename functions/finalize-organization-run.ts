@@ -24,7 +24,10 @@ export interface FinalizeOrganizationRunEvent {
 }
 
 export interface FinalizeOrganizationRunDeps {
-  readonly ledger: Pick<Ledger, 'getRun' | 'updateRun' | 'expireApproval' | 'forgetTaskToken'>;
+  readonly ledger: Pick<
+    Ledger,
+    'getRun' | 'getApproval' | 'updateRun' | 'expireApproval' | 'forgetTaskToken'
+  >;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -93,6 +96,12 @@ export function createFinalizeOrganizationRunHandler(
       lines.reduce((total, line) => total + pick(line), 0);
     const failedTargets = lines.filter((line) => TARGET_FAILURES.has(line.status)).length;
     const recorded = await deps.ledger.getRun(run.runId);
+    // Who decided: the ledger's approval record (the parent run has no LoadApproved to copy it).
+    const decided = recorded?.approvalId ? await deps.ledger.getApproval(recorded.approvalId) : undefined;
+    const approver =
+      outcome === 'APPROVED' || outcome === 'REJECTED'
+        ? (decided?.approver ?? recorded?.approver)
+        : undefined;
     await settleApproval(deps.ledger, recorded, outcome);
     const summary: RunSummary = {
       runId: run.runId,
@@ -110,7 +119,7 @@ export function createFinalizeOrganizationRunHandler(
       deferred: sum((l) => l.deferred),
       gibFreed: sum((l) => l.gibFreed),
       estimatedMonthlySavingUsd: Math.round(sum((l) => l.estimatedMonthlySavingUsd) * 100) / 100,
-      ...(recorded?.approver === undefined ? {} : { approver: recorded.approver }),
+      ...(approver === undefined ? {} : { approver }),
       failedTargets,
       targets: lines,
     };

@@ -43,6 +43,13 @@ export function registerPlanCommand(program: Command, io: CliIo, deps: CliDeps):
       const env = flags.demo
         ? await deps.demoEnvironment(flags.scenario)
         : await deps.awsEnvironment(flags.region);
+      if (env.organization) {
+        // A plan of one account cannot show an organization run's plan; the demo's dry run does.
+        command.error(
+          'plan shows one account; for the organization run use `amicleaner demo --scenario organization --dry-run`',
+          { exitCode: 2 },
+        );
+      }
       if (!flags.json && io.stderrIsTty) io.err(`Retrieving AMIs in ${env.region} ...\n`);
       const plan = await planAccount(env.clients, settings, {
         region: env.region,

@@ -14,6 +14,7 @@ import type { CliIo } from '../io.ts';
 import { count, renderPlanReport } from '../report.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { createLocalStack, type LocalStack } from './local-stack.ts';
+import { renderOrganizationReport } from './organization-report.ts';
 import { renderRunReport } from './run-report.ts';
 import type { ApprovalRequest } from './run-workflow.ts';
 import { type ExecutionEvent, type LocalRunResult, runWorkflowLocally } from './run-workflow.ts';
@@ -70,6 +71,7 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
       region: options.env.region,
       ledger: options.ledger,
       ...(options.env.simulated ? { simulated: options.env.simulated } : {}),
+      ...(options.env.organization ? { organization: options.env.organization } : {}),
       defaultSettings: options.settings,
       ...(options.maxDeletionsPerRun ? { maxDeletionsPerRun: options.maxDeletionsPerRun } : {}),
       approvalTimeoutSeconds: options.approvalTimeoutSeconds,
@@ -116,8 +118,15 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
     withdraw = undefined;
     await decided;
     progress.done();
-    const items = await local.ledger.listItems(result.executionName);
+    // An organization run has no items of its own: each target run holds its own.
+    const targetRuns =
+      local.organization && result.output && 'targets' in result.output ? (result.output.targets ?? []) : [];
+    const items = local.organization
+      ? (await Promise.all(targetRuns.map((t) => local.ledger.listItems(t.runId)))).flat()
+      : await local.ledger.listItems(result.executionName);
     if (options.json) io.out(`${JSON.stringify({ ...result, items }, null, 2)}\n`);
+    else if (local.organization)
+      io.out(renderOrganizationReport(result, targetRuns, items, { width: io.columns }));
     else
       io.out(renderRunReport(result, items, { fullReport: options.fullReport ?? true, width: io.columns }));
     assertCompleted(result);

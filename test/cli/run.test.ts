@@ -64,6 +64,32 @@ describe('amicleaner demo (npm start)', () => {
   });
 });
 
+describe('npm start: amicleaner demo --scenario organization', () => {
+  it('runs one approval over every account and region and shows what was kept for another account', async () => {
+    // Act
+    const { code, stdout, runs } = await runCli(['demo', '--scenario', 'organization', '--yes']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toContain('Organization run over 6 targets (account × region):');
+    // One line per target: the golden-AMI account and both workload accounts, in both regions.
+    for (const account of ['210987654321', '333333333333', '444444444444'])
+      for (const region of ['eu-west-1', 'us-east-1'])
+        expect(stdout).toMatch(new RegExp(`\\| ${account} \\| ${region} \\| (COMPLETED|NOTHING_TO_DELETE)`));
+    expect(stdout).toContain('Kept because another account uses them');
+    expect(stdout).toMatch(/IN_USE_BY_ACCOUNT: account 333333333333: instance/);
+    expect(stdout).toMatch(/IN_USE_BY_ACCOUNT: account 444444444444: launch-template/);
+    expect(stdout).toMatch(/COMPLETED, approved by .+ \(CLI\)/);
+    const parent = runs.find((r) => r.summary?.targets !== undefined);
+    expect(parent?.status).toBe('COMPLETED');
+    expect(parent?.summary?.deregistered).toBeGreaterThan(0);
+    // Every target run is a run of its own, finished, with the parent's id.
+    const children = runs.filter((r) => r.parentRunId === parent?.runId);
+    expect(children).toHaveLength(6);
+    expect(children.every((r) => ['COMPLETED', 'NOTHING_TO_DELETE'].includes(r.status))).toBe(true);
+  });
+});
+
 describe('amicleaner run', () => {
   it('asks the original question and deletes nothing when the answer is no', async () => {
     // Act
@@ -166,8 +192,12 @@ describe('amicleaner run', () => {
     [['run', '--approval-timeout', '0'], /--approval-timeout must be at least 1/],
     [['run', '--port', 'http'], /--port must be a whole number/],
     [
+      ['plan', '--scenario', 'organization'],
+      /plan shows one account; for the organization run use `amicleaner demo --scenario organization --dry-run`/,
+    ],
+    [
       ['demo', '--scenario', 'huge'],
-      /--scenario <name>' argument 'huge' is invalid. Choose rich, blog or generated:<AMIs>/,
+      /--scenario <name>' argument 'huge' is invalid. Choose rich, blog, organization or generated:<AMIs>/,
     ],
     [['run', '--max-deletions', '0'], /--max-deletions must be at least 1/],
     [['demo', '--max-deletions', '0'], /--max-deletions must be at least 1/],

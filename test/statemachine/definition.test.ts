@@ -8,8 +8,8 @@ import {
   loadDefinitionTemplate,
   NUMERIC_PLACEHOLDERS,
   ORGANIZATION_DEFINITION_PATH,
-  TARGET_STATE_MACHINE_PLACEHOLDER,
   renderDefinition,
+  TARGET_STATE_MACHINE_PLACEHOLDER,
 } from '../../infra/lib/definition.ts';
 import { ORGANIZATION_HANDLERS, STATE_MACHINE_HANDLERS } from '../../infra/lib/handlers.ts';
 

@@ -1,0 +1,85 @@
+/**
+ * The end-of-run report of an organization run: one line per account and region (what each
+ * target run did, from its own ledger record), the AMIs kept because another account uses them,
+ * and the run's totals. Built from the ledger, like the single-account report.
+ */
+import type { LedgerItem } from '../../functions/adapters/ledger/index.ts';
+import type { TargetRunSummary } from '../../functions/core/workflow.ts';
+import { prose, table } from '../report.ts';
+import type { LocalRunResult } from './run-workflow.ts';
+
+/** Keep reasons that name another account's use (core/cross-account-use.ts). */
+const OTHER_ACCOUNT_REASONS = new Set([
+  'IN_USE_BY_ACCOUNT',
+  'CONSUMER_UNREADABLE',
+  'USAGE_REPORT_NOT_READY',
+  'USAGE_REPORT_FAILED',
+]);
+
+export function renderOrganizationReport(
+  result: LocalRunResult,
+  targets: readonly TargetRunSummary[],
+  items: readonly LedgerItem[],
+  options: { readonly width?: number | undefined },
+): string {
+  const { width } = options;
+  const out: string[] = [];
+  const byRun = new Map<string, LedgerItem[]>();
+  for (const item of items) byRun.set(item.runId, [...(byRun.get(item.runId) ?? []), item]);
+  const otherAccounts = (runId: string) =>
+    (byRun.get(runId) ?? []).filter((i) => i.kind === 'IMAGE' && OTHER_ACCOUNT_REASONS.has(String(i.reason)));
+
+  out.push(`Organization run over ${targets.length} targets (account × region):`);
+  out.push(
+    table(
+      [
+        'Account',
+        'Region',
+        'Status',
+        'AMIs removed',
+        'Snapshots deleted',
+        'Kept for other accounts',
+        'Failed',
+      ],
+      targets.map((t) => [
+        t.accountId,
+        t.region,
+        t.status,
+        t.deregistered,
+        t.snapshotsDeleted,
+        otherAccounts(t.runId).length,
+        t.failed + (t.error ? 1 : 0),
+      ]),
+      { width },
+    ),
+  );
+  const kept = targets.flatMap((t) => otherAccounts(t.runId).map((i) => ({ t, i })));
+  if (kept.length > 0) {
+    out.push('Kept because another account uses them (or may):');
+    out.push(
+      table(
+        ['Account', 'Region', 'AMI ID', 'Name', 'Why'],
+        kept.map(({ t, i }) => [t.accountId, t.region, i.id, i.name ?? '', `${i.reason}: ${i.detail ?? ''}`]),
+        { width },
+      ),
+    );
+  }
+  const failed = targets.filter((t) => t.error);
+  for (const t of failed) out.push(`${t.accountId} ${t.region}: ${t.status}: ${t.error}`);
+  out.push(summaryLine(result));
+  return `${prose(out.join('\n'), width)}\n`;
+}
+
+function summaryLine(result: LocalRunResult): string {
+  if (result.status === 'FAILED')
+    return `Run ${result.executionName}: FAILED (${result.error?.error}): nothing was deleted after the failure`;
+  const s = result.output;
+  if (!s || !('candidates' in s)) return `Run ${result.executionName}: ${s?.status ?? 'unknown'}`;
+  return [
+    `Run ${s.runId}: ${s.status}${s.approver ? `, approved by ${s.approver}` : ''}` +
+      (s.failedTargets ? `, ${s.failedTargets} target(s) did not finish` : ''),
+    `AMIs deregistered: ${s.deregistered}   snapshots deleted: ${s.snapshotsDeleted}   ` +
+      `skipped (in use): ${s.skippedInUse}   failed: ${s.failed}   deferred: ${s.deferred}`,
+    `GiB freed: ${s.gibFreed}   estimated monthly saving: $${s.estimatedMonthlySavingUsd.toFixed(2)}`,
+  ].join('\n');
+}
