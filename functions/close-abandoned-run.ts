@@ -21,7 +21,7 @@ import { classifyFailures, InvalidEventError } from './commons/errors.ts';
 import { isRecord, RUN_ID } from './commons/events.ts';
 import { createLogger, silentLogger } from './commons/logger.ts';
 import { lockKeyOf, type RunPlace } from './core/run-target.ts';
-import { type Target, target, targetExecutionName } from './core/target.ts';
+import { parseTargetKey, type Target, target, targetExecutionName } from './core/target.ts';
 import type { RunStatus } from './core/workflow.ts';
 import { createFinalizeHandler, type FinalizeDeps } from './finalize.ts';
 
@@ -68,12 +68,14 @@ export function createCloseAbandonedRunHandler(
       run = await deps.ledger.getRun(runId);
       if (!run) return { runId, outcome: 'unknown-run' };
       if (!UNFINISHED.has(run.status)) return { runId, outcome: 'already-final' };
-      await finalize({
-        run,
-        outcome: 'FAILED',
-        error: { Error: 'ExecutionEnded', Cause: `the execution ended ${status} before the run finished` },
-      });
-      logger.warn('closed a run its execution abandoned', { runId, status });
+      const ended = {
+        Error: 'ExecutionEnded',
+        Cause: `the execution ended ${status} before the run finished`,
+      };
+      await finalize({ run, outcome: 'FAILED', error: ended });
+      // An organization run's target runs may wait for a decision that will never come: close them too.
+      const closedTargets = await closeTargetRuns(deps, finalize, run, ended);
+      logger.warn('closed a run its execution abandoned', { runId, status, closedTargets });
       return { runId, outcome: 'closed' };
     } finally {
       // Harmless when another run holds the lock, or nobody does. The key from the run record
@@ -82,6 +84,27 @@ export function createCloseAbandonedRunHandler(
       await deps.ledger.releaseLock(lockKey, runId);
     }
   });
+}
+
+/** Closes every unfinished target run of an organization run (FAILED, lock released); returns how many. */
+async function closeTargetRuns(
+  deps: CloseAbandonedRunDeps,
+  finalize: ReturnType<typeof createFinalizeHandler>,
+  parent: RunRecord,
+  error: { Error: string; Cause: string },
+): Promise<number> {
+  let closed = 0;
+  for (const key of parent.targetKeys ?? []) {
+    const each = parseTargetKey(key);
+    const childRunId = targetExecutionName(each, parent.runId);
+    const child = await deps.ledger.getRun(childRunId);
+    if (child && UNFINISHED.has(child.status)) {
+      await finalize({ run: child, outcome: 'FAILED', error });
+      closed += 1;
+    }
+    await deps.ledger.releaseLock(lockKeyOf(child ?? { executionArn: '', target: each }, deps), childRunId);
+  }
+  return closed;
 }
 
 /**

@@ -102,6 +102,8 @@ export function createResolveTargetsHandler(
     const scope = runScope(resolved, only);
     const tooMany = organizationHistoryProblem(deps.organizationBudget, scope.plan.length);
     if (tooMany) throw new TargetScopeError(tooMany);
+    // If this execution is stopped, close-abandoned-run closes these target runs and frees their locks.
+    await deps.ledger.updateRun(run.runId, { targetKeys: scope.plan.map((t) => t.key) });
     // Each target run's FilterInUse reads this to know its region's consumers (commons/target-consumers.ts).
     await writeReferenceTargets(deps.workspace, run.runId, scope.references);
 

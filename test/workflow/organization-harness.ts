@@ -48,6 +48,8 @@ export interface OrganizationRunOptions {
   readonly input?: Record<string, unknown>;
   readonly decision?: ScriptedDecision | 'NONE';
   readonly beforeAnswer?: (request: ApprovalRequest) => Promise<void> | void;
+  /** Stops the organization execution when aborted (StopExecution, then close-abandoned-run). */
+  readonly signal?: AbortSignal;
 }
 
 export interface OrganizationExecution {
@@ -134,6 +136,7 @@ export async function startOrganizationHarness(
         input: runOptions.input ?? {},
         executionName,
         retryIntervalMs: 0,
+        ...(runOptions.signal ? { signal: runOptions.signal } : {}),
         onEvent: (event) => events.push(event),
         onApprovalRequested: (request) => {
           approvals.push(request);

@@ -192,4 +192,32 @@ describe('an organization run', () => {
     const others = h.targets.filter((t) => t.key !== golden.key);
     expect(others.some((t) => h.imagesOf(t).size < (before.get(t.key)?.size ?? 0))).toBe(true);
   });
+
+  it('stopped while it waits for the decision: every target run is closed FAILED and its lock freed', async () => {
+    // Prepare
+    harness = await startOrganizationHarness();
+    const h = harness;
+    const stop = new AbortController();
+    const before = new Map(h.targets.map((t) => [t.key, h.imagesOf(t)]));
+
+    // Act: the operator stops the execution once the approval email went out.
+    const execution = await h.run({
+      executionName: 'org-stopped',
+      decision: 'NONE',
+      beforeAnswer: () => stop.abort(),
+      signal: stop.signal,
+    });
+
+    // Assess
+    expect(execution.result.status).toBe('ABORTED');
+    expect((await h.ledger.getRun(execution.runId))?.status).toBe('FAILED');
+    for (const each of h.targets) {
+      expect(h.imagesOf(each)).toEqual(before.get(each.key));
+      const run = await h.targetRun(execution.runId, each);
+      expect(['FAILED', 'NOTHING_TO_DELETE']).toContain(run?.status);
+      const items = await h.ledger.listItems(run?.runId as string);
+      expect(items.filter((i) => ['PLANNED', 'APPROVED', 'DEREGISTERED'].includes(i.status))).toEqual([]);
+      expect(await h.ledger.getLock(each.key)).toBeUndefined();
+    }
+  });
 });

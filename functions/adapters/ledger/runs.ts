@@ -25,6 +25,8 @@ export interface RunFields {
   readonly summary?: RunSummary;
   readonly error?: string;
   readonly finishedAt?: string;
+  /** An organization run: the keys of the targets it plans, so closing it can close their runs. */
+  readonly targetKeys?: readonly string[];
 }
 
 /** A run as the ledger keeps it: its context, written once, plus what later steps set. */
