@@ -16,7 +16,8 @@ import { readAwsImageReferences } from './adapters/image-references.ts';
 import { readLaunchPermissions } from './adapters/inventory.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import { tagForRecycleBin } from './adapters/recycle-bin.ts';
-import { lazyHandler, ledgerFromEnv, targetClientsFromEnv } from './commons/deps.ts';
+import type { RunWorkspace } from './adapters/workspace.ts';
+import { lazyHandler, ledgerFromEnv, targetClientsFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { recycleBinFromEnv } from './commons/env.ts';
 import {
   classifyFailures,
@@ -39,6 +40,7 @@ import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import { recordedRun } from './commons/recorded-run.ts';
 import { type TargetClientsDeps, targetClients } from './commons/target-clients.ts';
+import { consumerAccountsOf } from './commons/target-consumers.ts';
 import { deletableSnapshotIds } from './core/deletion-set.ts';
 import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
 import { awsReferenceSource, describeAnswers } from './core/second-opinion.ts';
@@ -83,6 +85,8 @@ export interface DeregisterImageDeps extends TargetClientsDeps<{ readonly ec2: E
    * DeregisterImage, so the construct's rules retain them; a failed tag deregisters nothing.
    */
   readonly recycleBin?: RecycleBinRetention;
+  /** Target runs of an organization run: where the run's reference targets are (its consumers). */
+  readonly workspace?: RunWorkspace;
 }
 
 export function createDeregisterImageHandler(
@@ -95,12 +99,15 @@ export function createDeregisterImageHandler(
     const planHash = requireString(record, 'planHash', PLAN_HASH);
     const imageId = requireString(record, 'imageId', AMI_ID);
     const snapshotIds = requireIdList(record, 'snapshotIds', SNAPSHOT_ID);
-    const consumerAccountIds =
-      record.consumerAccountIds === undefined ? [] : requireIdList(record, 'consumerAccountIds', ACCOUNT_ID);
-    if (consumerAccountIds.length > 0 && deps.memberClientsFor === undefined)
-      throw new InvalidEventError('consumerAccountIds given, but this function cannot read other accounts');
     // The run's account and region (and so its lock), from its record; the role is assumed first.
     const run = await recordedRun(deps.ledger, runId);
+    // A target run's consumers are the other target accounts of its region, as planning had them.
+    const consumerAccountIds =
+      record.consumerAccountIds === undefined
+        ? await consumerAccountsOf(deps.workspace, run)
+        : requireIdList(record, 'consumerAccountIds', ACCOUNT_ID);
+    if (consumerAccountIds.length > 0 && deps.memberClientsFor === undefined)
+      throw new InvalidEventError('consumerAccountIds given, but this function cannot read other accounts');
     const place = await targetClients(deps, run);
     const { ec2 } = place.clients;
     const lockKey = place.target.key;
@@ -207,6 +214,7 @@ export const handler = lazyHandler(() =>
   createDeregisterImageHandler({
     ledger: ledgerFromEnv(),
     ...targetClientsFromEnv(),
+    workspace: workspaceFromEnv(),
     now: () => new Date(),
     logger: createLogger('deregister-image'),
     ...recycleBinFromEnv(),

@@ -184,7 +184,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       now,
     }),
     LoadBatch: createLoadBatchHandler({ workspace, region }),
-    DeregisterImage: createDeregisterImageHandler({ ledger, ...reach, now, ...retention }),
+    DeregisterImage: createDeregisterImageHandler({ ledger, ...reach, workspace, now, ...retention }),
     DeleteImageSnapshots: createDeleteImageSnapshotsHandler({ ledger, ...reach, now }),
     DeleteOrphanSnapshot: createDeleteOrphanSnapshotHandler({ ledger, ...reach, now, ...retention }),
     RecordFailure: createRecordFailureHandler({ ledger }),

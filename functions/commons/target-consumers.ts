@@ -32,6 +32,29 @@ export async function writeReferenceTargets(
   await workspace.putJson(runKey(parentRunId, REFERENCE_TARGETS), document);
 }
 
+/** The other target accounts of the run's region (none for a run of its own). */
+export async function consumerAccountsOf(
+  workspace: RunWorkspace | undefined,
+  run: RunContext,
+): Promise<string[]> {
+  if (run.parentRunId === undefined || run.target === undefined) return [];
+  if (!workspace)
+    throw new ReferenceTargetsError(`run ${run.runId} is a target run, but this function has no workspace`);
+  return (await referenceTargetsOf(workspace, run.parentRunId))
+    .filter((each) => each.region === run.target?.region && each.accountId !== run.target.accountId)
+    .map((each) => each.accountId);
+}
+
+async function referenceTargetsOf(workspace: RunWorkspace, parentRunId: string): Promise<Target[]> {
+  const stored = await workspace.getJson<{ targets?: unknown }>(runKey(parentRunId, REFERENCE_TARGETS));
+  if (!Array.isArray(stored.targets))
+    throw new ReferenceTargetsError(`the reference targets of run ${parentRunId} are not a list`);
+  return stored.targets.map((each) => {
+    const given = (each ?? {}) as { accountId?: unknown; region?: unknown };
+    return target(given.accountId, given.region);
+  });
+}
+
 /** Undefined for a run of its own (no parent): it has no consumers. */
 export async function consumersOfTargetRun(
   workspace: RunWorkspace,
@@ -39,15 +62,9 @@ export async function consumersOfTargetRun(
 ): Promise<TargetConsumers | undefined> {
   if (run.parentRunId === undefined || run.target === undefined) return undefined;
   const own = run.target;
-  const stored = await workspace.getJson<{ targets?: unknown }>(runKey(run.parentRunId, REFERENCE_TARGETS));
-  if (!Array.isArray(stored.targets))
-    throw new ReferenceTargetsError(`the reference targets of run ${run.parentRunId} are not a list`);
-  const others = stored.targets
-    .map((each) => {
-      const given = (each ?? {}) as { accountId?: unknown; region?: unknown };
-      return target(given.accountId, given.region);
-    })
-    .filter((each) => each.region === own.region && each.accountId !== own.accountId);
+  const others = (await referenceTargetsOf(workspace, run.parentRunId)).filter(
+    (each) => each.region === own.region && each.accountId !== own.accountId,
+  );
   const consumerReferenceKeys: string[] = [];
   const unreadableConsumers: string[] = [];
   for (const each of others) {

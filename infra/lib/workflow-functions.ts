@@ -121,6 +121,8 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
     deregister: true,
     // One CreateTags per AMI, covering the AMI and its snapshots.
     recycleBinTags: 'imagesAndSnapshots',
+    // A target run's consumers: the reference targets its organization run wrote.
+    workspace: 'read',
   },
   DeleteImageSnapshots: {
     timeout: DELETION,

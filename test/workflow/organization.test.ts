@@ -220,4 +220,32 @@ describe('an organization run', () => {
       expect(await h.ledger.getLock(each.key)).toBeUndefined();
     }
   });
+
+  it('a shared AMI another target account starts running after the plan is kept at deregistration', async () => {
+    // Prepare
+    harness = await startOrganizationHarness();
+    const h = harness;
+    const golden = target(h.scenario.golden.accountId, 'eu-west-1');
+    const workloadA = h.scenario.workloads[0]?.accountId as string;
+    let victim = '';
+
+    // Act: once the plan is out, workload A launches one of the golden AMIs the plan deletes.
+    const execution = await h.run({
+      executionName: 'org-late-use',
+      beforeAnswer: async () => {
+        const plan = await planOf(h, 'org-late-use');
+        victim = candidatesOf(plan, golden)[0] as string;
+        h.organization.launchInstance(workloadA, 'eu-west-1', victim, new Date());
+      },
+    });
+
+    // Assess
+    expect(execution.result.status).toBe('SUCCEEDED');
+    expect(victim).toMatch(/^ami-/);
+    expect(h.imagesOf(golden).has(victim)).toBe(true);
+    const run = await h.targetRun(execution.runId, golden);
+    const item = (await h.ledger.listItems(run?.runId as string)).find((i) => i.id === victim);
+    expect(item?.status).toBe('SKIPPED_IN_USE');
+    expect(JSON.stringify(item)).toContain(workloadA);
+  });
 });
