@@ -261,10 +261,13 @@ class Progress {
 
   onEvent(event: ExecutionEvent): void {
     if (!this.enabled || !event.state) return;
-    const name = event.state.name;
+    // A child execution's states say whose they are: `<account>-<region> <phase>: State`.
+    const child = event.execution ? childLabel(event.execution) : undefined;
+    const name = child ? `${child}: ${event.state.name}` : event.state.name;
+    const stateName = event.state.name;
     if (event.index !== undefined) {
-      if (event.type === 'StateExited' && name in this.counts) {
-        this.counts[name as keyof typeof this.counts] += 1;
+      if (event.type === 'StateExited' && stateName in this.counts) {
+        this.counts[stateName as keyof typeof this.counts] += 1;
         // One line rewritten in place: the counts as they happen.
         this.io.err(
           `\r  deleting: ${count(this.counts.Deregister, 'AMI')} deregistered, snapshots of ` +
@@ -278,7 +281,7 @@ class Progress {
     }
     if (event.type === 'StateEntered') {
       this.started.set(name, Date.now());
-      if (name === 'RequestApproval') this.line('… RequestApproval: waiting for a decision');
+      if (stateName === 'RequestApproval') this.line('… RequestApproval: waiting for a decision');
     }
     // Tasks and Maps are the steps a person follows; Choice and Pass states are bookkeeping.
     if (event.type === 'StateExited' && (event.state.type === 'Task' || event.state.type === 'Map')) {
@@ -298,4 +301,14 @@ class Progress {
     this.live = false;
     this.io.err(`${text}\n`);
   }
+}
+
+/** `210987654321-eu-west-1 plan` for a target run's child, `… batch 3` for a DeleteBatch child. */
+function childLabel(execution: string): string {
+  const target = /^([0-9]{12}-[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})-/.exec(execution)?.[1];
+  const batch = /-(\d+)$/.exec(execution)?.[1];
+  const phase =
+    /-(plan|delete|close)$/.exec(execution)?.[1] ?? (batch === undefined ? undefined : `batch ${batch}`);
+  if (!target) return phase ?? execution;
+  return phase ? `${target} ${phase}` : target;
 }
