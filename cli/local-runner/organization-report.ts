@@ -5,7 +5,7 @@
  */
 import type { LedgerItem } from '../../functions/adapters/ledger/index.ts';
 import type { TargetRunSummary } from '../../functions/core/workflow.ts';
-import { prose, table } from '../report.ts';
+import { droppedNote, fitTable, prose, table, WRAP_WIDTH } from '../report.ts';
 import type { LocalRunResult } from './run-workflow.ts';
 
 /** Keep reasons that name another account's use (core/cross-account-use.ts). */
@@ -56,13 +56,19 @@ export function renderOrganizationReport(
   const kept = targets.flatMap((t) => otherAccounts(t.runId).map((i) => ({ t, i })));
   if (kept.length > 0) {
     out.push('Kept because another account uses them (or may):');
-    out.push(
-      table(
-        ['Account', 'Region', 'AMI ID', 'Name', 'Why'],
-        kept.map(({ t, i }) => [t.accountId, t.region, i.id, i.name ?? '', `${i.reason}: ${i.detail ?? ''}`]),
-        { width },
-      ),
+    const fitted = fitTable(
+      [
+        { head: 'Account' },
+        { head: 'Region' },
+        { head: 'AMI ID' },
+        { head: 'Name', wrap: true, dropRank: 1 },
+        { head: 'Why', wrap: true, maxWidth: WRAP_WIDTH, minWidth: 24 },
+      ],
+      kept.map(({ t, i }) => [t.accountId, t.region, i.id, i.name ?? '', `${i.reason}: ${i.detail ?? ''}`]),
+      width,
     );
+    out.push(fitted.text);
+    if (fitted.dropped.length > 0) out.push(droppedNote(fitted, width).trimEnd());
   }
   const failed = targets.filter((t) => t.error);
   for (const t of failed) out.push(`${t.accountId} ${t.region}: ${t.status}: ${t.error}`);
