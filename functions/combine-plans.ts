@@ -89,10 +89,19 @@ export function createCombinePlansHandler(
       return { planKey: null, planHash: null, awaiting: [], awaitingCount: 0 };
     }
 
-    const plan = combineTargetPlans(
+    const combined = combineTargetPlans(
       awaiting.map((r) => r.plan as Plan),
       deps.now().toISOString(),
     );
+    // Always a plan of targets, even of one: the page then knows it is an organization run's (its
+    // region need not be the hub's), and the hash of one target's plan is that target's hash.
+    const plan: Plan =
+      combined.targets === undefined
+        ? {
+            ...combined,
+            targets: [{ accountId: awaiting[0]?.each.accountId as string, region: combined.region }],
+          }
+        : combined;
     const planKey = runKey(run.runId, 'plan');
     await deps.workspace.putJson(planKey, plan);
     await deps.ledger.updateRun(run.runId, { planHash: plan.planHash, planKey });

@@ -248,4 +248,30 @@ describe('an organization run', () => {
     expect(item?.status).toBe('SKIPPED_IN_USE');
     expect(JSON.stringify(item)).toContain(workloadA);
   });
+
+  it('one target in another region than the hub: its plan is approved on the hub and deleted there', async () => {
+    // Prepare
+    harness = await startOrganizationHarness({
+      selection: (scenario) => ({
+        accounts: [scenario.workloads[1]?.accountId as string],
+        regions: ['us-east-1'],
+      }),
+    });
+    const h = harness;
+    const [only] = h.targets;
+    const before = h.imagesOf(only as Target);
+
+    // Act
+    const execution = await h.run({ executionName: 'org-one-target' });
+
+    // Assess
+    expect(execution.result.status).toBe('SUCCEEDED');
+    expect(h.targets).toHaveLength(1);
+    const plan = await planOf(h, execution.runId);
+    expect(plan.targets).toEqual([{ accountId: only?.accountId, region: 'us-east-1' }]);
+    const planned = candidatesOf(plan, only as Target);
+    expect(planned.length).toBeGreaterThan(0);
+    expect([...before].filter((id) => !h.imagesOf(only as Target).has(id)).sort()).toEqual(planned.sort());
+    expect((await h.ledger.getRun(execution.runId))?.status).toBe('COMPLETED');
+  });
 });
