@@ -1,7 +1,8 @@
 /**
  * AcquireLock: the first state. Validates the execution input strictly (nothing is read or
  * deleted on bad input), builds the run context every later state receives as `$.run`, and takes
- * the per-region lock so two runs never work on the same account and region at once.
+ * the lock of the run's account and region (`lockKeyOf`) so two runs never work on the same
+ * account and region at once.
  *
  * The run is recorded before the lock is taken, so a lock never exists without a run that
  * close-abandoned-run can close; a failure after taking the lock releases it before rethrowing,
@@ -58,7 +59,7 @@ export interface AcquireLockEvent {
 }
 
 export interface AcquireLockResult {
-  /** False when another run holds the region's lock; the execution then ends without touching anything. */
+  /** False when another run holds this account and region's lock; the execution then ends without touching anything. */
   readonly acquired: boolean;
   readonly run: RunContext;
 }

@@ -74,13 +74,18 @@ export function createFilterInUseHandler(
     const unreadable = optionalList(record, 'unreadableConsumers');
     if (!unreadable.every(isAccountId))
       throw new InvalidEventError('unreadableConsumers must be a list of account ids');
-    const planned =
+    const given =
       record.target === undefined
         ? undefined
         : (() => {
-            const given = requireRecord(record.target, 'target');
-            return target(given.accountId, given.region);
+            const value = requireRecord(record.target, 'target');
+            return target(value.accountId, value.region);
           })();
+    // A target run plans its own target: the event's, if given, must be the run's.
+    const own = run.target === undefined ? undefined : target(run.target.accountId, run.target.region);
+    if (given !== undefined && own !== undefined && given.key !== own.key)
+      throw new InvalidEventError(`target ${given.key} is not the run's target ${own.key}`);
+    const planned = given ?? own;
     const [inventory, mapped] = await Promise.all([
       deps.workspace.getJson<Inventory>(requireString(record, 'inventoryKey')),
       deps.workspace.getJson<MappedGroups>(requireString(record, 'groupsKey')),

@@ -4,12 +4,15 @@
  * (always through the page's own GET and POST), and the final report on stdout.
  */
 import { createInterface } from 'node:readline';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { safeErrorMessage } from '../../functions/adapters/errors.ts';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import type { Plan } from '../../functions/core/model.ts';
 import type { RecycleBinRetention } from '../../functions/core/recycle-bin.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';
+import { isAccountId } from '../../functions/core/target.ts';
 import type { AccountEnvironment } from '../environment.ts';
-import { RunInterruptedError, RunNotCompletedError } from '../errors.ts';
+import { AccountUnreachableError, RunInterruptedError, RunNotCompletedError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import { count, renderPlanReport } from '../report.ts';
 import { startApprovalServer } from './approval-server.ts';
@@ -55,7 +58,33 @@ export interface SessionOptions {
   readonly recycleBin?: RecycleBinRetention;
 }
 
+/**
+ * The account the local run works on: the simulated one, or the caller's (STS
+ * GetCallerIdentity, which needs no permission). The local executions' ARNs name it, so the
+ * run's lock (`<account>-<region>`) is the one a deployed run of the same account takes in a
+ * shared `--ledger-table`. Unknown means no run: a lock under another key would not exclude.
+ */
+export async function localAccountId(env: AccountEnvironment): Promise<string> {
+  if (env.simulated) return env.simulated.accountId;
+  const sts = new STSClient({ region: env.region, credentials: env.clients.ec2.config.credentials });
+  try {
+    const account = (await sts.send(new GetCallerIdentityCommand({}))).Account;
+    if (isAccountId(account)) return account;
+    throw new Error('GetCallerIdentity named no account');
+  } catch (error) {
+    throw new AccountUnreachableError(
+      `cannot tell which account this run works on: ${safeErrorMessage(error)}`,
+      {
+        cause: error,
+      },
+    );
+  } finally {
+    sts.destroy();
+  }
+}
+
 export async function runLocalSession(io: CliIo, options: SessionOptions): Promise<LocalRunResult> {
+  const hubAccountId = await localAccountId(options.env);
   const progress = new Progress(io, !options.json && io.stderrIsTty);
   let stack: LocalStack | undefined;
   const server = await startApprovalServer(
@@ -69,6 +98,7 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
     stack = createLocalStack({
       clients: options.env.clients,
       region: options.env.region,
+      hubAccountId,
       ledger: options.ledger,
       ...(options.env.simulated ? { simulated: options.env.simulated } : {}),
       ...(options.env.organization ? { organization: options.env.organization } : {}),
@@ -238,7 +268,7 @@ function assertCompleted(result: LocalRunResult): void {
     );
   }
   if (status === 'SKIPPED_LOCKED') {
-    throw new RunNotCompletedError('another run holds the lock for this region: nothing was done');
+    throw new RunNotCompletedError('another run holds the lock of this account and region: nothing was done');
   }
 }
 

@@ -46,3 +46,31 @@ describe('runLocalSession, prompt mode', () => {
     expect(result.output?.status).toBe('COMPLETED');
   });
 });
+
+describe('runLocalSession and a deployed run sharing one ledger', () => {
+  it("skips while a deployed run of the same account and region holds that account's lock", async () => {
+    // Arrange: the deployed workflow's run of this account and region holds the lock.
+    const local = await startLocalLedger();
+    const env = demoEnvironment('blog');
+    const accountId = env.simulated?.accountId as string;
+    await local.ledger.acquireLock(`${accountId}-${env.region}`, 'deployed-run', 3600);
+
+    // Act
+    const attempt = runLocalSession(bufferIo(), {
+      env,
+      ledger: local.ledger,
+      settings: DEFAULT_PLAN_SETTINGS,
+      approval: 'yes',
+      approvalTimeoutSeconds: 3,
+      approver: 'tester (CLI)',
+      retryIntervalMs: 0,
+    });
+
+    // Assess
+    await expect(attempt).rejects.toThrow('another run holds the lock of this account and region');
+    const skipped = (await local.ledger.listRuns()).find((run) => run.runId !== 'deployed-run');
+    expect(skipped?.status).toBe('SKIPPED_LOCKED');
+    expect((await local.ledger.getLock(`${accountId}-${env.region}`))?.owner).toBe('deployed-run');
+    await local.stop();
+  });
+});

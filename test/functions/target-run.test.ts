@@ -238,6 +238,28 @@ describe('a target run works in its target account through the member role', () 
     expect(w.organization.account(UNREACHABLE, EU).calls).toEqual([]);
   });
 
+  it("refuses a FilterInUse event that names another target than the run's", async () => {
+    // Prepare
+    const { run } = (await step(w.stack, 'AcquireLock')(planChildEvent(w, target(SECOND, EU), 'org-7'))) as {
+      run: RunContext;
+    };
+    const inventory = (await step(w.stack, 'Inventory')({ run })) as { inventoryKey: string };
+    const groups = (await step(w.stack, 'MapGroups')({ run, ...inventory })) as { groupsKey: string };
+
+    // Act
+    const filtered = step(
+      w.stack,
+      'FilterInUse',
+    )({ run, ...inventory, ...groups, target: target(MEMBER, EU) });
+
+    // Assess
+    await expect(filtered).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: /not the run's target/,
+    });
+    await step(w.stack, 'ReleaseLock')({ run });
+  });
+
   it('refuses a target run in a function with no member role configured: TargetConfigurationError, no call', async () => {
     // Prepare
     const each = target(SECOND, EU);
