@@ -17,7 +17,7 @@ import type { RunContext } from '../../functions/core/workflow.ts';
 import { createFilterInUseHandler } from '../../functions/filter-in-use.ts';
 import { createInventoryHandler } from '../../functions/inventory.ts';
 import { createMapGroupsHandler } from '../../functions/map-groups.ts';
-import { createRotateHandler } from '../../functions/rotate.ts';
+import { createRotateHandler, rotateToPlan } from '../../functions/rotate.ts';
 
 // The SDK checks an assumed role's Expiration against the real clock, so the simulated clock starts now.
 const START = new Date();
@@ -100,11 +100,8 @@ async function planTarget(
     target: each,
     ...consumers,
   });
-  const rotated = await createRotateHandler({
-    clients,
-    workspace: w.workspace,
-    usageReports: w.usageReports,
-  })({
+  const rotate = createRotateHandler({ clients, workspace: w.workspace, usageReports: w.usageReports });
+  const rotated = await rotateToPlan(rotate, {
     run,
     inventoryKey: inventory.inventoryKey,
     groupsKey: groups.groupsKey,
