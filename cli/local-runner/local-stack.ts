@@ -58,6 +58,8 @@ export interface LocalStackOptions {
   readonly requiredApprovals?: number;
   /** Default: a fresh in-memory workspace (tests may pass an S3 one on the simulated account). */
   readonly workspace?: RunWorkspace;
+  /** Rotate's describe calls per pass (default `ROTATE_PASS_CALLS`); lower it to run the pass loop on a small account. */
+  readonly rotateCallsPerPass?: number;
   /** Recycle Bin retention on (`--recycle-bin-days`): the deletion steps tag before deleting. */
   readonly recycleBin?: RecycleBinRetention;
 }
@@ -110,7 +112,11 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
     Inventory: createInventoryHandler({ clients, workspace, region, now }),
     MapGroups: createMapGroupsHandler({ workspace }),
     FilterInUse: createFilterInUseHandler({ workspace }),
-    Rotate: createRotateHandler({ clients, workspace }),
+    Rotate: createRotateHandler({
+      clients,
+      workspace,
+      ...(options.rotateCallsPerPass === undefined ? {} : { callsPerPass: options.rotateCallsPerPass }),
+    }),
     RecordPlan: createRecordPlanHandler({ ledger, workspace }),
     RequestApproval: createRequestApprovalHandler({
       ledger,

@@ -29,6 +29,12 @@ import {
 import { rotatePasses } from './rotate-passes.ts';
 
 export const HISTORY_EVENT_LIMIT = 25_000;
+/**
+ * The per-run cap's default (construct `maxDeletionsPerRun`, CLI `--max-deletions`): a backlog of
+ * 20,000 AMIs drains under one approval (164 DeleteBatch children, 3 Rotate passes; the parent's
+ * worst case is about 3,800 events). Still a blast-radius limit: lower it to approve less at once.
+ */
+export const DEFAULT_MAX_DELETIONS_PER_RUN = 20_000;
 /** Step Functions' limit on a state's input or output, and on the execution input. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
 

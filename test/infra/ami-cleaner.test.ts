@@ -654,7 +654,7 @@ describe('props validation at synth', () => {
     [
       'maxDeletionsPerRun 200,000, whose run could pass 25,000 history events or 256 KiB of batches',
       { maxDeletionsPerRun: 200_000 },
-      /maxDeletionsPerRun 200000 needs 1640 DeleteBatch children of 122; the run's execution could take 36,275 history events in the worst case \(195 \+ 22 per batch, from the definitions' Retry MaxAttempts\), each child 6,002; Step Functions allows 25,000; at most \d+ fit/,
+      /maxDeletionsPerRun 200000 needs 1640 DeleteBatch children of 122; the run's execution could take 36,709 history events in the worst case \(197 \+ 22 per batch \+ 16 per further Rotate pass of 28, from the definitions' Retry MaxAttempts\), each child 6,002; Step Functions allows 25,000; at most \d+ fit/,
     ],
     [
       'a concurrency above the inline Map limit',
