@@ -82,6 +82,8 @@ export function createRotateHandler(
   return classifyFailures('Rotate', async (event) => {
     const record = requireRecord(event, 'event');
     const run = requireRun(record.run);
+    const limit = run.maxDeletionsPerRun;
+    const pass = passOf(record, rotatePasses(limit, callsPerPass));
     requireString(record, 'groupsKey');
     const [inventory, filtered] = await Promise.all([
       deps.workspace.getJson<Inventory>(requireString(record, 'inventoryKey')),
@@ -92,9 +94,7 @@ export function createRotateHandler(
     // One DescribeImageAttribute per AMI, so only would-be candidates are looked up, and no more
     // than this run may delete (oldest first); the others are kept MAX_DELETIONS_PER_RUN. Then
     // DescribeImageReferences for the final candidates: those AWS reports in use are kept too.
-    const limit = run.maxDeletionsPerRun;
     const usage = { ...deps.usageReports, runId: run.runId };
-    const pass = passOf(record, rotatePasses(limit, callsPerPass));
     const progress =
       pass === 0
         ? undefined
