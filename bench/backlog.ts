@@ -1,15 +1,26 @@
 /**
- * Backlog: one approved run whose deletion set spans several DeleteBatch child executions.
- * Counts, per execution of the tree (the run and each child, told apart by the events' `execution`
- * name), the history events AWS would record and the largest state payload, and compares the
- * worst case of each against the bounds derived from the ASL (`functions/core/quotas.ts`). The
- * deletion rate is measured with EC2's token buckets on (5 deregistrations/s).
+ * Backlog: one account's backlog of approved AMIs (default 20,000, the issue's figure) planned and
+ * drained under one approval through the real definitions (Rotate's passes, DeleteBatch children),
+ * EC2's token buckets on. Prints, per execution of the tree (the run and each child, told apart by
+ * the events' `execution` name), the history events AWS would record and the largest state
+ * payload; the deregistration rate against the 5/s refill; items FAILED; and the worst case
+ * derived from the ASL (`functions/core/quotas.ts`), checked against a measured worst-case run.
  *
- * `BACKLOG_GROUPS` (default 16) groups of 20 AMIs: each keeps its 4 newest and one in use, so
- * 15 candidates a group (16 → 240 candidates, 2 children). The rate is counted past the
- * DeregisterImage bucket's 100-call burst, the rate a long backlog drains at.
+ * - `BACKLOG_AMIS` (default 20,000): approved candidates, in groups of 20 AMIs that keep their 4
+ *   newest and one in use (15 candidates a group); the run's cap is the construct's default.
+ * - `BACKLOG_TIME_SCALE` (default 3): the buckets refill that many times faster (same capacity),
+ *   so 20,000 AMIs drain in ~30 minutes instead of ~90. The ratio is the measured rate divided by
+ *   5/s × the scale. At 10× the local runner itself is the limit (~17 items/s with 5 in flight). Everything else (the SDK's backoff, each handler's own work, the
+ *   ledger) keeps real time, so a scaled run is the harder one: per-item overhead weighs the scale
+ *   times more against the refill.
+ * - `BACKLOG_WORST_GROUPS` (default 16, 240 items, 2 children): the size of the worst-case run
+ *   (every deletion step spends every retrier, no buckets), checked against the derived bound.
  */
-import { itemsPerBatch, worstCaseTreeEvents } from '../functions/core/quotas.ts';
+import {
+  DEFAULT_MAX_DELETIONS_PER_RUN,
+  itemsPerBatch,
+  worstCaseTreeEvents,
+} from '../functions/core/quotas.ts';
 import { definitionHistoryBudget } from '../infra/lib/definition.ts';
 import {
   clockSuccessfulCalls,
@@ -23,10 +34,12 @@ import {
   type TimedEvent,
   withLocalRig,
 } from './harness.ts';
-import { awsHistoryEvents, worstCaseHandlers } from './payloads.ts';
+import { awsHistoryEventsOf, worstCaseHandlers } from './payloads.ts';
 
 const PER_GROUP = 20;
+const CANDIDATES_PER_GROUP = 15;
 const DEREGISTER_REFILL = 5;
+const DELETE_SNAPSHOT_REFILL = 5;
 /** DeregisterImage's bucket capacity: the first 100 calls are the burst, not the refill. */
 const BURST = 100;
 
@@ -39,88 +52,123 @@ function pastBurstRate(times: readonly number[]): number {
 }
 
 interface ExecutionFigures {
-  events: TimedEvent[];
+  events: number;
   largestPayload: number;
 }
 
-/** Events and the largest state input/output of each execution of the tree, by execution name. */
-function byExecution(events: readonly TimedEvent[]): Map<string, ExecutionFigures> {
+/** Counts history events and the largest state input/output per execution as the events come. */
+function executionCounter() {
   const executions = new Map<string, ExecutionFigures>();
-  for (const event of events) {
+  let rotatePasses = 0;
+  const onEvent = (event: TimedEvent) => {
     // Children by batch (`…-delete-<n>`), so two runs' trees line up.
     const name = event.execution?.replace(/^.*-(delete-\d+)$/, '$1') ?? 'run';
-    const figures = executions.get(name) ?? { events: [], largestPayload: 0 };
-    figures.events.push(event);
+    const figures = executions.get(name) ?? { events: 0, largestPayload: 0 };
+    figures.events += awsHistoryEventsOf(event);
     for (const value of [event.state?.input, event.state?.output]) {
       if (value !== undefined) figures.largestPayload = Math.max(figures.largestPayload, jsonBytes(value));
     }
+    if (event.type === 'StateEntered' && /^Rotate(NextPass)?$/.test(event.state?.name ?? '')) rotatePasses++;
     executions.set(name, figures);
-  }
-  return executions;
+  };
+  const largest = (key: keyof ExecutionFigures) => Math.max(...[...executions.values()].map((f) => f[key]));
+  return { executions, onEvent, largest, passes: () => rotatePasses };
 }
 
 export async function runBacklog(): Promise<SummaryRow[]> {
-  const groups = Number(process.env.BACKLOG_GROUPS ?? 16);
+  const amis = Number(process.env.BACKLOG_AMIS ?? 20_000);
+  const timeScale = Number(process.env.BACKLOG_TIME_SCALE ?? 3);
+  const worstGroups = Number(process.env.BACKLOG_WORST_GROUPS ?? 16);
+  const groups = Math.ceil(amis / CANDIDATES_PER_GROUP);
+  const maxDeletionsPerRun = Math.max(amis, DEFAULT_MAX_DELETIONS_PER_RUN);
   const tree = definitionHistoryBudget();
   return withLocalRig(async (rig) => {
-    // 1. An approved run with the buckets on: rate and per-execution figures.
+    // 1. The backlog, approved, with the buckets on: rate and per-execution figures.
     const bench = seededAccount({ images: groups * PER_GROUP, groups, seed: 'backlog' });
-    bench.account.useEc2RateLimits();
+    bench.account.useEc2RateLimits(timeScale);
     const clock = clockSuccessfulCalls(bench.clients);
-    const outcome = await rig.run({ bench, approve: true, maxDeletionsPerRun: 10_000 });
+    const counter = executionCounter();
+    const outcome = await rig.run({
+      bench,
+      approve: true,
+      maxDeletionsPerRun,
+      keepEvents: false,
+      onEvent: counter.onEvent,
+    });
     const deregistered = clock.get('DeregisterImage') ?? [];
-    const seconds = (outcome.endedAt - (outcome.approvedAt ?? Number.NaN)) / 1000;
-    const overall = deregistered.length / seconds;
+    const snapshotsDeleted = (clock.get('DeleteSnapshot') ?? []).length;
+    const deletePhase = (outcome.endedAt - (outcome.approvedAt ?? Number.NaN)) / 1000;
+    const planning = ((outcome.approvedAt ?? Number.NaN) - outcome.startedAt) / 1000;
     const rate = pastBurstRate(deregistered);
-    const executions = byExecution(outcome.events);
+    const refill = DEREGISTER_REFILL * timeScale;
+    // DeleteSnapshot refills at 5/s too: with more than one snapshot an AMI, it bounds the AMIs.
+    const perAmi = snapshotsDeleted / Math.max(1, deregistered.length);
+    const ceiling = Math.min(refill, (DELETE_SNAPSHOT_REFILL * timeScale) / Math.max(1, perAmi));
     const failed = outcome.items.filter((item) => item.status === 'FAILED').length;
+    const children = counter.executions.size - 1;
 
-    // 2. The worst case: every deletion step of every AMI exhausts its retries (no buckets, no waits).
-    const worstBench = seededAccount({ images: groups * PER_GROUP, groups, seed: 'backlog-worst' });
+    // 2. The worst case at a smaller size: every deletion step of every AMI exhausts its retries.
+    const worstBench = seededAccount({
+      images: worstGroups * PER_GROUP,
+      groups: worstGroups,
+      seed: 'backlog-worst',
+    });
+    const worstCounter = executionCounter();
     const worst = await rig.run({
       bench: worstBench,
       approve: true,
       retryIntervalMs: 0,
       handlers: worstCaseHandlers,
-      maxDeletionsPerRun: 10_000,
+      maxDeletionsPerRun,
+      keepEvents: false,
+      onEvent: worstCounter.onEvent,
     });
-    const worstExecutions = byExecution(worst.events);
-    const candidates = worst.items.filter((item) => item.kind === 'IMAGE' && item.status === 'FAILED').length;
-    const derived = worstCaseTreeEvents(tree, candidates);
-    const at20k = worstCaseTreeEvents(tree, 20_000);
+    const worstItems = worst.items.filter((item) => item.kind === 'IMAGE' && item.status === 'FAILED').length;
+    const derivedSmall = worstCaseTreeEvents(tree, worstItems);
+    const derived = worstCaseTreeEvents(tree, deregistered.length);
 
-    const rows = [...executions].map(([name, figures]) => ({
-      execution: name,
-      'history events': int(awsHistoryEvents(figures.events)),
-      'worst case (measured)': int(awsHistoryEvents(worstExecutions.get(name)?.events ?? [])),
-      'largest payload': kib(figures.largestPayload),
-    }));
     printTable(
-      `Backlog: ${deregistered.length} AMIs deregistered under one approval in ${executions.size - 1} DeleteBatch children ` +
-        `(≤ ${itemsPerBatch(tree)} items each), EC2 buckets on; worst case = every deletion step spends every retrier`,
-      rows,
+      `Backlog: ${int(deregistered.length)} AMIs deregistered under one approval in ${children} DeleteBatch children ` +
+        `(≤ ${itemsPerBatch(tree)} items each), ${counter.passes()} Rotate passes, EC2 buckets on at ${timeScale}× speed`,
+      [...counter.executions]
+        .sort(([, a], [, b]) => b.events - a.events)
+        .slice(0, 4)
+        .map(([name, figures]) => ({
+          'execution (largest 4)': name,
+          'history events': int(figures.events),
+          'largest payload': kib(figures.largestPayload),
+        })),
     );
-    const largestEvents = Math.max(...[...worstExecutions.values()].map((f) => awsHistoryEvents(f.events)));
-    const largestPayload = Math.max(...[...executions.values()].map((f) => f.largestPayload));
     printTable('Backlog: figures', [
       {
-        'dereg/s overall (past the burst)': `${perSecond(overall)} (${perSecond(rate)})`,
-        'past the burst, of 5/s': (rate / DEREGISTER_REFILL).toFixed(2),
+        'planning (s)': planning.toFixed(0),
+        'delete phase (s)': deletePhase.toFixed(0),
+        'dereg/s past the burst': perSecond(rate),
+        'of 5/s × scale': (rate / refill).toFixed(2),
+        'snapshots per AMI': perAmi.toFixed(2),
+        'of the binding bucket': (rate / ceiling).toFixed(2),
         FAILED: failed,
-        'largest worst-case history (measured)': int(largestEvents),
-        'derived worst case here (parent / child)': `${int(derived.parent)} / ${int(derived.child)}`,
-        'derived at 20,000 (parent / child)': `${int(at20k.parent)} / ${int(at20k.child)} (${at20k.batches} children)`,
-        'largest payload': kib(largestPayload),
+        'largest history': int(counter.largest('events')),
+        'largest payload': kib(counter.largest('largestPayload')),
+      },
+    ]);
+    printTable('Backlog: worst case (every deletion step spends every retrier)', [
+      {
+        size: `${worstItems} items, ${worstCounter.executions.size - 1} children`,
+        'measured largest': int(worstCounter.largest('events')),
+        'derived (parent / child)': `${int(derivedSmall.parent)} / ${int(derivedSmall.child)}`,
+        [`derived at ${int(deregistered.length)}`]: `${int(derived.parent)} / ${int(derived.child)} (${derived.batches} children, ${derived.rotatePasses} Rotate passes)`,
       },
     ]);
     return [
       {
         bench: 'backlog',
-        case: `${deregistered.length} AMIs, ${executions.size - 1} children, buckets on`,
+        case: `${int(deregistered.length)} AMIs, ${children} children, ${counter.passes()} Rotate passes, buckets at ${timeScale}×`,
         figure:
-          `${perSecond(rate)} past the 100-call burst = ${(rate / DEREGISTER_REFILL).toFixed(2)} of 5/s, ${failed} FAILED; largest worst-case ` +
-          `history ${int(largestEvents)} (derived at 20,000: ${int(at20k.parent)} parent, ${int(at20k.child)} child); ` +
-          `largest payload ${kib(largestPayload)}`,
+          `${perSecond(rate)} past the burst = ${(rate / refill).toFixed(2)} of 5/s×${timeScale} ` +
+          `(${(rate / ceiling).toFixed(2)} of the DeleteSnapshot-bound ceiling at ${perAmi.toFixed(2)} snapshots/AMI), ` +
+          `${failed} FAILED; largest history ${int(counter.largest('events'))} (derived worst case ${int(derived.parent)} parent, ` +
+          `${int(derived.child)} child); largest payload ${kib(counter.largest('largestPayload'))}`,
       },
     ];
   });

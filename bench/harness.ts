@@ -158,6 +158,8 @@ export interface RunOptions {
   readonly approve?: boolean;
   /** Called for every event as it happens (e.g. to measure payloads without keeping them). */
   readonly onEvent?: (event: TimedEvent) => void;
+  /** Keep every event in the outcome (default true); a 20,000-item run counts them in `onEvent` instead. */
+  readonly keepEvents?: boolean;
   /** Replaces parts of the stack before the run, e.g. to count the approval page's invocations. */
   readonly wrapStack?: (stack: LocalStack) => LocalStack;
   /** Replaces some step handlers (e.g. to make every deletion exhaust its retries). */
@@ -258,7 +260,7 @@ export async function startLocalRig(): Promise<LocalRig> {
           : { deletionMaxConcurrency: options.deletionMaxConcurrency }),
         onEvent: (event) => {
           const timed = { ...event, at: performance.now() } as TimedEvent;
-          events.push(timed);
+          if (options.keepEvents !== false) events.push(timed);
           options.onEvent?.(timed);
         },
         onApprovalRequested: (request) => {

@@ -23,7 +23,7 @@ import type { RunContext } from '../functions/core/workflow.ts';
 import { createFilterInUseHandler } from '../functions/filter-in-use.ts';
 import { createInventoryHandler } from '../functions/inventory.ts';
 import { createMapGroupsHandler } from '../functions/map-groups.ts';
-import { createRotateHandler } from '../functions/rotate.ts';
+import { createRotateHandler, rotateToPlan } from '../functions/rotate.ts';
 import { int, ms, printTable, type Row, type SummaryRow } from './harness.ts';
 
 const TARGETS = 10;
@@ -113,7 +113,7 @@ export async function runOrgPlanning(): Promise<SummaryRow[]> {
         consumerReferenceKeys,
         referencesRunId: RUN_ID,
       });
-      return createRotateHandler({ clients, region: REGION, workspace })({
+      return rotateToPlan(createRotateHandler({ clients, region: REGION, workspace }), {
         run,
         ...inventory,
         ...groups,

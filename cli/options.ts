@@ -3,6 +3,7 @@
  * their translation into validated PlanSettings.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_MAX_DELETIONS_PER_RUN } from '../functions/core/quotas.ts';
 import {
   DEFAULT_PLAN_SETTINGS,
   InvalidSettingsError,
@@ -51,8 +52,8 @@ export function positive(flag: string) {
   };
 }
 
-/** The per-run deletion cap's default, as the construct's `maxDeletionsPerRun` and the local runner's. */
-export const DEFAULT_MAX_DELETIONS = 10_000;
+/** The per-run deletion cap's default: the construct's `maxDeletionsPerRun` default, written once in core. */
+export const DEFAULT_MAX_DELETIONS = DEFAULT_MAX_DELETIONS_PER_RUN;
 
 /**
  * `--max-deletions`: the per-run cap. `run` and `demo` defer what is over it; `plan` shows the

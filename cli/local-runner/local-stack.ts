@@ -70,6 +70,8 @@ export interface LocalStackOptions {
   readonly requiredApprovals?: number;
   /** Default: a fresh in-memory workspace (tests may pass an S3 one on the simulated account). */
   readonly workspace?: RunWorkspace;
+  /** Rotate's describe calls per pass (default `ROTATE_PASS_CALLS`); lower it to run the pass loop on a small account. */
+  readonly rotateCallsPerPass?: number;
   /** Recycle Bin retention on (`--recycle-bin-days`): the deletion steps tag before deleting. */
   readonly recycleBin?: RecycleBinRetention;
   /**
@@ -161,7 +163,11 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
     Inventory: createInventoryHandler({ ...reach, workspace, now }),
     MapGroups: createMapGroupsHandler({ workspace }),
     FilterInUse: createFilterInUseHandler({ workspace }),
-    Rotate: createRotateHandler({ ...reach, workspace }),
+    Rotate: createRotateHandler({
+      ...reach,
+      workspace,
+      ...(options.rotateCallsPerPass === undefined ? {} : { callsPerPass: options.rotateCallsPerPass }),
+    }),
     RecordPlan: createRecordPlanHandler({ ledger, workspace }),
     RequestApproval: createRequestApprovalHandler({
       ledger,

@@ -11,6 +11,7 @@ import {
   type ResourceTypeRequest,
 } from '@aws-sdk/client-ec2';
 import type { AwsImageReference } from '../core/model.ts';
+import { IMAGE_REFERENCES_PER_CALL } from '../core/rotate-passes.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 import { InventoryReadError } from './errors.ts';
 import {
@@ -22,7 +23,7 @@ import {
 } from './inventory.ts';
 
 /** The API's limit of image ids per request. */
-export const IMAGE_REFERENCES_BATCH = 10;
+export const IMAGE_REFERENCES_BATCH = IMAGE_REFERENCES_PER_CALL;
 
 /**
  * Every resource type AWS can check, named explicitly rather than `IncludeAllResourceTypes`,

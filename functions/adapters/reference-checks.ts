@@ -15,6 +15,15 @@ import {
   secondOpinionStep,
   sharingCheckStep,
 } from '../core/plan.ts';
+import {
+  IMAGE_REFERENCES_PER_CALL,
+  NO_PROGRESS,
+  nextSlice,
+  prefixHash,
+  type RotateProgress,
+  verifyProgress,
+  verifyReferencesProgress,
+} from '../core/rotate-passes.ts';
 import { awsSourcesByImage, referencedByEither } from '../core/second-opinion.ts';
 import type { PlanSettings } from '../core/settings.ts';
 import { readAwsImageReferences, readImagesSharedWithAccount } from './image-references.ts';
@@ -34,19 +43,62 @@ export interface RotateWithChecksInput {
   readonly usage?: ImageUsageOptions;
 }
 
-/** Rotated groups whose candidates both our inventory and AWS call unused (others are kept). */
+/** Rotated groups whose candidates both our inventory and AWS call unused (others are kept), in one go. */
 export async function rotateWithAwsChecks(
   ec2: EC2Client,
   input: RotateWithChecksInput,
 ): Promise<PlanGroup[]> {
+  const outcome = await rotatePass(ec2, { ...input, pass: 0, callsPerPass: Number.POSITIVE_INFINITY });
+  if (!outcome.done) throw new Error('an unbounded Rotate pass always finishes'); // unreachable
+  return outcome.groups;
+}
+
+export interface RotatePassInput extends RotateWithChecksInput {
+  /** This pass (0 = the first); `progress` must be the one pass `pass - 1` stored. */
+  readonly pass: number;
+  /** What earlier passes read (absent for the first pass). */
+  readonly progress?: RotateProgress;
+  /** Describe calls this pass may make (`ROTATE_PASS_CALLS` in the workflow). */
+  readonly callsPerPass: number;
+}
+
+export type RotatePassOutcome =
+  | { readonly done: true; readonly groups: PlanGroup[] }
+  | { readonly done: false; readonly progress: RotateProgress };
+
+/**
+ * One bounded pass of `rotateWithAwsChecks`: the next launch permissions, then (once every
+ * sharing check is read and the candidates are final) the next DescribeImageReferences, at most
+ * `callsPerPass` calls in all. Done when both lists are read: then the shared-AMI evidence and
+ * the plan's groups, exactly as in one go.
+ */
+export async function rotatePass(ec2: EC2Client, input: RotatePassInput): Promise<RotatePassOutcome> {
   const { filtered, settings, now, limit } = input;
+  const { pass } = input;
+  const previous = input.progress ?? NO_PROGRESS;
+  let budget = input.callsPerPass;
   const sharingCheckedIds = sharingCheckStep({
     filtered,
     settings,
     now,
     ...(limit === undefined ? {} : { limit }),
   });
-  const sharedImageIds = await readLaunchPermissions(ec2, sharingCheckedIds);
+  verifyProgress(previous, pass, { sharingIds: sharingCheckedIds });
+
+  const toCheck = nextSlice(sharingCheckedIds, previous.sharing.checked, budget);
+  const newlyShared = await readLaunchPermissions(ec2, toCheck);
+  budget -= toCheck.length;
+  const checked = previous.sharing.checked + toCheck.length;
+  const sharing = {
+    checked,
+    checkedHash: prefixHash(sharingCheckedIds.slice(0, checked)),
+    shared: [...previous.sharing.shared, ...newlyShared],
+  };
+  if (checked < sharingCheckedIds.length) {
+    return { done: false, progress: { pass, sharing, references: previous.references } };
+  }
+
+  const sharedImageIds = new Set(sharing.shared);
   const rotated = rotateStep({
     filtered,
     settings,
@@ -56,10 +108,19 @@ export async function rotateWithAwsChecks(
     ...(limit === undefined ? {} : { limit }),
   });
   const candidateIds = planCandidates({ groups: rotated }).map((c) => c.imageId);
-  const awsReferences = await readAwsImageReferences(ec2, candidateIds);
-  const checked = secondOpinionStep({ groups: rotated, awsReferences });
-  if (settings.sharedAmis !== 'delete-when-unused') return checked;
-  return keepSharedUnlessUnused(ec2, checked, sharedImageIds, input);
+  verifyReferencesProgress(previous, candidateIds);
+  const toAsk = nextSlice(candidateIds, previous.references.checked, budget * IMAGE_REFERENCES_PER_CALL);
+  const asked = previous.references.checked + toAsk.length;
+  const references = {
+    checked: asked,
+    checkedHash: prefixHash(candidateIds.slice(0, asked)),
+    answers: [...previous.references.answers, ...(await readAwsImageReferences(ec2, toAsk))],
+  };
+  if (asked < candidateIds.length) return { done: false, progress: { pass, sharing, references } };
+
+  const groups = secondOpinionStep({ groups: rotated, awsReferences: references.answers });
+  if (settings.sharedAmis !== 'delete-when-unused') return { done: true, groups };
+  return { done: true, groups: await keepSharedUnlessUnused(ec2, groups, sharedImageIds, input) };
 }
 
 /**

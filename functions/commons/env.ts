@@ -83,7 +83,7 @@ export function getPlanSettingsFromEnv(name = 'DEFAULT_PLAN_SETTINGS'): PlanSett
 }
 
 /**
- * `HISTORY_BUDGET`: `{ parent: { fixed, perItem }, child: { fixed, perItem } }`, the worst-case
+ * `HISTORY_BUDGET`: `{ parent: { fixed, perItem, perPass? }, child: { fixed, perItem } }`, the worst-case
  * history events of the run's execution and of its DeleteBatch children (computed at synth).
  */
 export function getHistoryBudgetFromEnv(name = 'HISTORY_BUDGET'): DeletionTreeBudget {
@@ -96,15 +96,19 @@ export function getHistoryBudgetFromEnv(name = 'HISTORY_BUDGET'): DeletionTreeBu
   }
   const { parent, child } = (parsed ?? {}) as { parent?: unknown; child?: unknown };
   const budget = (value: unknown): HistoryBudget => {
-    const { fixed, perItem } = (value ?? {}) as { fixed?: unknown; perItem?: unknown };
+    const { fixed, perItem, perPass } = (value ?? {}) as {
+      fixed?: unknown;
+      perItem?: unknown;
+      perPass?: unknown;
+    };
     const whole = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
-    if (!whole(fixed) || !whole(perItem)) {
+    if (!whole(fixed) || !whole(perItem) || !(perPass === undefined || whole(perPass))) {
       throw new InvalidEnvironmentVariableError(
         name,
-        'must be {"parent": {"fixed": n, "perItem": n}, "child": {…}} with whole numbers >= 1',
+        'must be {"parent": {"fixed": n, "perItem": n, "perPass"?: n}, "child": {…}} with whole numbers >= 1',
       );
     }
-    return { fixed, perItem };
+    return perPass === undefined ? { fixed, perItem } : { fixed, perItem, perPass };
   };
   return { parent: budget(parent), child: budget(child) };
 }

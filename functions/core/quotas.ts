@@ -15,6 +15,10 @@
  * states (each Map counted without its iterations) and `perItem` the longest path through any
  * Map's ItemProcessor plus its 2 iteration events. Both deletion Maps together iterate at most
  * `maxDeletionsPerRun` times (the cap counts AMIs and orphan snapshots together).
+ *
+ * One loop is allowed: Rotate's passes, back to `ROTATE_PASS_CHOICE` (core/rotate-passes.ts). The
+ * longest path counts one pass; `perPass` is the events of one more trip round the loop, at most
+ * `rotatePasses(cap) - 1` more (the Rotate Lambda refuses any pass past that bound).
  */
 
 import {
@@ -22,8 +26,15 @@ import {
   DELETE_BATCH_HISTORY_TARGET,
   DELETE_BATCH_MAX_BYTES,
 } from './deletion-batches.ts';
+import { rotatePasses } from './rotate-passes.ts';
 
 export const HISTORY_EVENT_LIMIT = 25_000;
+/**
+ * The per-run cap's default (construct `maxDeletionsPerRun`, CLI `--max-deletions`): a backlog of
+ * 20,000 AMIs drains under one approval (164 DeleteBatch children, 3 Rotate passes; the parent's
+ * worst case is about 3,800 events). Still a blast-radius limit: lower it to approve less at once.
+ */
+export const DEFAULT_MAX_DELETIONS_PER_RUN = 20_000;
 /** Step Functions' limit on a state's input or output, and on the execution input. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
 
@@ -51,7 +62,12 @@ export interface HistoryBudget {
   readonly fixed: number;
   /** Events of the longest path through one Map iteration, iteration events included. */
   readonly perItem: number;
+  /** Events of one more trip round Rotate's pass loop (0 or absent: the definition has none). */
+  readonly perPass?: number;
 }
+
+/** The Choice Rotate's pass loop returns to: the one back edge a definition may have. */
+export const ROTATE_PASS_CHOICE = 'RotateDone?';
 
 /** The definition cannot be bounded (a loop, a nested Map, an unknown state). */
 export class UnboundedDefinitionError extends Error {
@@ -72,23 +88,28 @@ function taskEvents(state: AslState): number {
 
 export function historyBudget(definition: AslStates): HistoryBudget {
   let perItem = 0;
+  const loops = { perPass: 0 };
   const fixed =
     2 +
-    longestPath(definition, (state) => {
-      const inner = state.ItemProcessor ?? state.Iterator;
-      if (!inner) return undefined;
-      perItem = Math.max(
-        perItem,
-        2 +
-          longestPath(inner, (nested) => {
-            if (nested.ItemProcessor ?? nested.Iterator)
-              throw new UnboundedDefinitionError('nested Map states are not budgeted');
-            return undefined;
-          }),
-      );
-      return 4;
-    });
-  return { fixed, perItem };
+    longestPath(
+      definition,
+      (state) => {
+        const inner = state.ItemProcessor ?? state.Iterator;
+        if (!inner) return undefined;
+        perItem = Math.max(
+          perItem,
+          2 +
+            longestPath(inner, (nested) => {
+              if (nested.ItemProcessor ?? nested.Iterator)
+                throw new UnboundedDefinitionError('nested Map states are not budgeted');
+              return undefined;
+            }),
+        );
+        return 4;
+      },
+      loops,
+    );
+  return loops.perPass > 0 ? { fixed, perItem, perPass: loops.perPass } : { fixed, perItem };
 }
 
 /** History events of an execution that deletes `items` items, every step failing as often as its retries allow. */
@@ -112,22 +133,39 @@ export function historyBudgetProblem(budget: HistoryBudget, items: number): stri
   );
 }
 
-function longestPath(states: AslStates, mapCost: (state: AslState) => number | undefined): number {
+/**
+ * Events of the longest path from StartAt. A back edge to `ROTATE_PASS_CHOICE` (when `loops` is
+ * given, i.e. at the top level) adds nothing to the path; the events round that cycle are kept in
+ * `loops.perPass`. Any other loop cannot be bounded.
+ */
+function longestPath(
+  states: AslStates,
+  mapCost: (state: AslState) => number | undefined,
+  loops?: { perPass: number },
+): number {
   const memo = new Map<string, number>();
-  const visiting = new Set<string>();
+  // The current path with each state's own events, to price a cycle when a back edge closes it.
+  const path: { readonly name: string; readonly own: number }[] = [];
   const walk = (name: string): number => {
     const known = memo.get(name);
     if (known !== undefined) return known;
     const state = states.States[name];
     if (!state) throw new UnboundedDefinitionError(`state "${name}" is not defined`);
-    if (visiting.has(name)) throw new UnboundedDefinitionError(`state "${name}" is part of a loop`);
-    visiting.add(name);
+    const onPath = path.findIndex((p) => p.name === name);
+    if (onPath >= 0) {
+      if (loops === undefined || name !== ROTATE_PASS_CHOICE)
+        throw new UnboundedDefinitionError(`state "${name}" is part of a loop`);
+      const cycle = path.slice(onPath).reduce((sum, p) => sum + p.own, 0);
+      loops.perPass = Math.max(loops.perPass, cycle);
+      return 0;
+    }
     let own: number;
     if (state.Type === 'Task') own = taskEvents(state);
     else if (state.Type === 'Map') own = mapCost(state) ?? 4;
     else if (state.Type === 'Parallel')
       throw new UnboundedDefinitionError('Parallel states are not budgeted');
     else own = 2;
+    path.push({ name, own });
     const next = [
       state.Next,
       state.Default,
@@ -135,7 +173,9 @@ function longestPath(states: AslStates, mapCost: (state: AslState) => number | u
       ...(state.Catch ?? []).map((c) => c.Next),
     ].filter((n): n is string => typeof n === 'string');
     const rest = next.reduce((most, n) => Math.max(most, walk(n)), 0);
-    visiting.delete(name);
+    path.pop();
+    // A state of the loop is priced without its back edge: right, since the loop is entered only
+    // through its Choice (RotateNextPass has no other way in).
     memo.set(name, own + rest);
     return own + rest;
   };
@@ -204,7 +244,9 @@ export interface DeletionTreeBudget {
 export interface TreeWorstCase {
   readonly itemsPerBatch: number;
   readonly batches: number;
-  /** Worst-case history events of the parent execution. */
+  /** Rotate's passes at this cap (the planning loop the parent runs). */
+  readonly rotatePasses: number;
+  /** Worst-case history events of the parent execution, every Rotate pass included. */
   readonly parent: number;
   /** Worst-case history events of the largest DeleteBatch child. */
   readonly child: number;
@@ -228,10 +270,12 @@ export function itemsPerBatch(tree: DeletionTreeBudget): number {
 export function worstCaseTreeEvents(tree: DeletionTreeBudget, items: number): TreeWorstCase {
   const perBatch = itemsPerBatch(tree);
   const batches = Math.ceil(items / perBatch);
+  const passes = rotatePasses(items);
   return {
     itemsPerBatch: perBatch,
     batches,
-    parent: worstCaseHistoryEvents(tree.parent, batches),
+    rotatePasses: passes,
+    parent: worstCaseHistoryEvents(tree.parent, batches) + (tree.parent.perPass ?? 0) * (passes - 1),
     child: worstCaseHistoryEvents(tree.child, Math.min(items, perBatch)),
   };
 }
@@ -239,13 +283,24 @@ export function worstCaseTreeEvents(tree: DeletionTreeBudget, items: number): Tr
 /** What a run context (settings, no fromIds) is assumed to weigh when the cap is checked at synth. */
 export const RUN_CONTEXT_BYTES = 16 * 1024;
 
-/** The largest `maxDeletionsPerRun` whose parent stays within the history limit and 256 KiB of descriptors. */
+/**
+ * The largest `maxDeletionsPerRun` whose parent stays within the history limit (its batches and
+ * Rotate's passes) and 256 KiB of descriptors.
+ */
 export function maxItemsWithinTree(tree: DeletionTreeBudget, runBytes = RUN_CONTEXT_BYTES): number {
   const byHistory = maxItemsWithinHistory(tree.parent);
   const byPayload = Math.floor(
     (PAYLOAD_LIMIT_BYTES - runBytes - STATE_ERROR_BYTES - STATE_SMALL_RESULTS_BYTES) / BATCH_DESCRIPTOR_BYTES,
   );
-  return Math.max(0, Math.min(byHistory, byPayload)) * itemsPerBatch(tree);
+  // Without passes this many fit; more passes only lower it (the parent grows with the cap).
+  let fits = 0;
+  let over = Math.max(0, Math.min(byHistory, byPayload)) * itemsPerBatch(tree) + 1;
+  while (over - fits > 1) {
+    const mid = Math.floor((fits + over) / 2);
+    if (worstCaseTreeEvents(tree, mid).parent <= HISTORY_EVENT_LIMIT) fits = mid;
+    else over = mid;
+  }
+  return fits;
 }
 
 /** Null when `items` fit the whole tree in the worst case; otherwise why and what would fit. */
@@ -256,7 +311,8 @@ export function deletionTreeProblem(tree: DeletionTreeBudget, items: number): st
   return (
     `maxDeletionsPerRun ${items} needs ${worst.batches} DeleteBatch children of ${worst.itemsPerBatch}; ` +
     `the run's execution could take ${worst.parent.toLocaleString('en-US')} history events in the worst case ` +
-    `(${tree.parent.fixed} + ${tree.parent.perItem} per batch, from the definitions' Retry MaxAttempts), ` +
+    `(${tree.parent.fixed} + ${tree.parent.perItem} per batch + ${tree.parent.perPass ?? 0} per further Rotate pass of ${worst.rotatePasses}, ` +
+    `from the definitions' Retry MaxAttempts), ` +
     `each child ${worst.child.toLocaleString('en-US')}; Step Functions allows ` +
     `${HISTORY_EVENT_LIMIT.toLocaleString('en-US')}; at most ${maxItemsWithinTree(tree)} fit`
   );

@@ -6,7 +6,11 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { checkRequiredApprovals, normalizeApprovers } from '../../functions/core/approvers.ts';
-import { deletionTreeProblem, maxItemsWithinTree } from '../../functions/core/quotas.ts';
+import {
+  DEFAULT_MAX_DELETIONS_PER_RUN,
+  deletionTreeProblem,
+  maxItemsWithinTree,
+} from '../../functions/core/quotas.ts';
 import { type RecycleBinRetention, validateRecycleBinRetention } from '../../functions/core/recycle-bin.ts';
 import { type PlanSettings, resolvePlanSettings } from '../../functions/core/settings.ts';
 import { definitionHistoryBudget } from './definition.ts';
@@ -147,8 +151,9 @@ export interface AmiCleanerProps {
    * the rest are recorded DEFERRED for the next run. The approved set is deleted by DeleteBatch
    * child executions of at most 122 items each, so every execution of the run stays under Step
    * Functions' 25,000 history events even when every step exhausts its retries: between 1 and
-   * HISTORY_SAFE_MAX_DELETIONS (README "Quotas" gives the formula).
-   * @default 10000
+   * HISTORY_SAFE_MAX_DELETIONS (README "Quotas" gives the formula). Planning reads the sharing of
+   * up to this many AMIs in Rotate passes of 8,000 describe calls (about 400 s each).
+   * @default 20000
    */
   readonly maxDeletionsPerRun?: number;
   /**
@@ -216,7 +221,7 @@ export interface RecycleBinRetentionProps {
 export const DEFAULT_DELETION_MAX_CONCURRENCY = 5;
 /** A person clicks one link; 10 at once is plenty and leaves the account's pool alone. */
 export const DEFAULT_APPROVAL_PAGE_CONCURRENCY = 10;
-export const DEFAULT_MAX_DELETIONS_PER_RUN = 10_000;
+export { DEFAULT_MAX_DELETIONS_PER_RUN };
 export const DEFAULT_APPROVAL_TIMEOUT = Duration.hours(24);
 export const DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH = 0.05;
 export const DEFAULT_SCHEDULE = events.Schedule.cron({ weekDay: 'MON', hour: '6', minute: '0' });

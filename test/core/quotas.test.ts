@@ -2,17 +2,20 @@ import { describe, expect, it } from 'vitest';
 import {
   type AslStates,
   deletionTreeProblem,
+  HISTORY_EVENT_LIMIT,
   historyBudget,
   itemsPerBatch,
   maxAttempts,
   maxItemsWithinHistory,
   maxItemsWithinTree,
   payloadBudgetProblem,
+  ROTATE_PASS_CHOICE,
   UnboundedDefinitionError,
   worstCaseHistoryEvents,
   worstCaseStateBytes,
   worstCaseTreeEvents,
 } from '../../functions/core/quotas.ts';
+import { rotatePasses } from '../../functions/core/rotate-passes.ts';
 import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
 import { DEFAULT_MAX_DELETIONS_PER_RUN } from '../../infra/lib/props.ts';
 
@@ -61,6 +64,56 @@ describe('history budget', () => {
     expect(() => historyBudget(loop)).toThrow(UnboundedDefinitionError);
   });
 
+  it("prices Rotate's pass loop once in the longest path and once more per further pass", () => {
+    // Prepare: Rotate → RotateDone? → (RotateNextPass → RotateDone?)* → End
+    const passes: AslStates = {
+      StartAt: 'Rotate',
+      States: {
+        Rotate: task({ Retry: [{ MaxAttempts: 1 }], Next: ROTATE_PASS_CHOICE }),
+        [ROTATE_PASS_CHOICE]: { Type: 'Choice', Choices: [{ Next: 'Done' }], Default: 'RotateNextPass' },
+        RotateNextPass: task({
+          Retry: [{ MaxAttempts: 2 }],
+          Catch: [{ Next: 'Done' }],
+          Next: ROTATE_PASS_CHOICE,
+        }),
+        Done: { Type: 'Succeed' },
+      },
+    };
+    const elsewhere: AslStates = {
+      StartAt: 'A',
+      States: {
+        A: task({ Next: 'Again?' }),
+        'Again?': { Type: 'Choice', Choices: [{ Next: 'A' }], Default: 'Done' },
+        Done: { Type: 'Succeed' },
+      },
+    };
+
+    // Act
+    const budget = historyBudget(passes);
+
+    // Assess: execution 2; Rotate 2 + 3×2; Choice 2; RotateNextPass 2 + 3×3 (its Catch to Done); Done 2.
+    expect(budget.fixed).toBe(2 + 8 + 2 + 11 + 2);
+    expect(budget.perPass).toBe(2 + 11);
+    expect(() => historyBudget(elsewhere)).toThrow(/part of a loop/);
+  });
+
+  it('adds the further Rotate passes of the cap to the parent, within the limit the cap is checked against', () => {
+    // Prepare
+    const tree = { parent: { fixed: 100, perItem: 20, perPass: 1_000 }, child: { fixed: 20, perItem: 20 } };
+
+    // Act
+    const at20k = worstCaseTreeEvents(tree, 20_000);
+
+    // Assess: 22,000 calls at 8,000 a pass are 3 passes, 2 more than the longest path counts.
+    expect(at20k.rotatePasses).toBe(rotatePasses(20_000));
+    expect(at20k.rotatePasses).toBe(3);
+    expect(at20k.parent).toBe(100 + 20 * at20k.batches + 2 * 1_000);
+    const most = maxItemsWithinTree(tree);
+    expect(worstCaseTreeEvents(tree, most).parent).toBeLessThanOrEqual(HISTORY_EVENT_LIMIT);
+    expect(worstCaseTreeEvents(tree, most + 1).parent).toBeGreaterThan(HISTORY_EVENT_LIMIT);
+    expect(deletionTreeProblem(tree, most + 1)).toMatch(/per further Rotate pass/);
+  });
+
   it('fits the shipped definitions at the default cap and at a 20,000 backlog, every execution under 20,000 events', () => {
     // Act
     const tree = definitionHistoryBudget();
@@ -70,6 +123,9 @@ describe('history budget', () => {
     expect(deletionTreeProblem(tree, DEFAULT_MAX_DELETIONS_PER_RUN)).toBeNull();
     expect(deletionTreeProblem(tree, 20_000)).toBeNull();
     expect(backlog.batches).toBe(Math.ceil(20_000 / itemsPerBatch(tree)));
+    // RotateNextPass (2 + 3 × 4 attempts) and RotateDone? (2), twice more at 20,000.
+    expect(tree.parent.perPass).toBe(16);
+    expect(backlog.rotatePasses).toBe(3);
     expect(backlog.parent).toBeLessThanOrEqual(20_000);
     expect(backlog.child).toBeLessThanOrEqual(20_000);
     expect(deletionTreeProblem(tree, maxItemsWithinTree(tree) + 1)).toMatch(/at most \d+ fit/);
@@ -86,6 +142,7 @@ describe('history budget', () => {
     expect(worstCaseTreeEvents(tight, 100)).toEqual({
       itemsPerBatch: 19,
       batches: 6,
+      rotatePasses: 1,
       parent: 220,
       child: 19_020,
     });

@@ -22,6 +22,9 @@ import { DEFAULT_PLAN_SETTINGS } from '../../functions/core/settings.ts';
 import { DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH } from '../../functions/core/summary.ts';
 import { FaultInjector, type InjectableClient } from './injector.ts';
 
+/** Rotate's pass budget in the fault world: the rich scenario's ~12 would-be candidates take 2-3 passes. */
+export const ROTATE_CALLS_PER_PASS = 6;
+
 export const SETTINGS = {
   /** The construct's defaults: no orphan sweep. */
   default: {},
@@ -106,6 +109,9 @@ export async function startWorld(): Promise<World> {
     defaultSettings: { ...DEFAULT_PLAN_SETTINGS, ssmParameterPaths: [scenario.ssmParameterPath] },
     approvalTimeoutSeconds: 300,
     approvalBaseUrl: server.baseUrl,
+    // A few describe calls a pass, so the probes loop RotateDone? → RotateNextPass and the
+    // generator gives rows for both Rotate states.
+    rotateCallsPerPass: ROTATE_CALLS_PER_PASS,
     now: () => new Date(),
   });
   const ready = stack;

@@ -17,7 +17,7 @@ import type { RunContext } from '../../functions/core/workflow.ts';
 import { createFilterInUseHandler } from '../../functions/filter-in-use.ts';
 import { createInventoryHandler } from '../../functions/inventory.ts';
 import { createMapGroupsHandler } from '../../functions/map-groups.ts';
-import { createRotateHandler } from '../../functions/rotate.ts';
+import { createRotateHandler, rotateToPlan } from '../../functions/rotate.ts';
 
 // The SDK checks an assumed role's Expiration against the real clock, so the simulated clock starts now.
 const START = new Date();
@@ -101,12 +101,13 @@ async function planTarget(
     target: each,
     ...consumers,
   });
-  const rotated = await createRotateHandler({
+  const rotate = createRotateHandler({
     clients,
     region: each.region,
     workspace: w.workspace,
     usageReports: w.usageReports,
-  })({
+  });
+  const rotated = await rotateToPlan(rotate, {
     run,
     inventoryKey: inventory.inventoryKey,
     groupsKey: groups.groupsKey,

@@ -25,7 +25,7 @@ import { createMapGroupsHandler } from '../../functions/map-groups.ts';
 import { createRecordFailureHandler } from '../../functions/record-failure.ts';
 import { createRecordPlanHandler } from '../../functions/record-plan.ts';
 import { createReleaseLockHandler } from '../../functions/release-lock.ts';
-import { createRotateHandler } from '../../functions/rotate.ts';
+import { createRotateHandler, rotateToPlan } from '../../functions/rotate.ts';
 import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
 import { type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 
@@ -227,12 +227,13 @@ export async function planRun(h: Harness, input: unknown = {}, name = 'run-1') {
     inventoryKey: inventory.inventoryKey,
     groupsKey: groups.groupsKey,
   });
-  const plan = await h.handlers.rotate({
+  const rotateEvent = {
     run,
     inventoryKey: inventory.inventoryKey,
     groupsKey: groups.groupsKey,
     filteredKey: filtered.filteredKey,
-  });
+  };
+  const plan = await rotateToPlan(h.handlers.rotate, rotateEvent);
   const recorded = await h.handlers.recordPlan({ run, planKey: plan.planKey, planHash: plan.planHash });
   return { run, inventory, groups, filtered, plan, recorded };
 }

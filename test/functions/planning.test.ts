@@ -52,6 +52,8 @@ describe('planning handlers (Inventory → MapGroups → FilterInUse → Rotate)
     const stored = await h.workspace.getJson<Plan>(plan.planKey);
     expect(stored).toEqual(expected);
     expect(plan).toEqual({
+      done: true,
+      nextPass: null,
       planKey: 'runs/run-1/plan.json',
       planHash: expected.planHash,
       candidates: 3,

@@ -654,7 +654,7 @@ describe('props validation at synth', () => {
     [
       'maxDeletionsPerRun 200,000, whose run could pass 25,000 history events or 256 KiB of batches',
       { maxDeletionsPerRun: 200_000 },
-      /maxDeletionsPerRun 200000 needs \d+ DeleteBatch children of \d+; the run's execution could take [\d,]+ history events in the worst case \(\d+ \+ \d+ per batch, from the definitions' Retry MaxAttempts\), each child [\d,]+; Step Functions allows 25,000; at most \d+ fit/,
+      /maxDeletionsPerRun 200000 needs \d+ DeleteBatch children of \d+; the run's execution could take [\d,]+ history events in the worst case \(\d+ \+ \d+ per batch( \+ \d+ per further Rotate pass of \d+)?, from the definitions' Retry MaxAttempts\), each child [\d,]+; Step Functions allows 25,000; at most \d+ fit/,
     ],
     [
       'a concurrency above the inline Map limit',

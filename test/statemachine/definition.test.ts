@@ -359,6 +359,7 @@ describe('deletion safety', () => {
       'MapGroups',
       'FilterInUse',
       'Rotate',
+      'RotateNextPass',
       'RecordPlan',
       'LoadApproved',
       'Finalize',
@@ -478,7 +479,19 @@ async function execute(options: {
     Inventory: lambda('Inventory', () => ({ inventoryKey: 'runs/run-1/inventory.json', counts: {} })),
     MapGroups: lambda('MapGroups', () => ({ groupsKey: 'runs/run-1/groups.json', groups: 1 })),
     FilterInUse: lambda('FilterInUse', () => ({ filteredKey: 'runs/run-1/filtered.json', inUse: 0 })),
+    // Two passes: the first leaves reads for the next one (RotateDone? loops once).
     Rotate: lambda('Rotate', () => ({
+      done: false,
+      nextPass: 1,
+      planKey: null,
+      planHash: null,
+      candidates: null,
+      orphanSnapshots: null,
+      kept: null,
+    })),
+    RotateNextPass: lambda('RotateNextPass', () => ({
+      done: true,
+      nextPass: null,
       planKey: 'runs/run-1/plan.json',
       planHash: 'hash-1',
       candidates: 2,
@@ -574,6 +587,13 @@ describe('the definition executed locally with stub Lambdas', () => {
 
     // Assess
     expect(output).toEqual({ runId: 'run-1', status: 'APPROVED' });
+    expect(states.slice(states.indexOf('Rotate'), states.indexOf('RecordPlan') + 1)).toEqual([
+      'Rotate',
+      'RotateNextPass',
+      'RecordPlan',
+    ]);
+    expect(payloadOf('RotateNextPass')).toMatchObject({ pass: 1, filteredKey: 'runs/run-1/filtered.json' });
+    expect(payloadOf('RecordPlan')).toMatchObject({ planKey: 'runs/run-1/plan.json', planHash: 'hash-1' });
     expect(payloadOf('DeleteBatch')).toEqual({
       StateMachineArn: DELETE_BATCH_ARN,
       Name: 'run-1-delete-0',
