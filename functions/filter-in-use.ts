@@ -61,19 +61,6 @@ export function createFilterInUseHandler(
   return classifyFailures('FilterInUse', async (event) => {
     const record = requireRecord(event, 'event');
     const run = requireRun(record.run);
-    // A target run of an organization run finds its consumers itself, from the parent's workspace.
-    const derived =
-      record.consumerReferenceKeys === undefined
-        ? await consumersOfTargetRun(deps.workspace, run)
-        : undefined;
-    if (derived) {
-      Object.assign(record, derived);
-      if (record.target === undefined && run.target) record.target = run.target;
-    }
-    const consumerKeys = optionalList(record, 'consumerReferenceKeys');
-    const unreadable = optionalList(record, 'unreadableConsumers');
-    if (!unreadable.every(isAccountId))
-      throw new InvalidEventError('unreadableConsumers must be a list of account ids');
     const given =
       record.target === undefined
         ? undefined
@@ -86,6 +73,16 @@ export function createFilterInUseHandler(
     if (given !== undefined && own !== undefined && given.key !== own.key)
       throw new InvalidEventError(`target ${given.key} is not the run's target ${own.key}`);
     const planned = given ?? own;
+    // A target run of an organization run finds its consumers itself, from the parent's workspace.
+    const derived =
+      record.consumerReferenceKeys === undefined
+        ? await consumersOfTargetRun(deps.workspace, run)
+        : undefined;
+    if (derived) Object.assign(record, derived);
+    const consumerKeys = optionalList(record, 'consumerReferenceKeys');
+    const unreadable = optionalList(record, 'unreadableConsumers');
+    if (!unreadable.every(isAccountId))
+      throw new InvalidEventError('unreadableConsumers must be a list of account ids');
     const [inventory, mapped] = await Promise.all([
       deps.workspace.getJson<Inventory>(requireString(record, 'inventoryKey')),
       deps.workspace.getJson<MappedGroups>(requireString(record, 'groupsKey')),

@@ -3,13 +3,16 @@
  * works on `run.target` through the member role of the simulated organization, the lock is per
  * account and region, and a target the hub cannot reach fails closed before any call.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalStack, type LocalStack } from '../../cli/local-runner/local-stack.ts';
 import { SimulatedOrganization } from '../../cli/simulated-account/index.ts';
 import { createAwsClients } from '../../functions/adapters/clients.ts';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { AssumeRoleError, memberClients } from '../../functions/adapters/organization.ts';
+import { createCombinePlansHandler } from '../../functions/combine-plans.ts';
 import { memberClientsFactory, TargetConfigurationError } from '../../functions/commons/target-clients.ts';
+import { writeReferenceTargets } from '../../functions/commons/target-consumers.ts';
 import type { BatchDescriptor, DeletionBatch } from '../../functions/core/deletion-batches.ts';
 import {
   DEFAULT_MEMBER_ROLE_NAME,
@@ -141,20 +144,31 @@ async function planTarget(stack: LocalStack, run: RunContext) {
 }
 
 /** What RequestApproval and the page's POST leave in the ledger (harness `approve`, on this clock). */
-async function approveNow(ledger: Ledger, run: RunContext, plan: { planHash: string; planKey: string }) {
-  const approvalId = `approval-${run.runId}`;
-  const { planHash, planKey } = plan;
-  const expiresAt = new Date(NOW.getTime() + 3600_000);
-  await ledger.putApproval({
-    approvalId,
-    runId: run.runId,
-    planHash,
-    planKey,
-    taskToken: 'token',
-    expiresAt,
+/** One approval of the organization run's combined plan, as CombinePlans and the page make it. */
+async function approveNow(w: World, run: RunContext) {
+  const parentRunId = run.parentRunId as string;
+  const { target: _target, parentRunId: _parent, ...own } = run;
+  await w.ledger.putRun({ ...own, runId: parentRunId }, { status: 'RUNNING' });
+  const combined = await createCombinePlansHandler({
+    ledger: w.ledger,
+    workspace: w.stack.workspace,
+    now: () => NOW,
+  })({
+    run: { ...own, runId: parentRunId },
+    targets: [run.target],
   });
-  await ledger.updateRun(run.runId, { status: 'AWAITING_APPROVAL', approvalId });
-  const used = await ledger.useApproval(approvalId, { decision: 'APPROVED', approver: 'alice', planHash });
+  const planHash = combined.planHash as string;
+  const approvalId = `approval-${parentRunId}`;
+  await w.ledger.putApproval({
+    approvalId,
+    runId: parentRunId,
+    planHash,
+    planKey: combined.planKey as string,
+    taskToken: 'token',
+    expiresAt: new Date(NOW.getTime() + 3600_000),
+  });
+  await w.ledger.updateRun(parentRunId, { status: 'AWAITING_APPROVAL', approvalId });
+  const used = await w.ledger.useApproval(approvalId, { decision: 'APPROVED', approver: 'alice', planHash });
   expect(used.used).toBe(true);
   return { decision: 'APPROVED' as const, planHash, approver: 'alice' };
 }
@@ -163,6 +177,8 @@ describe('a target run works in its target account through the member role', () 
   let w: World;
   beforeAll(async () => {
     w = await world();
+    // The organization run writes its reference targets before any target run starts.
+    await writeReferenceTargets(w.stack.workspace, 'org-1', [target(MEMBER, EU)]);
   });
   afterAll(async () => {
     await w.dynamo.stop();
@@ -179,7 +195,7 @@ describe('a target run works in its target account through the member role', () 
 
     // Act
     const plan = await planTarget(w.stack, run);
-    const approval = await approveNow(w.ledger, run, plan);
+    const approval = await approveNow(w, run);
     const { batches } = (await step(w.stack, 'LoadApproved')({ run, planHash: plan.planHash, approval })) as {
       batches: BatchDescriptor[];
     };
