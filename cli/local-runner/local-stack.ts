@@ -33,6 +33,7 @@ import { createRecordFailureHandler } from '../../functions/record-failure.ts';
 import { createRecordPlanHandler } from '../../functions/record-plan.ts';
 import { createReleaseLockHandler } from '../../functions/release-lock.ts';
 import { createRequestApprovalHandler } from '../../functions/request-approval.ts';
+import { createResumeTargetRunHandler } from '../../functions/resume-target-run.ts';
 import { createRotateHandler } from '../../functions/rotate.ts';
 import { definitionHistoryBudget } from '../../infra/lib/definition.ts';
 import type { StateMachineHandlerId } from '../../infra/lib/handlers.ts';
@@ -97,6 +98,8 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
   const retention = options.recycleBin ? { recycleBin: options.recycleBin } : {};
   const workspace = options.workspace ?? new MemoryWorkspace();
   const handlers = {
+    // Wiring stub (orgwire) until the lead's handler lands: phases delete/close only.
+    ResumeTargetRun: createResumeTargetRunHandler({ ledger }),
     AcquireLock: createAcquireLockHandler({
       ledger,
       region,
