@@ -66,6 +66,8 @@ export type LedgerMethod = keyof typeof LEDGER_METHOD_ACCESS;
 
 /** The ledger methods each function's handler calls (its own file and the handler code it imports). */
 export const HANDLER_LEDGER_METHODS = {
+  // Reads the target run this phase continues, and checks it still holds its lock.
+  ResumeTargetRun: ['getRun', 'getLock'],
   AcquireLock: ['putRun', 'acquireLock', 'updateRun'],
   FinishEarlierRuns: [
     'listDeregistrationIntents',
@@ -112,6 +114,12 @@ export const HANDLER_LEDGER_METHODS = {
     'castVote',
     'reopenVote',
   ],
+  // The organization run's own functions (only with `targets`). The parent records its run;
+  // each target run takes its own lock in its plan child.
+  ResolveTargets: ['putRun', 'updateRun'],
+  CollectReferences: [],
+  CombinePlans: ['getRun', 'updateRun'],
+  FinalizeOrganizationRun: ['getRun', 'updateRun'],
   StartExecution: [],
   CloseAbandonedRun: [
     'getRun',

@@ -15,17 +15,22 @@ import {
   APPROVAL_PAGE_HANDLER,
   CLOSE_ABANDONED_RUN_HANDLER,
   type HandlerSpec,
+  ORGANIZATION_HANDLERS,
+  type OrganizationHandlerId,
   START_EXECUTION_HANDLER,
   STATE_MACHINE_HANDLERS,
   type StateMachineHandlerId,
 } from './handlers.ts';
+import type { MemberRoleScope } from './iam.ts';
 import {
+  allowAssumeMemberRole,
   allowCreateImageUsageReport,
   allowDeleteSnapshot,
   allowDeregisterImage,
   allowDescribe,
   allowImageReferenceReads,
   allowLedger,
+  allowListOrganization,
   allowReadSsmParameters,
   allowTagForRecycleBin,
   allowWorkspace,
@@ -33,7 +38,7 @@ import {
 import { HANDLER_LEDGER_METHODS } from './ledger-access.ts';
 import { acknowledge, nagName } from './nag.ts';
 
-interface Access {
+export interface Access {
   readonly timeout: Duration;
   readonly memorySize: number;
   readonly workspace?: 'read' | 'readWrite';
@@ -48,6 +53,8 @@ interface Access {
   /** With Recycle Bin retention on: what it tags right before deleting (see `allowTagForRecycleBin`). */
   readonly recycleBinTags?: 'imagesAndSnapshots' | 'snapshots';
   readonly requestApproval?: boolean;
+  /** Lists the selected OUs' accounts through AWS Organizations (only when OUs are selected). */
+  readonly organizations?: boolean;
 }
 
 const SHORT = Duration.seconds(30);
@@ -58,6 +65,8 @@ const PLANNING = Duration.minutes(5);
 
 /** What each state machine handler may touch. Nothing else gets EC2 write access. */
 export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
+  // Reads the target run and its lock from the ledger; nothing else.
+  ResumeTargetRun: { timeout: SHORT, memorySize: 256 },
   AcquireLock: { timeout: SHORT, memorySize: 256 },
   // Up to 200 earlier AMIs: re-checks and deletes their snapshots at EC2's 5 deletions a second.
   FinishEarlierRuns: {
@@ -140,6 +149,32 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
   ReleaseLock: { timeout: SHORT, memorySize: 256 },
 };
 
+/** The organization run's own functions (only with `targets`). */
+export const ORGANIZATION_ACCESS: Readonly<Record<OrganizationHandlerId, Access>> = {
+  // Up to 100 OUs, 5 levels deep, 20 a page at Organizations' few requests a second.
+  ResolveTargets: { timeout: PLANNING, memorySize: 256, organizations: true },
+  // The same reads as Inventory, minus the AMIs and snapshots, in one target account.
+  CollectReferences: {
+    timeout: Duration.minutes(15),
+    memorySize: 1769,
+    workspace: 'readWrite',
+    describe: 'ec2AndAutoScaling',
+    ssm: true,
+    imageReferences: true,
+  },
+  // Reads every target run's plan, writes the organization run's one plan.
+  CombinePlans: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
+  FinalizeOrganizationRun: { timeout: PLANNING, memorySize: 512 },
+};
+
+/**
+ * Functions that read or change EC2, Auto Scaling or SSM resources act in other accounts through
+ * the member role: its trust lists exactly their roles (`AmiCleaner.memberRoleCallers`).
+ */
+export function actsInTargets(access: Access): boolean {
+  return access.describe !== undefined;
+}
+
 /** The approval page renders a plan of up to maxDeletionsPerRun rows. */
 export const APPROVAL_PAGE_MEMORY_SIZE = 512;
 
@@ -155,11 +190,26 @@ export interface WorkflowFunctionsProps {
   readonly approvalPageConcurrency: number;
   /** Recycle Bin retention is on: the deletion steps may tag for it. */
   readonly recycleBin: boolean;
+  /** With `targets`: the organization run's functions, and the member role for every function acting in targets. */
+  readonly organization?: OrganizationFunctionsProps;
+}
+
+export interface OrganizationFunctionsProps {
+  /** Which member roles may be assumed. */
+  readonly memberRole: MemberRoleScope;
+  /** Added to every function that acts in targets (`HUB_ACCOUNT_ID`, `MEMBER_ROLE_NAME`). */
+  readonly memberEnvironment: Readonly<Record<string, string>>;
+  /** ResolveTargets only (`TARGETS`, the organization run's history budget). */
+  readonly resolveTargetsEnvironment: Readonly<Record<string, string>>;
 }
 
 export class WorkflowFunctions extends Construct {
   /** The state machine's handlers, by handler id. */
   readonly byId: Readonly<Record<StateMachineHandlerId, lambda.Function>>;
+  /** The organization run's handlers, by handler id; only with `targets`. */
+  readonly organizationById?: Readonly<Record<OrganizationHandlerId, lambda.Function>>;
+  /** Every function that reads or changes resources in a target (assumes the member role with `targets`). */
+  readonly targetActors: readonly lambda.Function[];
   readonly approvalPage: lambda.Function;
   readonly startExecution: lambda.Function;
   /** Target of the execution status change rule: closes runs the state machine could not. */
@@ -173,20 +223,36 @@ export class WorkflowFunctions extends Construct {
     this.factory = props.functionFactory;
     this.workspaceLogicalId = logicalId(props.workspaceBucket);
 
-    const byId = {} as Record<StateMachineHandlerId, lambda.Function>;
-    for (const spec of STATE_MACHINE_HANDLERS) {
-      const access = HANDLER_ACCESS[spec.id];
+    const targetActors: lambda.Function[] = [];
+    const createHandler = (
+      spec: HandlerSpec & { id: keyof typeof HANDLER_LEDGER_METHODS },
+      access: Access,
+    ) => {
       const environment: Record<string, string> = { ...props.commonEnvironment };
       if (access.requestApproval) {
         environment.APPROVAL_TOPIC_ARN = props.approvalTopic.topicArn;
         environment.APPROVAL_SIGNING_SECRET_ARN = props.signingSecret.secretArn;
       }
+      if (props.organization && actsInTargets(access))
+        Object.assign(environment, props.organization.memberEnvironment);
+      if (props.organization && access.organizations)
+        Object.assign(environment, props.organization.resolveTargetsEnvironment);
       const fn = this.create(spec, access.timeout, access.memorySize, environment);
       this.applyAccess(fn, access, props);
       allowLedger(props.ledgerTable, fn, HANDLER_LEDGER_METHODS[spec.id]);
-      byId[spec.id] = fn;
-    }
+      if (actsInTargets(access)) targetActors.push(fn);
+      return fn;
+    };
+    const byId = {} as Record<StateMachineHandlerId, lambda.Function>;
+    for (const spec of STATE_MACHINE_HANDLERS) byId[spec.id] = createHandler(spec, HANDLER_ACCESS[spec.id]);
     this.byId = byId;
+    if (props.organization) {
+      const organizationById = {} as Record<OrganizationHandlerId, lambda.Function>;
+      for (const spec of ORGANIZATION_HANDLERS)
+        organizationById[spec.id] = createHandler(spec, ORGANIZATION_ACCESS[spec.id]);
+      this.organizationById = organizationById;
+    }
+    this.targetActors = targetActors;
 
     this.approvalPage = this.create(APPROVAL_PAGE_HANDLER, SHORT, APPROVAL_PAGE_MEMORY_SIZE, {
       ...props.commonEnvironment,
@@ -210,6 +276,7 @@ export class WorkflowFunctions extends Construct {
 
     for (const fn of [
       ...Object.values(byId),
+      ...Object.values(this.organizationById ?? {}),
       this.approvalPage,
       this.startExecution,
       this.closeAbandonedRun,
@@ -311,6 +378,33 @@ export class WorkflowFunctions extends Construct {
     if (access.requestApproval) {
       props.approvalTopic.grantPublish(fn);
       props.signingSecret.grantRead(fn);
+    }
+    if (props.organization) this.applyOrganizationAccess(fn, access, props.organization);
+  }
+
+  private applyOrganizationAccess(
+    fn: lambda.Function,
+    access: Access,
+    organization: OrganizationFunctionsProps,
+  ): void {
+    const { memberRole } = organization;
+    if (actsInTargets(access)) {
+      allowAssumeMemberRole(this, fn, memberRole);
+      if (memberRole.organizationalUnits.length > 0) {
+        acknowledge(
+          fn,
+          "The accounts of the selected OUs are only known at run time: the member role's name in any account, only where aws:ResourceOrgPaths passes through a selected OU or root.",
+          `AwsSolutions-IAM5[Resource::arn:${nagName(this, Stack.of(this).partition)}:iam::*:role/${memberRole.roleName}]`,
+        );
+      }
+    }
+    if (access.organizations && memberRole.organizationalUnits.length > 0) {
+      allowListOrganization(fn);
+      acknowledge(
+        fn,
+        'Organizations list actions are scoped by OU ARNs that carry the organization id, unknown to the deployment; read-only, and answered only to the management account or a delegated administrator.',
+        'AwsSolutions-IAM5[Resource::*]',
+      );
     }
   }
 
