@@ -2,13 +2,13 @@
  * WIRING STUB (helper orgwire), not the handler: the lead's functions/resolve-targets.ts replaces this
  * file. It exists so the construct, the package build and the infra tests can register the
  * ResolveTargets function before its code lands. It refuses every event.
- * The real handler's ledger calls, as infra/lib/ledger-access.ts declares them: ledger.putRun(…), ledger.updateRun(…).
+ * The real handler's ledger calls, as infra/lib/ledger-access.ts declares them: ledger.putRun(…).
  */
 import type { Ledger } from './adapters/ledger/index.ts';
 import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
 
 export interface ResolveTargetsDeps {
-  readonly ledger: Pick<Ledger, 'putRun' | 'updateRun'>;
+  readonly ledger: Pick<Ledger, 'putRun'>;
 }
 
 export class ResolveTargetsNotBuiltError extends Error {

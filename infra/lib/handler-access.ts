@@ -119,8 +119,9 @@ export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
 
 /** The organization run's own functions (only with `targets`). */
 export const ORGANIZATION_ACCESS: Readonly<Record<OrganizationHandlerId, Access>> = {
-  // Up to 100 OUs, 5 levels deep, 20 a page at Organizations' few requests a second.
-  ResolveTargets: { timeout: PLANNING, memorySize: 256, organizations: true },
+  // Up to 100 OUs, 5 levels deep, 20 a page at Organizations' few requests a second; writes which
+  // targets' references count (the run's reference targets) to the workspace.
+  ResolveTargets: { timeout: PLANNING, memorySize: 256, workspace: 'readWrite', organizations: true },
   // The same reads as Inventory, minus the AMIs and snapshots, in one target account: the same access.
   CollectReferences: HANDLER_ACCESS.Inventory,
   // Reads every target run's plan, writes the organization run's one plan.

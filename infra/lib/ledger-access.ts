@@ -116,7 +116,7 @@ export const HANDLER_LEDGER_METHODS = {
   ],
   // The organization run's own functions (only with `targets`). The parent records its run;
   // each target run takes its own lock in its plan child.
-  ResolveTargets: ['putRun', 'updateRun'],
+  ResolveTargets: ['putRun'],
   CollectReferences: [],
   CombinePlans: ['getRun', 'updateRun'],
   FinalizeOrganizationRun: ['getRun', 'updateRun'],
