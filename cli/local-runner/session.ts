@@ -11,6 +11,7 @@ import type { PlanSettings } from '../../functions/core/settings.ts';
 import type { AccountEnvironment } from '../environment.ts';
 import { RunInterruptedError, RunNotCompletedError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
+import type { OrganizationEnvironment } from '../organization-environment.ts';
 import { count, renderPlanReport } from '../report.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { createLocalStack, type LocalStack } from './local-stack.ts';
@@ -52,6 +53,8 @@ export interface SessionOptions {
   readonly retryIntervalMs?: number;
   /** `--recycle-bin-days`: the deletion steps tag what they delete for the Recycle Bin. */
   readonly recycleBin?: RecycleBinRetention;
+  /** `--accounts`/`--ou`/`--regions`: an organization run over these targets, through the member role. */
+  readonly organization?: OrganizationEnvironment;
 }
 
 export async function runLocalSession(io: CliIo, options: SessionOptions): Promise<LocalRunResult> {
@@ -102,6 +105,7 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
     process.on('SIGINT', onInterrupt);
     const result = await runWorkflowLocally(local, {
       input: { trigger: 'manual', ...(options.dryRun ? { dryRun: true } : {}) },
+      ...(options.organization ? { targets: options.organization.targets.selection } : {}),
       signal: stop.signal,
       ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
       onEvent: (event) => progress.onEvent(event),
