@@ -5,13 +5,23 @@
  */
 import type { AccountEnvironment } from './environment.ts';
 import type { LedgerLocationOptions, OpenedLedger } from './ledger-location.ts';
+import type { OrganizationEnvironment } from './organization-environment.ts';
 import type { DemoScenario } from './scenarios.ts';
+import type { CliTargets } from './target-options.ts';
 
 export interface CliDeps {
   readonly awsEnvironment: (region: string | undefined) => Promise<AccountEnvironment>;
   readonly demoEnvironment: (scenario: DemoScenario) => AccountEnvironment | Promise<AccountEnvironment>;
   /** Optional so existing overrides stay valid; commands fall back to the real opener. */
   readonly openLedger?: (options: LedgerLocationOptions) => Promise<OpenedLedger>;
+  /**
+   * The caller's account and clients acting in each target (`--accounts`/`--ou`). Default: STS
+   * and the member role with the caller's credentials (`organization-environment.ts`).
+   */
+  readonly organizationEnvironment?: (
+    env: AccountEnvironment,
+    targets: CliTargets,
+  ) => Promise<OrganizationEnvironment>;
   /** Asks the `[y/N]` question of `run`; resolves undefined when stdin is closed. Default: stdin. */
   readonly readAnswer?: (question: string) => Promise<string | undefined>;
 }

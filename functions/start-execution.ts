@@ -3,6 +3,12 @@
  * (available) rule. Validates the event and starts one execution with a readable, unique name
  * derived from the event, so EventBridge's retries of the same event start nothing twice.
  * An event of unknown shape throws: the target's retries and dead-letter queue keep it.
+ *
+ * With `TARGETS` (a deployment with `targets`), the state machine started is the organization
+ * run. A new AMI's run stays scoped to that AMI's account and region (input `target`); an AMI of
+ * an account or region that is not a target is ignored with a log line (nothing to keep for a
+ * retry). With OUs, an account not listed may still belong to a selected OU: the organization
+ * run's ResolveTargets decides, and refuses it before anything is read if it does not.
  */
 import { createHash } from 'node:crypto';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -12,6 +18,7 @@ import { lazyHandler, sfnClient } from './commons/deps.ts';
 import { getStringFromEnv } from './commons/env.ts';
 import { AMI_ID, isRecord } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import { target as makeTarget, type ValidTargetSelection, validateTargetSelection } from './core/target.ts';
 
 interface EventEnvelope<DetailType extends string, Detail> {
   readonly version?: string;
@@ -40,17 +47,30 @@ export type AmiStateChangeEvent = EventEnvelope<
 
 export type StartExecutionEvent = ScheduledEvent | AmiStateChangeEvent;
 
+/** The input of an organization run a new AMI starts: scoped to that AMI's account and region. */
+export type TriggerInput = RunInput & {
+  readonly target?: { readonly accountId: string; readonly region: string };
+};
+
 export interface StartExecutionResult {
   readonly executionName: string;
   /** Absent when the execution already existed (a repeated delivery of the same event). */
   readonly executionArn?: string;
   readonly alreadyStarted: boolean;
-  readonly input: RunInput;
+  readonly input: TriggerInput;
+}
+
+/** An AMI of an account or region this deployment does not clean: nothing started. */
+export interface IgnoredTriggerResult {
+  readonly ignored: true;
+  readonly reason: string;
 }
 
 export interface StartExecutionDeps {
   readonly sfn: SFNClient;
   readonly stateMachineArn: string;
+  /** The deployment's `targets`: `stateMachineArn` is then the organization run. */
+  readonly targets?: ValidTargetSelection;
   readonly logger?: HandlerLogger;
 }
 
@@ -62,14 +82,34 @@ export class InvalidTriggerEventError extends Error {
 /** Step Functions' limit on execution names. */
 export const MAX_EXECUTION_NAME_LENGTH = 80;
 
+/** Without targets, every valid event starts a run (or was started before): nothing is ignored. */
+export function createStartExecutionHandler(
+  deps: StartExecutionDeps & { readonly targets?: undefined },
+): (event: StartExecutionEvent) => Promise<StartExecutionResult>;
 export function createStartExecutionHandler(
   deps: StartExecutionDeps,
-): (event: StartExecutionEvent) => Promise<StartExecutionResult> {
+): (event: StartExecutionEvent) => Promise<StartExecutionResult | IgnoredTriggerResult>;
+export function createStartExecutionHandler(
+  deps: StartExecutionDeps,
+): (event: StartExecutionEvent) => Promise<StartExecutionResult | IgnoredTriggerResult> {
   const logger = deps.logger ?? silentLogger;
   const home = homeOf(deps.stateMachineArn);
   return async (event) => {
-    checkOrigin(event, home);
-    const { name, input } = describeTrigger(event);
+    const described = describeTrigger(event);
+    let input: TriggerInput = described.input;
+    const name = described.name;
+    if (deps.targets === undefined || input.trigger === 'schedule') checkOrigin(event, home);
+    else {
+      const scoped = scopeToTarget(event, deps.targets);
+      if ('ignored' in scoped) {
+        logger.info('AMI event ignored: not a target of this deployment', {
+          reason: scoped.reason,
+          imageId: input.imageId,
+        });
+        return scoped;
+      }
+      input = { ...input, target: scoped.target };
+    }
     try {
       const out = await deps.sfn.send(
         new StartExecutionCommand({
@@ -121,6 +161,31 @@ function checkOrigin(event: unknown, home: { readonly region: string; readonly a
   }
 }
 
+/**
+ * Which target a new AMI's organization run is scoped to: its event's account and region, which
+ * EventBridge always sets. Not a target: ignored. Malformed: thrown (kept by the DLQ).
+ */
+function scopeToTarget(
+  event: unknown,
+  targets: ValidTargetSelection,
+): { readonly target: { accountId: string; region: string } } | IgnoredTriggerResult {
+  const record = isRecord(event) ? event : {};
+  let each: { accountId: string; region: string };
+  try {
+    const parsed = makeTarget(record.account, record.region);
+    each = { accountId: parsed.accountId, region: parsed.region };
+  } catch {
+    throw new InvalidTriggerEventError('the AMI state change event has no valid account and region');
+  }
+  if (!targets.regions.includes(each.region)) {
+    return { ignored: true, reason: `region ${each.region} is not among the targets' regions` };
+  }
+  if (!targets.accounts.includes(each.accountId) && targets.organizationalUnits.length === 0) {
+    return { ignored: true, reason: `account ${each.accountId} is not among the target accounts` };
+  }
+  return { target: each };
+}
+
 /** The execution name and input for a trigger event; throws InvalidTriggerEventError. Pure. */
 export function describeTrigger(event: unknown): { name: string; input: RunInput } {
   if (!isRecord(event)) throw new InvalidTriggerEventError('the event must be an object');
@@ -164,10 +229,19 @@ function eventSuffix(id: string): string {
   return createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 12);
 }
 
-export const handler = lazyHandler(() =>
-  createStartExecutionHandler({
+/** TARGETS, when set: the deployment's selection (checked at synth; a bad one throws at cold start). */
+function targetsFromEnv(): ValidTargetSelection | undefined {
+  const text = process.env.TARGETS;
+  if (text === undefined || text === '') return undefined;
+  return validateTargetSelection(JSON.parse(text) as ValidTargetSelection);
+}
+
+export const handler = lazyHandler(() => {
+  const targets = targetsFromEnv();
+  return createStartExecutionHandler({
     sfn: sfnClient(),
     stateMachineArn: getStringFromEnv('STATE_MACHINE_ARN'),
+    ...(targets ? { targets } : {}),
     logger: createLogger('start-execution'),
-  }),
-);
+  });
+});

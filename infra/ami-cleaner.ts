@@ -1,9 +1,9 @@
 /**
  * `AmiCleaner`: the approval-gated AMI cleanup workflow. Storage, the approval channel, one
- * Lambda per step, the state machine loaded from `statemachine/ami-cleaner.asl.json`, triggers
- * and alarms. Props are validated at synth (see `lib/props.ts`).
+ * Lambda per step, the state machines loaded from `statemachine/` (with `targets`, the
+ * organization run too), triggers and alarms. Props are validated at synth (see `lib/props.ts`).
  */
-import { Annotations, ArnFormat, type CfnElement, Names, Stack } from 'aws-cdk-lib';
+import { Annotations, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,27 +14,22 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { APPROVER_ATTRIBUTE } from '../functions/core/approvers.ts';
 import { AuditDashboard } from './lib/dashboard.ts';
 import { createLedgerTable, createWorkspaceBucket } from './lib/data-layer.ts';
-import {
-  DELETE_BATCH_DEFINITION_PATH,
-  DELETE_BATCH_STATE_MACHINE_PLACEHOLDER,
-  definitionHistoryBudget,
-  listPlaceholders,
-  loadDefinitionTemplate,
-  renderNumbers,
-} from './lib/definition.ts';
+import { definitionHistoryBudget, organizationDefinitionBudget } from './lib/definition.ts';
 import { defaultFunctionFactory } from './lib/function-factory.ts';
-import { STATE_MACHINE_HANDLERS, type StateMachineHandlerId } from './lib/handlers.ts';
-import { acknowledge, nagName } from './lib/nag.ts';
+import type { OrganizationHandlerId, StateMachineHandlerId } from './lib/handlers.ts';
+import { acknowledge } from './lib/nag.ts';
 import { WorkflowAlarms } from './lib/observability.ts';
+import type { ResolvedOrganizationProps } from './lib/organization-props.ts';
 import { type AmiCleanerProps, resolveAmiCleanerProps } from './lib/props.ts';
 import { RecycleBinRules } from './lib/recycle-bin.ts';
+import { createWorkflowStateMachines } from './lib/state-machines.ts';
 import { Triggers } from './lib/triggers.ts';
-import { HANDLER_ACCESS, WorkflowFunctions } from './lib/workflow-functions.ts';
+import { type OrganizationFunctionsProps, WorkflowFunctions } from './lib/workflow-functions.ts';
 
 export {
   defaultFunctionFactory,
@@ -45,8 +40,8 @@ export {
   type PrebundledFunctionFactoryProps,
   type WorkflowFunctionProps,
 } from './lib/function-factory.ts';
-export type { AmiCleanerProps, PlanSettingsProps } from './lib/props.ts';
-export { DEFAULT_DELETION_MAX_CONCURRENCY } from './lib/props.ts';
+export type { AmiCleanerProps, PlanSettingsProps, TargetsProps } from './lib/props.ts';
+export { DEFAULT_DELETION_MAX_CONCURRENCY, DEFAULT_TARGET_MAX_CONCURRENCY } from './lib/props.ts';
 
 export class AmiCleaner extends Construct {
   /** The audit ledger (RETAIN, PITR). */
@@ -63,6 +58,14 @@ export class AmiCleaner extends Construct {
   readonly stateMachine: sfn.StateMachine;
   /** DeleteBatch: deletes one batch of an approved run's verified set; started by `stateMachine` only. */
   readonly deleteBatchStateMachine: sfn.StateMachine;
+  /**
+   * With `targets`: the organization run. It starts `stateMachine` once per target and phase
+   * (plan, then delete or close), asks for one approval of the whole plan, and is what the
+   * schedule and the AMI trigger start.
+   */
+  readonly organizationStateMachine?: sfn.StateMachine;
+  /** With `targets`: the organization run's own functions, by handler id (e.g. `ResolveTargets`). */
+  readonly organizationFunctions?: Readonly<Record<OrganizationHandlerId, lambda.Function>>;
   readonly stateMachineLogGroup: logs.LogGroup;
   /** The state machine's Lambda functions, by handler id (e.g. `DeregisterImage`). */
   readonly functions: Readonly<Record<StateMachineHandlerId, lambda.Function>>;
@@ -73,9 +76,10 @@ export class AmiCleaner extends Construct {
   /** Closes runs whose execution failed, timed out or was stopped outside the definition's Catch paths. */
   readonly closeAbandonedRunFunction: lambda.Function;
   /**
-   * The roles of the functions that read or change EC2 resources: the hub principals a member
-   * role (`AmiCleanerMemberRole`, `infra/member-role.ts`) trusts. The approval page and the
-   * ledger-only functions are not among them.
+   * The roles of the functions that read or change EC2 resources (with `targets`, CollectReferences
+   * too): the hub principals a member role (`AmiCleanerMemberRole`, `infra/member-role.ts`) trusts,
+   * and, with `targets`, the only ones allowed to assume it. The approval page and the ledger-only
+   * functions are not among them.
    */
   readonly memberRoleCallers: readonly iam.IRole[];
   readonly triggers: Triggers;
@@ -119,6 +123,7 @@ export class AmiCleaner extends Construct {
     );
 
     const approvalTimeoutSeconds = settings.approvalTimeout.toSeconds();
+    const organization = settings.organization;
     const fns = new WorkflowFunctions(this, 'Functions', {
       functionFactory: props.functionFactory ?? defaultFunctionFactory(),
       ledgerTable: this.ledgerTable,
@@ -142,6 +147,7 @@ export class AmiCleaner extends Construct {
         REQUIRED_APPROVALS: String(settings.requiredApprovals),
         ...(settings.recycleBin ? { RECYCLE_BIN_RETENTION: JSON.stringify(settings.recycleBin) } : {}),
       },
+      ...(organization ? { organization: this.organizationFunctionsProps(organization) } : {}),
     });
     this.recycleBinRules = settings.recycleBin
       ? new RecycleBinRules(this, 'RecycleBin', settings.recycleBin)
@@ -150,13 +156,11 @@ export class AmiCleaner extends Construct {
     this.approvalPageFunction = fns.approvalPage;
     this.startExecutionFunction = fns.startExecution;
     this.closeAbandonedRunFunction = fns.closeAbandonedRun;
-    this.memberRoleCallers = STATE_MACHINE_HANDLERS.filter((spec) => HANDLER_ACCESS[spec.id].describe).map(
-      (spec) => {
-        const role = this.functions[spec.id].role;
-        if (!role) throw new Error(`AmiCleaner: the ${spec.id} function has no role`);
-        return role;
-      },
-    );
+    if (fns.organizationById) this.organizationFunctions = fns.organizationById;
+    this.memberRoleCallers = fns.targetActors.map((fn) => {
+      if (!fn.role) throw new Error(`AmiCleaner: the ${fn.node.id} function has no role`);
+      return fn.role;
+    });
 
     // The link's HMAC signature is the authentication: approvers are people with an email, not IAM principals.
     this.approvalPageUrl = this.approvalPageFunction.addFunctionUrl({
@@ -168,18 +172,40 @@ export class AmiCleaner extends Construct {
       logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200 })}`,
       retention: logs.RetentionDays.ONE_YEAR,
     });
-    const machines = this.createStateMachines(approvalTimeoutSeconds, settings);
+    const machines = createWorkflowStateMachines(this, {
+      functions: { ...this.functions, ...this.organizationFunctions },
+      numbers: {
+        ApprovalTimeoutSeconds: approvalTimeoutSeconds,
+        DeletionMaxConcurrency: settings.deletionMaxConcurrency,
+        DeleteBatchMaxConcurrency: 1,
+        // An execution must never outlive the run lock, or a second run could start beside it.
+        // (StateMachineProps.timeout is ignored for string definitions, so it is set in the ASL.)
+        ExecutionTimeoutSeconds: settings.lockTtl.toSeconds(),
+        // Only the organization definition uses it (no targets: nothing renders it).
+        TargetMaxConcurrency: organization?.targetMaxConcurrency ?? 1,
+      },
+      logGroup: this.stateMachineLogGroup,
+      organization: organization !== undefined,
+    });
     this.stateMachine = machines.run;
     this.deleteBatchStateMachine = machines.deleteBatch;
+    if (machines.organization) this.organizationStateMachine = machines.organization;
 
     this.grantTaskResponse();
-    this.stateMachine.grantStartExecution(this.startExecutionFunction);
-    this.startExecutionFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    // With targets, the triggers start the organization run (the target run is its child).
+    const started = this.organizationStateMachine ?? this.stateMachine;
+    started.grantStartExecution(this.startExecutionFunction);
+    this.startExecutionFunction.addEnvironment('STATE_MACHINE_ARN', started.stateMachineArn);
+    if (organization)
+      this.startExecutionFunction.addEnvironment('TARGETS', JSON.stringify(organization.targets));
 
     this.triggers = new Triggers(this, 'Triggers', {
       startExecution: this.startExecutionFunction,
       schedule: settings.schedule,
-      stateMachine: this.stateMachine,
+      stateMachines: [
+        this.stateMachine,
+        ...(this.organizationStateMachine ? [this.organizationStateMachine] : []),
+      ],
       closeAbandonedRun: this.closeAbandonedRunFunction,
     });
     this.alarmTopic = settings.alarmTopic ?? this.createAlarmTopic(settings.approvalEmail);
@@ -226,120 +252,28 @@ export class AmiCleaner extends Construct {
     });
   }
 
-  private createStateMachines(
-    approvalTimeoutSeconds: number,
-    settings: ReturnType<typeof resolveAmiCleanerProps>,
-  ): { run: sfn.StateMachine; deleteBatch: sfn.StateMachine } {
-    // Numbers are rendered here (the files keep them as quoted placeholders to stay valid JSON);
-    // function ARNs go through DefinitionSubstitutions so the template keeps a readable definition.
-    const numbers = {
-      ApprovalTimeoutSeconds: approvalTimeoutSeconds,
-      DeletionMaxConcurrency: settings.deletionMaxConcurrency,
-      DeleteBatchMaxConcurrency: 1,
-      // An execution must never outlive the run lock, or a second run could start beside it.
-      // (StateMachineProps.timeout is ignored for string definitions, so it is set in the ASL.)
-      ExecutionTimeoutSeconds: settings.lockTtl.toSeconds(),
-      TargetMaxConcurrency: 10,
-    };
-    const substitutions: Record<string, string> = {};
-    for (const spec of STATE_MACHINE_HANDLERS) {
-      substitutions[spec.stateMachinePlaceholder] = this.functions[spec.id].functionArn;
-    }
-    const checked = (template: string): string => {
-      const definition = renderNumbers(template, numbers);
-      const unknown = listPlaceholders(definition).filter((name) => !(name in substitutions));
-      if (unknown.length > 0) {
-        throw new Error(
-          `AmiCleaner: the state machine definition uses unknown placeholders: ${unknown.join(', ')}`,
-        );
-      }
-      return definition;
-    };
-    // The DeleteBatch child: one batch of the verified deletion set, started by the run (.sync:2).
-    const deleteBatch = this.workflowStateMachine(
-      'DeleteBatchStateMachine',
-      checked(loadDefinitionTemplate(DELETE_BATCH_DEFINITION_PATH)),
-      substitutions,
-    );
-    substitutions[DELETE_BATCH_STATE_MACHINE_PLACEHOLDER] = deleteBatch.stateMachineArn;
-    const stateMachine = this.workflowStateMachine(
-      'StateMachine',
-      checked(loadDefinitionTemplate()),
-      substitutions,
-    );
-    // `.sync:2`: start, describe and stop the children, and the managed rule that reports their end.
-    deleteBatch.grantStartExecution(stateMachine);
-    stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'FollowDeleteBatchChildren',
-        actions: ['states:DescribeExecution', 'states:StopExecution'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'states',
-            resource: 'execution',
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            resourceName: `${deleteBatch.stateMachineName}:*`,
-          }),
-        ],
-      }),
-    );
-    stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'SyncExecutionEvents',
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'events',
-            resource: 'rule',
-            resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
-          }),
-        ],
-      }),
-    );
-    acknowledge(
-      stateMachine,
-      '.sync:2 follows its children by execution ARN, which exists only once started: the DeleteBatch state machine executions only.',
-      `AwsSolutions-IAM5[Resource::arn:${nagName(this, Stack.of(this).partition)}:states:${nagName(this, Stack.of(this).region)}:${nagName(this, Stack.of(this).account)}:execution:<${Stack.of(this).getLogicalId(deleteBatch.node.defaultChild as CfnElement)}.Name>:*]`,
-    );
-    return { run: stateMachine, deleteBatch };
-  }
-
-  /** One STANDARD state machine of the workflow, logged, traced, invoking only the workflow's functions. */
-  private workflowStateMachine(
-    id: string,
-    definition: string,
-    substitutions: Record<string, string>,
-  ): sfn.StateMachine {
-    const stateMachine = new sfn.StateMachine(this, id, {
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(definition),
-      definitionSubstitutions: { ...substitutions },
-      tracingEnabled: true,
-      logs: {
-        destination: this.stateMachineLogGroup,
-        level: sfn.LogLevel.ALL,
-        // Execution data would put `$$.Task.Token` (RequestApproval's Payload) into the logs.
-        includeExecutionData: false,
+  /** What the organization run's functions and every function acting in targets need. */
+  private organizationFunctionsProps(organization: ResolvedOrganizationProps): OrganizationFunctionsProps {
+    const hubAccountId = Stack.of(this).account;
+    return {
+      memberRole: {
+        roleName: organization.memberRoleName,
+        accounts: organization.targets.accounts,
+        organizationalUnits: organization.targets.organizationalUnits,
       },
-    });
-    // fromString infers no grants: allow exactly the functions the definition invokes (unqualified ARNs).
-    stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeWorkflowFunctions',
-        actions: ['lambda:InvokeFunction'],
-        resources: STATE_MACHINE_HANDLERS.map((spec) => this.functions[spec.id].functionArn),
-      }),
-    );
-    acknowledge(
-      stateMachine,
-      'Log delivery and X-Ray actions added by the CDK for logging and tracing support no resource-level permissions.',
-      'AwsSolutions-IAM5[Resource::*]',
-    );
-    return stateMachine;
+      memberEnvironment: { HUB_ACCOUNT_ID: hubAccountId, MEMBER_ROLE_NAME: organization.memberRoleName },
+      resolveTargetsEnvironment: {
+        HUB_ACCOUNT_ID: hubAccountId,
+        TARGETS: JSON.stringify(organization.targets),
+        // ResolveTargets refuses, at run time, more targets (OUs resolved) than the history holds.
+        ORGANIZATION_HISTORY_BUDGET: JSON.stringify(organizationDefinitionBudget()),
+      },
+    };
   }
 
   /**
-   * The approval page resumes executions through `grantTaskResponse` on this state machine only.
+   * The approval page resumes executions through `grantTaskResponse` on the state machines that
+   * wait for an approval only (the target run; with `targets`, the organization run).
    * The grant goes into a policy outside the page's role construct: the page's function would
    * otherwise depend on a policy naming the state machine, which names RequestApproval, whose
    * environment names the page's URL (a dependency cycle).
@@ -351,5 +285,6 @@ export class AmiCleaner extends Construct {
       mutable: true,
     });
     this.stateMachine.grantTaskResponse(responder);
+    this.organizationStateMachine?.grantTaskResponse(responder);
   }
 }

@@ -22,7 +22,11 @@ import {
   HANDLER_BUNDLE_NAME,
   HANDLER_BUNDLING,
 } from '../infra/lib/bundling.ts';
-import { DEFINITION_PATH, DELETE_BATCH_DEFINITION_PATH } from '../infra/lib/definition.ts';
+import {
+  DEFINITION_PATH,
+  DELETE_BATCH_DEFINITION_PATH,
+  ORGANIZATION_DEFINITION_PATH,
+} from '../infra/lib/definition.ts';
 import { ALL_HANDLERS } from '../infra/lib/handlers.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -101,6 +105,6 @@ await step(`bundled ${ALL_HANDLERS.length} handlers into dist/lambda/<file>/`, a
 
 await step('copied the state machine definitions to dist/statemachine/', () => {
   mkdirSync(join(DIST, 'statemachine'), { recursive: true });
-  for (const path of [DEFINITION_PATH, DELETE_BATCH_DEFINITION_PATH])
+  for (const path of [DEFINITION_PATH, DELETE_BATCH_DEFINITION_PATH, ORGANIZATION_DEFINITION_PATH])
     copyFileSync(path, join(DIST, 'statemachine', basename(path)));
 });

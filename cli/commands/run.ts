@@ -27,6 +27,7 @@ import {
   tableIo,
   wholeNumber,
 } from '../options.ts';
+import type { OrganizationEnvironment } from '../organization-environment.ts';
 import {
   DEFAULT_SCENARIO,
   type DemoScenario,
@@ -34,6 +35,7 @@ import {
   SCENARIO_DESCRIPTION,
   scenarioSettings,
 } from '../scenarios.ts';
+import { addTargetOptions, type TargetFlags, targetsFromFlags } from '../target-options.ts';
 
 interface SessionFlags {
   json: boolean;
@@ -52,11 +54,13 @@ interface SessionFlags {
 }
 
 export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps): void {
-  addSessionOptions(
-    addPlanningOptions(
-      program
-        .command('run')
-        .description('plan, ask for approval, then delete: the whole workflow, run from this machine'),
+  addTargetOptions(
+    addSessionOptions(
+      addPlanningOptions(
+        program
+          .command('run')
+          .description('plan, ask for approval, then delete: the whole workflow, run from this machine'),
+      ),
     ),
   )
     .option(
@@ -67,15 +71,25 @@ export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps):
     .option('--approval-link', 'serve the approval page and wait for a click instead of asking y/N', false)
     .action(
       async (
-        flags: PlanningFlags & SessionFlags & { forceDelete: boolean; approvalLink: boolean },
+        flags: PlanningFlags & SessionFlags & TargetFlags & { forceDelete: boolean; approvalLink: boolean },
         command: Command,
       ) => {
         const settings = settingsFromFlags(flags, command);
         const recycleBin = retentionFromFlags(flags);
+        const targets = targetsFromFlags(flags);
         const env = await deps.awsEnvironment(flags.region);
         // Before the ledger is touched: an account that cannot be read starts no run at all.
-        const { probeAccount } = await import('../account-probe.ts');
-        await probeAccount(env, settings);
+        // With targets, the caller's identity is read first (each target is read through its role).
+        const organization = targets
+          ? await (
+              deps.organizationEnvironment ??
+              (async (e, t) => (await import('../organization-environment.ts')).organizationEnvironment(e, t))
+            )(env, targets)
+          : undefined;
+        if (!organization) {
+          const { probeAccount } = await import('../account-probe.ts');
+          await probeAccount(env, settings);
+        }
         const mode: ApprovalMode = flags.forceDelete ? 'yes' : flags.approvalLink ? 'link' : 'prompt';
         if (recycleBin && !flags.json) {
           io.err(
@@ -89,6 +103,7 @@ export function registerRunCommands(program: Command, io: CliIo, deps: CliDeps):
           mode,
           fullReport: flags.fullReport,
           ...(recycleBin ? { recycleBin } : {}),
+          ...(organization ? { organization } : {}),
         });
       },
     );
@@ -247,6 +262,7 @@ async function session(
     recycleBin?: RecycleBinRetention;
     /** `demo --restore`: restore the run's deletions right after it, on the same account. */
     restoreAfter?: boolean;
+    organization?: OrganizationEnvironment;
   },
 ): Promise<void> {
   const quorum = quorumFlags(flags);
@@ -280,6 +296,7 @@ async function session(
       fullReport: what.fullReport,
       ...(deps.readAnswer ? { readAnswer: deps.readAnswer } : {}),
       ...(what.recycleBin ? { recycleBin: what.recycleBin } : {}),
+      ...(what.organization ? { organization: what.organization } : {}),
     });
     if (what.restoreAfter) {
       const { restoreAndReport } = await import('./restore.ts');

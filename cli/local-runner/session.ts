@@ -14,9 +14,10 @@ import { isAccountId } from '../../functions/core/target.ts';
 import type { AccountEnvironment } from '../environment.ts';
 import { AccountUnreachableError, RunInterruptedError, RunNotCompletedError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
+import type { OrganizationEnvironment } from '../organization-environment.ts';
 import { count, renderPlanReport } from '../report.ts';
 import { startApprovalServer } from './approval-server.ts';
-import { createLocalStack, type LocalStack } from './local-stack.ts';
+import { createLocalStack, type LocalOrganization, type LocalStack } from './local-stack.ts';
 import { renderOrganizationReport } from './organization-report.ts';
 import { renderRunReport } from './run-report.ts';
 import type { ApprovalRequest } from './run-workflow.ts';
@@ -56,6 +57,23 @@ export interface SessionOptions {
   readonly retryIntervalMs?: number;
   /** `--recycle-bin-days`: the deletion steps tag what they delete for the Recycle Bin. */
   readonly recycleBin?: RecycleBinRetention;
+  /** `--accounts`/`--ou`/`--regions`: an organization run over these targets, through the member role. */
+  readonly organization?: OrganizationEnvironment;
+}
+
+/** The organization the run goes over: the demo's simulated one, or `--accounts`/`--ou` through the member role. */
+function localOrganizationOf(options: SessionOptions): LocalOrganization | undefined {
+  if (options.env.organization) return options.env.organization;
+  const organization = options.organization;
+  if (!organization) return undefined;
+  return {
+    selection: organization.targets.selection,
+    // Resolved at run time by ResolveTargets, with the caller's credentials (OUs through Organizations).
+    resolve: () => organization.resolveTargets(),
+    hubAccountId: organization.hub.accountId,
+    memberClientsFor: organization.memberClientsFor,
+    roleName: organization.targets.roleName,
+  };
 }
 
 /**
@@ -101,7 +119,7 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
       hubAccountId,
       ledger: options.ledger,
       ...(options.env.simulated ? { simulated: options.env.simulated } : {}),
-      ...(options.env.organization ? { organization: options.env.organization } : {}),
+      ...(localOrganizationOf(options) ? { organization: localOrganizationOf(options) } : {}),
       defaultSettings: options.settings,
       ...(options.maxDeletionsPerRun ? { maxDeletionsPerRun: options.maxDeletionsPerRun } : {}),
       approvalTimeoutSeconds: options.approvalTimeoutSeconds,

@@ -22,6 +22,10 @@ export interface AmiCleanerContext {
   readonly requiredApprovals?: number;
   /** `{ "imageRetentionDays": 7, "snapshotRetentionDays": 7 }` turns on Recycle Bin retention. */
   readonly recycleBin?: AmiCleanerProps['recycleBin'];
+  /** `{ "accounts": [...], "organizationalUnits": [...], "regions": [...] }`: the organization run. */
+  readonly targets?: AmiCleanerProps['targets'];
+  readonly memberRoleName?: string;
+  readonly targetMaxConcurrency?: number;
 }
 
 const CONTEXT_KEYS = new Set([
@@ -36,6 +40,9 @@ const CONTEXT_KEYS = new Set([
   'approvers',
   'requiredApprovals',
   'recycleBin',
+  'targets',
+  'memberRoleName',
+  'targetMaxConcurrency',
 ]);
 
 const SCHEDULE_EXPRESSION = /^(cron|rate)\([^()\n]+\)$/;
@@ -95,6 +102,10 @@ export function propsFromContext(raw: unknown, approvalEmail?: unknown): AmiClea
     deletionMaxConcurrency: ctx.deletionMaxConcurrency,
     snapshotPricePerGibMonth: ctx.snapshotPricePerGibMonth,
     ...(ctx.recycleBin === undefined ? {} : { recycleBin: recycleBinOf(ctx.recycleBin) }),
+    // Checked by the construct (every problem of the selection at once, one message for both paths).
+    ...(ctx.targets === undefined ? {} : { targets: ctx.targets }),
+    ...(ctx.memberRoleName === undefined ? {} : { memberRoleName: ctx.memberRoleName }),
+    ...(ctx.targetMaxConcurrency === undefined ? {} : { targetMaxConcurrency: ctx.targetMaxConcurrency }),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * Loads `statemachine/ami-cleaner.asl.json` (the run) and `statemachine/delete-batch.asl.json`
- * (its DeleteBatch children) and fills their placeholders. Pure Node (no CDK), so the
+ * Loads `statemachine/ami-cleaner.asl.json` (the run of one target), `statemachine/delete-batch.asl.json`
+ * (its DeleteBatch children) and `statemachine/organization.asl.json` (the organization run, the
+ * parent of one target run per target) and fills their placeholders. Pure Node (no CDK), so the
  * construct, the definition tests and the local runner all render the very same file the same way.
  *
  * The file must stay valid JSON for asl-validator and Workflow Studio, so numeric settings are
@@ -10,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type OrganizationBudget, organizationHistoryBudget } from '../../functions/core/organization-run.ts';
 import { type AslStates, type DeletionTreeBudget, historyBudget } from '../../functions/core/quotas.ts';
 
 export const DEFINITION_PATH = fileURLToPath(
@@ -19,14 +21,16 @@ export const DEFINITION_PATH = fileURLToPath(
 export const DELETE_BATCH_DEFINITION_PATH = fileURLToPath(
   new URL('../../statemachine/delete-batch.asl.json', import.meta.url),
 );
-/** The organization run: one target run per account and region, started with `.sync:2` per phase. */
+/** The placeholder the run's definition uses for the DeleteBatch state machine's ARN. */
+export const DELETE_BATCH_STATE_MACHINE_PLACEHOLDER = 'DeleteBatchStateMachineArn';
+/** The organization run: one `.sync:2` target run per target and phase. Only with `targets`. */
 export const ORGANIZATION_DEFINITION_PATH = fileURLToPath(
   new URL('../../statemachine/organization.asl.json', import.meta.url),
 );
-/** The placeholder the organization definition uses for the target (ami-cleaner) state machine's ARN. */
+/** The placeholder the organization definition uses for the target run's state machine ARN. */
 export const TARGET_STATE_MACHINE_PLACEHOLDER = 'TargetStateMachineArn';
-/** The placeholder the run's definition uses for the DeleteBatch state machine's ARN. */
-export const DELETE_BATCH_STATE_MACHINE_PLACEHOLDER = 'DeleteBatchStateMachineArn';
+/** Target children (and reference reads) at once, when the deployment does not say. */
+export const DEFAULT_TARGET_MAX_CONCURRENCY = 10;
 
 /** Placeholders that must render as JSON numbers. */
 export const NUMERIC_PLACEHOLDERS = [
@@ -88,7 +92,7 @@ export interface RenderedDefinitionValues {
   readonly deleteBatchMaxConcurrency?: number;
   /** The whole execution's limit (the construct uses the lock TTL). @default approval timeout + 3 h */
   readonly executionTimeoutSeconds?: number;
-  /** Organization runs: target child executions running at once. @default 10 */
+  /** Target children of the organization run at once. @default DEFAULT_TARGET_MAX_CONCURRENCY */
   readonly targetMaxConcurrency?: number;
   /** By placeholder name, e.g. `{ AcquireLockFunctionArn: 'arn:aws:lambda:…' }`; state machine ARNs too. */
   readonly functionArns: Readonly<Record<string, string>>;
@@ -101,7 +105,7 @@ export function definitionNumbers(values: RenderedDefinitionValues): Record<Nume
     DeletionMaxConcurrency: values.deletionMaxConcurrency,
     DeleteBatchMaxConcurrency: values.deleteBatchMaxConcurrency ?? 1,
     ExecutionTimeoutSeconds: values.executionTimeoutSeconds ?? values.approvalTimeoutSeconds + 3 * 3600,
-    TargetMaxConcurrency: values.targetMaxConcurrency ?? 10,
+    TargetMaxConcurrency: values.targetMaxConcurrency ?? DEFAULT_TARGET_MAX_CONCURRENCY,
   };
 }
 
@@ -125,4 +129,14 @@ export function definitionHistoryBudget(
     parent: historyBudget(JSON.parse(template) as AslStates),
     child: historyBudget(JSON.parse(childTemplate) as AslStates),
   };
+}
+
+/**
+ * Worst-case history events of the organization run: fixed, plus one iteration of each of its
+ * Maps per target (derived from its Retry lists, as the deletion tree's budget is).
+ */
+export function organizationDefinitionBudget(
+  template = loadDefinitionTemplate(ORGANIZATION_DEFINITION_PATH),
+): OrganizationBudget {
+  return organizationHistoryBudget(JSON.parse(template) as AslStates);
 }

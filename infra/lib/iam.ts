@@ -200,3 +200,72 @@ export function allowTagForRecycleBin(
     }),
   );
 }
+
+/** Which member roles the hub's functions may assume: those of the listed accounts, and of OUs' accounts. */
+export interface MemberRoleScope {
+  readonly roleName: string;
+  readonly accounts: readonly string[];
+  readonly organizationalUnits: readonly string[];
+}
+
+/**
+ * `sts:AssumeRole` on the member role of each listed account, by ARN. With OUs (accounts known
+ * only at run time) on the role's name in any account, but only where `aws:ResourceOrgPaths`
+ * (the org path of the account owning the role) passes through one of the selected OUs or
+ * roots: an account outside them, or in no organization (no path at all), is denied.
+ */
+export function allowAssumeMemberRole(
+  scope: Construct,
+  grantee: iam.IGrantable,
+  member: MemberRoleScope,
+): void {
+  const roleArn = (account: string) =>
+    Stack.of(scope).formatArn({
+      service: 'iam',
+      region: '',
+      account,
+      resource: 'role',
+      resourceName: member.roleName,
+    });
+  if (member.accounts.length > 0) {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssumeMemberRoleOfTargetAccounts',
+        actions: ['sts:AssumeRole'],
+        resources: member.accounts.map(roleArn),
+      }),
+    );
+  }
+  if (member.organizationalUnits.length > 0) {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssumeMemberRoleInTargetOus',
+        actions: ['sts:AssumeRole'],
+        resources: [roleArn('*')],
+        conditions: {
+          'ForAnyValue:StringLike': {
+            'aws:ResourceOrgPaths': member.organizationalUnits.map((id) =>
+              // `o-…/r-…/ou-…/…/`: the root right after the organization, an OU anywhere below it.
+              id.startsWith('r-') ? `o-*/${id}/*` : `o-*/*/${id}/*`,
+            ),
+          },
+        },
+      }),
+    );
+  }
+}
+
+/**
+ * ResolveTargets walks the selected OUs: the two list actions, on `*` (their resource is the OU
+ * or root ARN, which carries the organization id the deployment does not know; both are
+ * read-only and answer only the management account or a delegated administrator).
+ */
+export function allowListOrganization(grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ListTargetOus',
+      actions: ['organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent'],
+      resources: ['*'],
+    }),
+  );
+}

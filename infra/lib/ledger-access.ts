@@ -66,6 +66,8 @@ export type LedgerMethod = keyof typeof LEDGER_METHOD_ACCESS;
 
 /** The ledger methods each function's handler calls (its own file and the handler code it imports). */
 export const HANDLER_LEDGER_METHODS = {
+  // Reads the target run this phase continues, and checks it still holds its lock.
+  ResumeTargetRun: ['getRun', 'getLock'],
   AcquireLock: ['putRun', 'acquireLock', 'updateRun'],
   FinishEarlierRuns: [
     'listDeregistrationIntents',
@@ -103,7 +105,6 @@ export const HANDLER_LEDGER_METHODS = {
   ],
   // getRun: only when `$.run` cannot say its lock key (just a run id).
   ReleaseLock: ['releaseLock', 'getRun'],
-  ResumeTargetRun: ['getRun', 'getLock'],
   // The public page: reads the run (it renders the workspace plan it verifies), changes approvals only.
   ApprovalPage: [
     'getApproval',
@@ -115,6 +116,14 @@ export const HANDLER_LEDGER_METHODS = {
     'castVote',
     'reopenVote',
   ],
+  // The organization run's own functions (only with `targets`). The parent records its run;
+  // each target run takes its own lock in its plan child.
+  // putRun, then updateRun with the target keys close-abandoned-run uses to close the target runs.
+  ResolveTargets: ['putRun', 'updateRun'],
+  CollectReferences: [],
+  CombinePlans: ['getRun', 'updateRun'],
+  // Settles the parent's approval as Finalize does (expired/withdrawn, or its token forgotten).
+  FinalizeOrganizationRun: ['getRun', 'getApproval', 'updateRun', 'expireApproval', 'forgetTaskToken'],
   StartExecution: [],
   CloseAbandonedRun: [
     'getRun',

@@ -15,6 +15,15 @@ import { type RecycleBinRetention, validateRecycleBinRetention } from '../../fun
 import { type PlanSettings, resolvePlanSettings } from '../../functions/core/settings.ts';
 import { definitionHistoryBudget } from './definition.ts';
 import type { FunctionFactory } from './function-factory.ts';
+import {
+  type ResolvedOrganizationProps,
+  resolveOrganization,
+  type TargetsProps,
+} from './organization-props.ts';
+import { fail, wholeNumberIn } from './prop-checks.ts';
+
+export type { TargetsProps } from './organization-props.ts';
+export { DEFAULT_TARGET_MAX_CONCURRENCY } from './organization-props.ts';
 
 /**
  * The planning settings a deployment may set (the CLI's planning flags). Every field is optional;
@@ -189,6 +198,32 @@ export interface AmiCleanerProps {
    */
   readonly recycleBin?: RecycleBinRetentionProps;
   /**
+   * Clean other accounts and regions from this one (the hub): a second state machine (the
+   * organization run) plans every target in a child execution of its own (its own lock, history
+   * and retries), asks for one approval of the whole plan, then deletes in every target. Each
+   * target account must have the member role (`AmiCleanerMemberRole` / `AmiCleanerMemberRoleStackSet`,
+   * trusting `memberRoleCallers`); the hub's own account may be a target, read with its own role.
+   * Organizational units are resolved through AWS Organizations at every run (recursively, ACTIVE
+   * accounts only), so the hub must then be the management account or a delegated administrator.
+   * Every problem is reported at once. Bounds: 1,000 accounts, 100 OUs, 40 regions, and no more
+   * targets than the organization run's history can hold (checked at synth for `accounts`, at
+   * run time for OUs).
+   * @default - the deployment's own account and region only (no organization run)
+   */
+  readonly targets?: TargetsProps;
+  /**
+   * The member role's name in every target account. Needs `targets`.
+   * @default 'AmiCleanerMemberRole'
+   */
+  readonly memberRoleName?: string;
+  /**
+   * Target child executions (and reference reads) running at once in an organization run: each
+   * target has its own EC2 token buckets, so this bounds Lambda and Step Functions use, not EC2.
+   * Between 1 and 40 (inline Map limit). Needs `targets`.
+   * @default 10 - see DEFAULT_TARGET_MAX_CONCURRENCY
+   */
+  readonly targetMaxConcurrency?: number;
+  /**
    * Creates the Lambda functions. Tests pass `new InlineCodeFunctionFactory()` to skip bundling.
    * @default - the installed package's pre-built handlers (`PrebundledFunctionFactory`); in a
    * checkout, `NodejsFunctionFactory` bundles functions/<name>.ts with the local esbuild
@@ -254,17 +289,8 @@ export interface ResolvedAmiCleanerProps {
   readonly lockTtl: Duration;
   readonly snapshotPricePerGibMonth: number;
   readonly recycleBin?: RecycleBinRetention;
-}
-
-function fail(message: string): never {
-  throw new Error(`AmiCleaner: ${message}`);
-}
-
-function wholeNumberIn(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    fail(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return value;
+  /** Present only with `targets`. */
+  readonly organization?: ResolvedOrganizationProps;
 }
 
 function maxDeletionsWithinHistory(value: number): number {
@@ -333,7 +359,9 @@ export function resolveAmiCleanerProps(props: AmiCleanerProps): ResolvedAmiClean
     }
   }
 
+  const organization = resolveOrganization(props);
   return {
+    ...(organization ? { organization } : {}),
     ...(recycleBin === undefined ? {} : { recycleBin }),
     approvalEmail: props.approvalEmail,
     ...(approvers ? { approvers } : {}),

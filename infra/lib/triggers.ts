@@ -24,8 +24,8 @@ export interface TriggersProps {
    * @default - no schedule rule; runs start on a new AMI or by hand
    */
   readonly schedule?: events.Schedule;
-  /** The workflow whose executions the abandoned-run rule watches. */
-  readonly stateMachine: sfn.IStateMachine;
+  /** The workflows whose executions the abandoned-run rule watches (the target run; the organization run). */
+  readonly stateMachines: readonly sfn.IStateMachine[];
   /** Finishes the ledger of an execution that failed, timed out or was stopped. */
   readonly closeAbandonedRun: lambda.IFunction;
 }
@@ -84,7 +84,7 @@ export class Triggers extends Construct {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
         detail: {
-          stateMachineArn: [props.stateMachine.stateMachineArn],
+          stateMachineArn: props.stateMachines.map((machine) => machine.stateMachineArn),
           status: ABANDONED_EXECUTION_STATUSES,
         },
       },

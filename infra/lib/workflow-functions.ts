@@ -2,7 +2,7 @@
  * One Lambda function per handler in DESIGN.md, each with its own log group, environment and
  * IAM. Access is declared per function below, so a reviewer reads least privilege in one table.
  */
-import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnElement, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,9 +12,19 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { FunctionFactory } from './function-factory.ts';
 import {
+  type Access,
+  actsInTargets,
+  HANDLER_ACCESS,
+  ORGANIZATION_ACCESS,
+  PLANNING,
+  SHORT,
+} from './handler-access.ts';
+import {
   APPROVAL_PAGE_HANDLER,
   CLOSE_ABANDONED_RUN_HANDLER,
   type HandlerSpec,
+  ORGANIZATION_HANDLERS,
+  type OrganizationHandlerId,
   START_EXECUTION_HANDLER,
   STATE_MACHINE_HANDLERS,
   type StateMachineHandlerId,
@@ -32,116 +42,10 @@ import {
 } from './iam.ts';
 import { HANDLER_LEDGER_METHODS } from './ledger-access.ts';
 import { acknowledge, nagName } from './nag.ts';
+import { applyOrganizationAccess, type OrganizationFunctionsProps } from './organization-access.ts';
 
-interface Access {
-  readonly timeout: Duration;
-  readonly memorySize: number;
-  readonly workspace?: 'read' | 'readWrite';
-  readonly describe?: 'ec2' | 'ec2AndAutoScaling';
-  readonly ssm?: boolean;
-  /** Image Builder recipes and DescribeImageReferences' own reads (see `allowImageReferenceReads`). */
-  readonly imageReferences?: boolean;
-  /** CreateImageUsageReport (`sharedAmis: delete-when-unused`); the describes come with `describe`. */
-  readonly usageReports?: boolean;
-  readonly deregister?: boolean;
-  readonly deleteSnapshot?: boolean;
-  /** With Recycle Bin retention on: what it tags right before deleting (see `allowTagForRecycleBin`). */
-  readonly recycleBinTags?: 'imagesAndSnapshots' | 'snapshots';
-  readonly requestApproval?: boolean;
-}
-
-const SHORT = Duration.seconds(30);
-// Three re-check reads (every page of launch template versions, DescribeImageReferences) plus the
-// delete, under throttling.
-const DELETION = Duration.minutes(3);
-const PLANNING = Duration.minutes(5);
-
-/** What each state machine handler may touch. Nothing else gets EC2 write access. */
-export const HANDLER_ACCESS: Readonly<Record<StateMachineHandlerId, Access>> = {
-  AcquireLock: { timeout: SHORT, memorySize: 256 },
-  // Up to 200 earlier AMIs: re-checks and deletes their snapshots at EC2's 5 deletions a second.
-  FinishEarlierRuns: {
-    timeout: PLANNING,
-    memorySize: 256,
-    describe: 'ec2',
-    deleteSnapshot: true,
-    recycleBinTags: 'snapshots',
-  },
-  // Every page of every source for up to 100,000 AMIs: give it Lambda's full 15 minutes and 1 vCPU.
-  Inventory: {
-    timeout: Duration.minutes(15),
-    memorySize: 1769,
-    workspace: 'readWrite',
-    describe: 'ec2AndAutoScaling',
-    ssm: true,
-    imageReferences: true,
-  },
-  MapGroups: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
-  FilterInUse: { timeout: PLANNING, memorySize: 1024, workspace: 'readWrite' },
-  // DescribeImageAttribute (launch permissions) for the would-be candidates only, then
-  // DescribeImageReferences for the candidates, up to maxDeletionsPerRun launch-permission reads at
-  // the describe bucket's 20/s, and (delete-when-unused) a usage report per shared candidate, waited
-  // for up to 3 minutes (`usageReports`: CreateImageUsageReport on images and reports of this
-  // region; the describes are in ec2:Describe*).
-  Rotate: {
-    timeout: Duration.minutes(15),
-    memorySize: 1024,
-    workspace: 'readWrite',
-    describe: 'ec2',
-    imageReferences: true,
-    usageReports: true,
-  },
-  RecordPlan: { timeout: Duration.minutes(15), memorySize: 1024, workspace: 'read' },
-  RequestApproval: {
-    timeout: Duration.minutes(1),
-    memorySize: 512,
-    workspace: 'read',
-    requestApproval: true,
-  },
-  // Re-reads every reference source at approval time (the plan may be a day old by then).
-  LoadApproved: {
-    // The same reference reads as Inventory (every page of every source), minus the AMIs.
-    timeout: Duration.minutes(15),
-    memorySize: 1024,
-    // Reads the plan's items, writes the verified deletion set's batches.
-    workspace: 'readWrite',
-    describe: 'ec2AndAutoScaling',
-    ssm: true,
-    imageReferences: true,
-  },
-  // Reads one batch of the verified deletion set and checks its hash; no AWS call besides S3.
-  LoadBatch: { timeout: SHORT, memorySize: 256, workspace: 'read' },
-  // Re-checks instances and launch templates, and asks DescribeImageReferences (which reads SSM
-  // parameters and Image Builder recipes on its behalf), right before deregistering.
-  DeregisterImage: {
-    timeout: DELETION,
-    memorySize: 256,
-    describe: 'ec2AndAutoScaling',
-    imageReferences: true,
-    deregister: true,
-    // One CreateTags per AMI, covering the AMI and its snapshots.
-    recycleBinTags: 'imagesAndSnapshots',
-    // A target run's consumers: the reference targets its organization run wrote.
-    workspace: 'read',
-  },
-  DeleteImageSnapshots: {
-    timeout: DELETION,
-    memorySize: 256,
-    describe: 'ec2',
-    deleteSnapshot: true,
-  },
-  DeleteOrphanSnapshot: {
-    timeout: DELETION,
-    memorySize: 256,
-    describe: 'ec2',
-    deleteSnapshot: true,
-    recycleBinTags: 'snapshots',
-  },
-  RecordFailure: { timeout: SHORT, memorySize: 256 },
-  Finalize: { timeout: PLANNING, memorySize: 512, workspace: 'read' },
-  ReleaseLock: { timeout: SHORT, memorySize: 256 },
-  ResumeTargetRun: { timeout: SHORT, memorySize: 256 },
-};
+export { type Access, HANDLER_ACCESS, ORGANIZATION_ACCESS } from './handler-access.ts';
+export type { OrganizationFunctionsProps } from './organization-access.ts';
 
 /** The approval page renders a plan of up to maxDeletionsPerRun rows. */
 export const APPROVAL_PAGE_MEMORY_SIZE = 512;
@@ -158,11 +62,17 @@ export interface WorkflowFunctionsProps {
   readonly approvalPageConcurrency: number;
   /** Recycle Bin retention is on: the deletion steps may tag for it. */
   readonly recycleBin: boolean;
+  /** With `targets`: the organization run's functions, and the member role for every function acting in targets. */
+  readonly organization?: OrganizationFunctionsProps;
 }
 
 export class WorkflowFunctions extends Construct {
   /** The state machine's handlers, by handler id. */
   readonly byId: Readonly<Record<StateMachineHandlerId, lambda.Function>>;
+  /** The organization run's handlers, by handler id; only with `targets`. */
+  readonly organizationById?: Readonly<Record<OrganizationHandlerId, lambda.Function>>;
+  /** Every function that reads or changes resources in a target (assumes the member role with `targets`). */
+  readonly targetActors: readonly lambda.Function[];
   readonly approvalPage: lambda.Function;
   readonly startExecution: lambda.Function;
   /** Target of the execution status change rule: closes runs the state machine could not. */
@@ -176,20 +86,36 @@ export class WorkflowFunctions extends Construct {
     this.factory = props.functionFactory;
     this.workspaceLogicalId = logicalId(props.workspaceBucket);
 
-    const byId = {} as Record<StateMachineHandlerId, lambda.Function>;
-    for (const spec of STATE_MACHINE_HANDLERS) {
-      const access = HANDLER_ACCESS[spec.id];
+    const targetActors: lambda.Function[] = [];
+    const createHandler = (
+      spec: HandlerSpec & { id: keyof typeof HANDLER_LEDGER_METHODS },
+      access: Access,
+    ) => {
       const environment: Record<string, string> = { ...props.commonEnvironment };
       if (access.requestApproval) {
         environment.APPROVAL_TOPIC_ARN = props.approvalTopic.topicArn;
         environment.APPROVAL_SIGNING_SECRET_ARN = props.signingSecret.secretArn;
       }
+      if (props.organization && actsInTargets(access))
+        Object.assign(environment, props.organization.memberEnvironment);
+      if (props.organization && access.organizations)
+        Object.assign(environment, props.organization.resolveTargetsEnvironment);
       const fn = this.create(spec, access.timeout, access.memorySize, environment);
       this.applyAccess(fn, access, props);
       allowLedger(props.ledgerTable, fn, HANDLER_LEDGER_METHODS[spec.id]);
-      byId[spec.id] = fn;
-    }
+      if (actsInTargets(access)) targetActors.push(fn);
+      return fn;
+    };
+    const byId = {} as Record<StateMachineHandlerId, lambda.Function>;
+    for (const spec of STATE_MACHINE_HANDLERS) byId[spec.id] = createHandler(spec, HANDLER_ACCESS[spec.id]);
     this.byId = byId;
+    if (props.organization) {
+      const organizationById = {} as Record<OrganizationHandlerId, lambda.Function>;
+      for (const spec of ORGANIZATION_HANDLERS)
+        organizationById[spec.id] = createHandler(spec, ORGANIZATION_ACCESS[spec.id]);
+      this.organizationById = organizationById;
+    }
+    this.targetActors = targetActors;
 
     this.approvalPage = this.create(APPROVAL_PAGE_HANDLER, SHORT, APPROVAL_PAGE_MEMORY_SIZE, {
       ...props.commonEnvironment,
@@ -213,6 +139,7 @@ export class WorkflowFunctions extends Construct {
 
     for (const fn of [
       ...Object.values(byId),
+      ...Object.values(this.organizationById ?? {}),
       this.approvalPage,
       this.startExecution,
       this.closeAbandonedRun,
@@ -315,6 +242,7 @@ export class WorkflowFunctions extends Construct {
       props.approvalTopic.grantPublish(fn);
       props.signingSecret.grantRead(fn);
     }
+    if (props.organization) applyOrganizationAccess(this, fn, access, props.organization);
   }
 
   private acknowledgeWorkspaceObjects(fn: lambda.Function): void {

@@ -170,3 +170,111 @@ describe('start-execution', () => {
     expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 });
+
+describe('start-execution with targets (the organization run)', () => {
+  const ORGANIZATION_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:ami-cleaner-organization';
+  const MEMBER = '210987654321';
+  const listed = createStartExecutionHandler({
+    sfn: new SFNClient({}),
+    stateMachineArn: ORGANIZATION_ARN,
+    targets: {
+      accounts: ['123456789012', MEMBER],
+      organizationalUnits: [],
+      regions: ['eu-west-1', 'us-east-1'],
+    },
+  });
+  const withOus = createStartExecutionHandler({
+    sfn: new SFNClient({}),
+    stateMachineArn: ORGANIZATION_ARN,
+    targets: { accounts: [], organizationalUnits: ['ou-ab12-abcdefgh'], regions: ['eu-west-1'] },
+  });
+  const sentInput = () =>
+    JSON.parse(sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input?.input ?? '{}');
+
+  afterEach(() => {
+    sfnMock.reset();
+  });
+
+  it('starts the organization run on the schedule, for every target', async () => {
+    // Prepare
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${ORGANIZATION_ARN}:x`, startDate: new Date() });
+
+    // Act
+    await listed(scheduled);
+
+    // Assess
+    expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: ORGANIZATION_ARN });
+    expect(sentInput()).toEqual({ trigger: 'schedule' });
+  });
+
+  it("scopes a new AMI's run to the account and region the event comes from", async () => {
+    // Prepare
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${ORGANIZATION_ARN}:y`, startDate: new Date() });
+
+    // Act
+    const result = await listed({ ...amiAvailable, account: MEMBER, region: 'us-east-1' });
+
+    // Assess
+    expect(result).toMatchObject({ alreadyStarted: false });
+    expect(sentInput()).toEqual({
+      trigger: 'ami-available',
+      imageId: 'ami-0123456789abcdef0',
+      target: { accountId: MEMBER, region: 'us-east-1' },
+    });
+  });
+
+  it.each([
+    ['a region that is not a target', { account: MEMBER, region: 'ap-south-1' }, /region ap-south-1/],
+    [
+      'an account that is not a target',
+      { account: '999999999999', region: 'eu-west-1' },
+      /account 999999999999/,
+    ],
+  ])('ignores an AMI of %s with a reason, starting nothing', async (_what, origin, reason) => {
+    // Act
+    const result = await listed({ ...amiAvailable, ...origin });
+
+    // Assess
+    expect(result).toEqual({ ignored: true, reason: expect.stringMatching(reason) });
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('leaves an unlisted account of a selected OU to the organization run (it resolves the OUs)', async () => {
+    // Prepare
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${ORGANIZATION_ARN}:z`, startDate: new Date() });
+
+    // Act
+    await withOus({ ...amiAvailable, account: '999999999999' });
+
+    // Assess
+    expect(sentInput().target).toEqual({ accountId: '999999999999', region: 'eu-west-1' });
+  });
+
+  it.each([
+    ['a malformed account', { account: '12345' }],
+    ['a region of no known shape', { region: 'eu-west-1/../x' }],
+    ['no account', { account: undefined }],
+  ])('rejects an AMI event with %s without starting anything', async (_what, origin) => {
+    // Act
+    const attempt = listed({ ...amiAvailable, ...origin } as StartExecutionEvent);
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(InvalidTriggerEventError);
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it("still refuses a schedule event that is not the hub's own", async () => {
+    // Act
+    const attempt = listed({ ...scheduled, account: MEMBER });
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(InvalidTriggerEventError);
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+});

@@ -4,7 +4,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { LEDGER_TTL_ATTRIBUTE, ledgerTableDefinition } from '../../functions/adapters/ledger/index.ts';
 import { AmiCleaner, type AmiCleanerProps, InlineCodeFunctionFactory } from '../../infra/ami-cleaner.ts';
-import { STATE_MACHINE_HANDLERS } from '../../infra/lib/handlers.ts';
+import { handlersOf, STATE_MACHINE_HANDLERS } from '../../infra/lib/handlers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: these tests walk parsed ASL and CloudFormation JSON.
 type Json = Record<string, any>;
@@ -197,22 +197,28 @@ describe('IAM', () => {
     expect(grants).toHaveLength(3);
   });
 
-  it('lets the state machine invoke exactly its fourteen functions', () => {
-    // Prepare
-    const stateMachineRole = stack.resolve(cleaner.stateMachine.role.roleName).Ref;
+  it.each([
+    ['run', 'target', 12],
+    ['DeleteBatch child', 'deleteBatch', 5],
+  ] as const)(
+    'lets the %s state machine invoke exactly the functions its definition uses',
+    (_, id, count) => {
+      // Prepare
+      const machine = id === 'target' ? cleaner.stateMachine : cleaner.deleteBatchStateMachine;
+      const role = stack.resolve(machine.role.roleName).Ref;
 
-    // Act
-    const invoke = all.filter(
-      (s) => s.role === stateMachineRole && s.actions.includes('lambda:InvokeFunction'),
-    );
+      // Act
+      const invoke = all.filter((s) => s.role === role && s.actions.includes('lambda:InvokeFunction'));
 
-    // Assess
-    const expected = STATE_MACHINE_HANDLERS.map((h) =>
-      flatten(stack.resolve(cleaner.functions[h.id].functionArn)),
-    );
-    expect(invoke).toHaveLength(1);
-    expect(invoke[0]?.resources.sort()).toEqual(expected.sort());
-  });
+      // Assess
+      const expected = handlersOf(id).map((h) =>
+        flatten(stack.resolve(cleaner.functions[h.id as keyof AmiCleaner['functions']].functionArn)),
+      );
+      expect(expected).toHaveLength(count);
+      expect(invoke).toHaveLength(1);
+      expect(invoke[0]?.resources.sort()).toEqual(expected.sort());
+    },
+  );
 
   it('gives the ledger only to the functions that record, and the workspace only under runs/', () => {
     // Act
@@ -271,15 +277,25 @@ describe('state machine', () => {
     const { stack, cleaner, template } = synth();
 
     // Act
-    const expected = Object.fromEntries(
-      STATE_MACHINE_HANDLERS.map((h) => [
-        h.stateMachinePlaceholder,
-        stack.resolve(cleaner.functions[h.id].functionArn),
-      ]),
-    );
+    const substitutionsOf = (id: 'target' | 'deleteBatch') =>
+      Object.fromEntries(
+        handlersOf(id).map((h) => [
+          h.stateMachinePlaceholder,
+          stack.resolve(cleaner.functions[h.id as keyof AmiCleaner['functions']].functionArn),
+        ]),
+      );
 
     // Assess
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { DefinitionSubstitutions: expected });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionSubstitutions: Match.objectEquals({
+        ...substitutionsOf('target'),
+        DeleteBatchStateMachineArn: stack.resolve(cleaner.deleteBatchStateMachine.stateMachineArn),
+      }),
+    });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionSubstitutions: Match.objectEquals(substitutionsOf('deleteBatch')),
+    });
+    expect(STATE_MACHINE_HANDLERS.every((h) => h.usedBy.length > 0)).toBe(true);
   });
 
   it('logs to a vended log group without execution data (task tokens), and traces', () => {

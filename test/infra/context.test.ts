@@ -26,6 +26,28 @@ describe('the amiCleaner context', () => {
     expect(props.maxDeletionsPerRun).toBe(200);
   });
 
+  it('passes the organization settings through to the construct, which validates them', () => {
+    // Prepare
+    const targets = {
+      accounts: ['210987654321'],
+      organizationalUnits: ['ou-ab12-abcdefgh'],
+      regions: ['eu-west-1'],
+    };
+
+    // Act
+    const props = propsFromContext({
+      approvalEmail: 'ops@example.com',
+      targets,
+      memberRoleName: 'R',
+      targetMaxConcurrency: 4,
+    });
+    const without = propsFromContext({ approvalEmail: 'ops@example.com' });
+
+    // Assess
+    expect(props).toMatchObject({ targets, memberRoleName: 'R', targetMaxConcurrency: 4 });
+    expect(Object.keys(without)).not.toContain('targets');
+  });
+
   it('accepts a JSON string, as `cdk synth -c amiCleaner=...` passes it', () => {
     // Act
     const props = propsFromContext('{"approvalEmail":"ops@example.com","schedule":false}');

@@ -17,6 +17,7 @@ import {
   APPROVAL_PAGE_HANDLER,
   CLOSE_ABANDONED_RUN_HANDLER,
   type HandlerSpec,
+  ORGANIZATION_HANDLERS,
   START_EXECUTION_HANDLER,
   STATE_MACHINE_HANDLERS,
 } from '../../infra/lib/handlers.ts';
@@ -39,6 +40,7 @@ const IMAGE = 'ami-0000000000000001';
 
 const ALL_HANDLERS: readonly HandlerSpec[] = [
   ...STATE_MACHINE_HANDLERS,
+  ...ORGANIZATION_HANDLERS,
   APPROVAL_PAGE_HANDLER,
   START_EXECUTION_HANDLER,
   CLOSE_ABANDONED_RUN_HANDLER,
@@ -217,9 +219,11 @@ describe('handlers call exactly the ledger methods HANDLER_LEDGER_METHODS declar
 describe('each role allows exactly its handler ledger requests, on its key spaces only', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   const stack = new Stack(app, 'TestStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+  // With targets, so the organization run's functions are there too.
   const cleaner = new AmiCleaner(stack, 'Cleaner', {
     approvalEmail: 'ops@example.com',
     functionFactory: new InlineCodeFunctionFactory(),
+    targets: { accounts: ['210987654321'], regions: ['eu-west-1'] },
   });
   const resources = Template.fromStack(stack).toJSON().Resources as Json;
   const tableId = stack.resolve(cleaner.ledgerTable.tableArn)['Fn::GetAtt'][0] as string;
@@ -230,7 +234,8 @@ describe('each role allows exactly its handler ledger requests, on its key space
         ? cleaner.startExecutionFunction
         : id === 'CloseAbandonedRun'
           ? cleaner.closeAbandonedRunFunction
-          : cleaner.functions[id as keyof AmiCleaner['functions']];
+          : (cleaner.functions[id as keyof AmiCleaner['functions']] ??
+            cleaner.organizationFunctions?.[id as keyof NonNullable<AmiCleaner['organizationFunctions']>]);
 
   /** The DynamoDB requests a role's policies allow, as `action keySpace|index`. */
   function allowedRequests(role: string): string[] {

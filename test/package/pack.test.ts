@@ -120,9 +120,15 @@ const cleaner = new AmiCleaner(stack, 'Cleaner', {
   maxDeletionsPerRun: 120,
   deletionMaxConcurrency: 3,
   planSettings: { keepPrevious: 2 },
+  // The organization run too: its definition and its functions ship in the package.
+  targets: { accounts: ['210987654321'], regions: ['eu-west-1'] },
 });
 app.synth();
-console.log(JSON.stringify({ functions: Object.keys(cleaner.functions), stateMachine: cleaner.stateMachine.node.path }));
+console.log(JSON.stringify({
+  functions: Object.keys(cleaner.functions),
+  stateMachine: cleaner.stateMachine.node.path,
+  organizationStateMachine: cleaner.organizationStateMachine?.node.path,
+}));
 `,
       );
       const outdir = join(workDir, 'cdk.out');
@@ -131,11 +137,13 @@ console.log(JSON.stringify({ functions: Object.keys(cleaner.functions), stateMac
       const printed = JSON.parse(run(process.execPath, ['synth.mjs', outdir], app)) as {
         functions: string[];
         stateMachine: string;
+        organizationStateMachine?: string;
       };
 
       // Assess
       expect(printed.functions).toContain('DeregisterImage');
       expect(printed.stateMachine).toBe('Consumer/Cleaner/StateMachine');
+      expect(printed.organizationStateMachine).toBe('Consumer/Cleaner/OrganizationStateMachine');
       const template = JSON.parse(readFileSync(join(outdir, 'Consumer.template.json'), 'utf8'));
       const resources = Object.values(template.Resources) as TemplateResource[];
       const assets = JSON.parse(readFileSync(join(outdir, 'Consumer.assets.json'), 'utf8')) as {

@@ -11,7 +11,12 @@ import {
   renderDefinition,
   TARGET_STATE_MACHINE_PLACEHOLDER,
 } from '../../infra/lib/definition.ts';
-import { ORGANIZATION_HANDLERS, STATE_MACHINE_HANDLERS } from '../../infra/lib/handlers.ts';
+import {
+  type DefinitionId,
+  handlersOf,
+  ORGANIZATION_HANDLERS,
+  STATE_MACHINE_HANDLERS,
+} from '../../infra/lib/handlers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: these tests walk parsed ASL and CloudFormation JSON.
 type Json = Record<string, any>;
@@ -25,14 +30,16 @@ const APPROVAL_TIMEOUT_SECONDS = 86_400;
 const MAX_CONCURRENCY = 7;
 const DELETE_BATCH_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:ami-cleaner-delete-batch';
 const SYNC_START = 'arn:aws:states:::states:startExecution.sync:2';
+const TARGET_RUN_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:ami-cleaner';
 const functionArns: Record<string, string> = {
   ...Object.fromEntries(
-    STATE_MACHINE_HANDLERS.map((h) => [
+    [...STATE_MACHINE_HANDLERS, ...ORGANIZATION_HANDLERS].map((h) => [
       h.stateMachinePlaceholder,
       `arn:aws:lambda:eu-west-1:123456789012:function:ami-cleaner-${h.file}`,
     ]),
   ),
   [DELETE_BATCH_STATE_MACHINE_PLACEHOLDER]: DELETE_BATCH_ARN,
+  [TARGET_STATE_MACHINE_PLACEHOLDER]: TARGET_RUN_ARN,
 };
 const childTemplate = () => loadDefinitionTemplate(DELETE_BATCH_DEFINITION_PATH);
 
@@ -50,6 +57,20 @@ function render(approvalTimeoutSeconds = APPROVAL_TIMEOUT_SECONDS, template?: st
 
 /** The DeleteBatch child, rendered with the same values. */
 const renderChild = (): Json => render(APPROVAL_TIMEOUT_SECONDS, childTemplate());
+
+/** The organization run (the parent of one target run per target and phase), 7 targets at once. */
+const renderOrganization = (): Json =>
+  JSON.parse(
+    renderDefinition(
+      {
+        approvalTimeoutSeconds: APPROVAL_TIMEOUT_SECONDS,
+        deletionMaxConcurrency: MAX_CONCURRENCY,
+        targetMaxConcurrency: 7,
+        functionArns,
+      },
+      loadDefinitionTemplate(ORGANIZATION_DEFINITION_PATH),
+    ),
+  ) as Json;
 
 /**
  * Every state by name, including those inside Map item processors and those of the DeleteBatch
@@ -142,8 +163,8 @@ const DELETION_RETRY = [
 ];
 
 describe('the ASL file', () => {
-  it('is valid ASL for asl-validator once its placeholders are filled, the run and its DeleteBatch child', () => {
-    for (const definition of [render(), renderChild()]) {
+  it('is valid ASL for asl-validator once its placeholders are filled: the run, its DeleteBatch child and the organization run', () => {
+    for (const definition of [render(), renderChild(), renderOrganization()]) {
       // Act
       const result = aslValidator(definition, { checkArn: true, checkPaths: true });
 
@@ -154,21 +175,56 @@ describe('the ASL file', () => {
     }
   });
 
-  it('uses a placeholder for every state machine function and nothing else', () => {
-    // Prepare
-    const template = loadDefinitionTemplate();
+  it.each([
+    [
+      'target',
+      loadDefinitionTemplate,
+      [
+        'ApprovalTimeoutSeconds',
+        'DeleteBatchMaxConcurrency',
+        'ExecutionTimeoutSeconds',
+        DELETE_BATCH_STATE_MACHINE_PLACEHOLDER,
+      ],
+    ],
+    ['deleteBatch', childTemplate, ['DeletionMaxConcurrency']],
+    [
+      'organization',
+      () => loadDefinitionTemplate(ORGANIZATION_DEFINITION_PATH),
+      [
+        'ApprovalTimeoutSeconds',
+        'ExecutionTimeoutSeconds',
+        'TargetMaxConcurrency',
+        TARGET_STATE_MACHINE_PLACEHOLDER,
+      ],
+    ],
+  ] as const)(
+    'the %s definition uses a placeholder for exactly the functions the registry says it invokes',
+    (id, template, others) => {
+      // Act
+      const placeholders = listPlaceholders(template());
 
+      // Assess
+      const expected = [...handlersOf(id as DefinitionId).map((h) => h.stateMachinePlaceholder), ...others];
+      expect(placeholders).toEqual([...expected].sort());
+    },
+  );
+
+  it('gives every function of the registry to at least one definition, and every numeric placeholder a use', () => {
     // Act
-    const placeholders = [...new Set([...listPlaceholders(template), ...listPlaceholders(childTemplate())])];
+    const used = new Set(
+      [
+        loadDefinitionTemplate(),
+        childTemplate(),
+        loadDefinitionTemplate(ORGANIZATION_DEFINITION_PATH),
+      ].flatMap(listPlaceholders),
+    );
 
     // Assess
-    const expected = [
-      ...STATE_MACHINE_HANDLERS.map((h) => h.stateMachinePlaceholder),
-      // Target children at once is the organization workflow's number only.
-      ...NUMERIC_PLACEHOLDERS.filter((n) => n !== 'TargetMaxConcurrency'),
-      DELETE_BATCH_STATE_MACHINE_PLACEHOLDER,
-    ];
-    expect(placeholders.sort()).toEqual([...expected].sort());
+    for (const spec of [...STATE_MACHINE_HANDLERS, ...ORGANIZATION_HANDLERS]) {
+      expect(spec.usedBy.length, spec.id).toBeGreaterThan(0);
+      expect(used.has(spec.stateMachinePlaceholder), spec.id).toBe(true);
+    }
+    for (const name of NUMERIC_PLACEHOLDERS) expect(used.has(name), name).toBe(true);
   });
 
   it('the organization workflow uses its own functions, RequestApproval and the target state machine', () => {
@@ -201,6 +257,10 @@ describe('the ASL file', () => {
     expect(rendered.States.DeleteBatches.MaxConcurrency).toBe(1);
     expect(renderChild().States.DeleteImages.MaxConcurrency).toBe(MAX_CONCURRENCY);
     expect(renderChild().States.DeleteOrphans.MaxConcurrency).toBe(MAX_CONCURRENCY);
+    const organization = renderOrganization();
+    for (const map of ['CollectReferences', 'PlanTargets', 'DeleteTargets', 'CloseTargets'])
+      expect(organization.States[map].MaxConcurrency, map).toBe(7);
+    expect(organization.States.RequestApproval.TimeoutSeconds).toBe(APPROVAL_TIMEOUT_SECONDS);
   });
 
   it('stays on what the local runner executes: JSONPath, no Assign, inline Maps only', () => {

@@ -1,0 +1,95 @@
+/**
+ * The construct's organization props (`targets`, `memberRoleName`, `targetMaxConcurrency`) and
+ * their synth-time validation. Without `targets` there is no organization run, and the other two
+ * are refused rather than ignored.
+ */
+import { organizationHistoryProblem } from '../../functions/core/organization-run.ts';
+import {
+  DEFAULT_MEMBER_ROLE_NAME,
+  InvalidTargetError,
+  type ValidTargetSelection,
+  validateTargetSelection,
+} from '../../functions/core/target.ts';
+import { DEFAULT_TARGET_MAX_CONCURRENCY, organizationDefinitionBudget } from './definition.ts';
+import { fail, wholeNumberIn } from './prop-checks.ts';
+
+/** What an organization run cleans: accounts and/or organizational units × regions. */
+export interface TargetsProps {
+  /**
+   * 12-digit account ids.
+   * @default - none; required unless `organizationalUnits` is given
+   */
+  readonly accounts?: string[];
+  /**
+   * OU ids (`ou-…`) or the root id (`r-…`): every ACTIVE account under them, at any depth,
+   * resolved at run time (new accounts join without a redeploy).
+   * @default - none; required unless `accounts` is given
+   */
+  readonly organizationalUnits?: string[];
+  /** Region codes, e.g. `['eu-west-1', 'us-east-1']`: every selected account in each. */
+  readonly regions: string[];
+}
+
+/**
+ * Ten targets at once by default: each child's Lambdas are short, and EC2's buckets are per
+ * target, so more mostly adds concurrent Lambda invocations against the account's pool.
+ */
+export { DEFAULT_TARGET_MAX_CONCURRENCY };
+
+/** IAM role names: what STS AssumeRole and the ARN pattern accept. */
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+export interface ResolvedOrganizationProps {
+  readonly targets: ValidTargetSelection;
+  readonly memberRoleName: string;
+  readonly targetMaxConcurrency: number;
+}
+
+/** The organization props as the construct reads them (`AmiCleanerProps` holds the same names). */
+export interface OrganizationProps {
+  readonly targets?: TargetsProps;
+  readonly memberRoleName?: string;
+  readonly targetMaxConcurrency?: number;
+}
+
+/**
+ * `targets` and the props that only mean something with it. Every problem of the selection is
+ * reported at once; a listed-accounts selection is also checked against the organization run's
+ * worst-case history (OUs are counted at run time, by ResolveTargets).
+ */
+export function resolveOrganization(props: OrganizationProps): ResolvedOrganizationProps | undefined {
+  if (props.targets === undefined) {
+    for (const name of ['memberRoleName', 'targetMaxConcurrency'] as const) {
+      if (props[name] !== undefined) fail(`${name} needs targets`);
+    }
+    return undefined;
+  }
+  let targets: ValidTargetSelection;
+  try {
+    targets = validateTargetSelection(props.targets);
+  } catch (error) {
+    if (error instanceof InvalidTargetError) fail(`targets: ${error.message}`);
+    throw error;
+  }
+  const problem = organizationHistoryProblem(
+    organizationDefinitionBudget(),
+    targets.accounts.length * targets.regions.length,
+  );
+  if (problem) fail(`targets: ${problem}`);
+  const memberRoleName = props.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME;
+  if (typeof memberRoleName !== 'string' || !ROLE_NAME.test(memberRoleName)) {
+    fail(
+      `memberRoleName must be an IAM role name ([\\w+=,.@-], 1 to 64), got ${JSON.stringify(memberRoleName)}`,
+    );
+  }
+  return {
+    targets,
+    memberRoleName,
+    targetMaxConcurrency: wholeNumberIn(
+      'targetMaxConcurrency',
+      props.targetMaxConcurrency ?? DEFAULT_TARGET_MAX_CONCURRENCY,
+      1,
+      40,
+    ),
+  };
+}
