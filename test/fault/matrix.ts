@@ -38,6 +38,7 @@ const DEFINITIONS = ['ami-cleaner.asl.json', 'delete-batch.asl.json'];
 
 const CHILD_START = 'arn:aws:states:::states:';
 /** The handler of the target workflow's phases, which only an organization run starts. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: an ASL placeholder, not a template
 const PHASE_HANDLER = '${ResumeTargetRunFunctionArn}';
 
 /** Task states of one definition file, Map and Parallel bodies included, with what they run. */
