@@ -1,6 +1,7 @@
 /**
- * Hand-written fault rows of the organization workflow: a target plan swapped in the workspace
- * between its plan child and CombinePlans fails the whole run closed before anyone is asked.
+ * Hand-written fault rows of the organization workflow: a target account that disappears
+ * between plan and delete fails alone; a target plan swapped in the workspace between its plan
+ * child and CombinePlans fails the whole run closed before anyone is asked.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../functions/core/model.ts';
@@ -14,6 +15,48 @@ afterEach(async () => {
 });
 
 describe('organization run faults', () => {
+  it('a target account whose role denies the hub after planning fails alone at delete: nothing of it deleted, the others delete', async () => {
+    // Prepare
+    harness = await startOrganizationHarness();
+    const h = harness;
+    const gone = h.scenario.golden.accountId;
+    const before = new Map(h.targets.map((t) => [t.key, h.imagesOf(t)]));
+
+    // Act: while the plan waits for approval, the account's role stops trusting the hub and every
+    // session in it ends (closed account, or a role changed by its owner).
+    const execution = await h.run({
+      executionName: 'org-gone',
+      beforeAnswer: () => {
+        h.organization.addRole(gone, h.scenario.roleName, {
+          hubAccountId: '999999999999',
+          hubPrincipalArns: ['arn:aws:iam::999999999999:role/AmiCleaner*'],
+        });
+        h.organization.revokeSessions(gone);
+      },
+    });
+
+    // Assess
+    const goneTargets = h.targets.filter((t) => t.accountId === gone);
+    let planned = 0;
+    for (const each of goneTargets) {
+      expect(h.imagesOf(each)).toEqual(before.get(each.key));
+      const run = await h.targetRun(execution.runId, each);
+      if (run?.planHash === undefined || run.summary?.candidates === 0) continue;
+      planned += 1;
+      expect(run.status).toBe('FAILED');
+      expect(await h.ledger.getLock(each.key)).toBeUndefined();
+      const items = await h.ledger.listItems(run.runId);
+      expect(items.filter((i) => i.status === 'DONE')).toEqual([]);
+    }
+    expect(planned).toBeGreaterThan(0);
+    const others = h.targets.filter((t) => t.accountId !== gone);
+    expect(others.some((t) => h.imagesOf(t).size < (before.get(t.key)?.size ?? 0))).toBe(true);
+    for (const each of others) expect(await h.ledger.getLock(each.key)).toBeUndefined();
+    const parent = await h.ledger.getRun(execution.runId);
+    expect(parent?.status).toBe('COMPLETED_WITH_FAILURES');
+    expect(parent?.summary?.failedTargets).toBeGreaterThanOrEqual(planned);
+  });
+
   it("a target plan swapped for another target's in the workspace fails CombinePlans; nobody is asked, nothing deleted, every lock free", async () => {
     // Prepare
     harness = await startOrganizationHarness();
