@@ -1,10 +1,12 @@
 /**
  * Hand-written fault rows of the organization workflow: a target account that disappears
  * between plan and delete fails alone; a target plan swapped in the workspace between its plan
- * child and CombinePlans fails the whole run closed before anyone is asked.
+ * child and CombinePlans fails the whole run closed before anyone is asked; a target slipped into
+ * the state's awaiting targets without its plan in the approved hash deletes nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../functions/core/model.ts';
+import { plannedTarget } from '../../functions/core/organization-run.ts';
 import { type OrganizationHarness, startOrganizationHarness } from './organization-harness.ts';
 
 let harness: OrganizationHarness | undefined;
@@ -15,6 +17,49 @@ afterEach(async () => {
 });
 
 describe('organization run faults', () => {
+  it("a target added to the state's awaiting targets, its plan left out of the approved hash, deletes nothing; the others delete", async () => {
+    // Prepare: CombinePlans leaves one planned target out of the combined plan (so out of the
+    // approved hash), and the state it hands on names that target among the awaiting ones.
+    harness = await startOrganizationHarness();
+    const h = harness;
+    const before = new Map(h.targets.map((t) => [t.key, h.imagesOf(t)]));
+    const handlers = h.stack.handlers as unknown as Record<string, (event: unknown) => Promise<unknown>>;
+    const combine = handlers.CombinePlans as (event: unknown) => Promise<unknown>;
+    let slipped: (typeof h.targets)[number] | undefined;
+    handlers.CombinePlans = async (event) => {
+      const given = event as { run: { runId: string }; targets: { accountId: string; region: string }[] };
+      const plannedKeys: string[] = [];
+      for (const t of h.targets)
+        if ((await h.targetRun(given.run.runId, t))?.status === 'RUNNING') plannedKeys.push(t.key);
+      slipped = h.targets.find((t) => t.key === plannedKeys[0]);
+      const others = given.targets.filter((t) => `${t.accountId}-${t.region}` !== slipped?.key);
+      const out = (await combine({ ...(event as object), targets: others })) as {
+        awaiting: unknown[];
+        awaitingCount: number;
+      };
+      const extra = plannedTarget(slipped as (typeof h.targets)[number], given.run.runId);
+      return { ...out, awaiting: [...out.awaiting, extra], awaitingCount: out.awaitingCount + 1 };
+    };
+
+    // Act
+    const execution = await h.run({ executionName: 'org-slipped' });
+
+    // Assess
+    const extra = slipped as (typeof h.targets)[number];
+    expect(extra).toBeDefined();
+    expect(h.imagesOf(extra)).toEqual(before.get(extra.key));
+    const run = await h.targetRun(execution.runId, extra);
+    // The real CombinePlans never marked it awaiting, so its delete child is refused at the first
+    // gate (ResumeTargetRun: RUNNING, not awaiting the decision) and fails; that failed child's
+    // close-abandoned-run event closes the run and frees its lock in AWS.
+    expect(run?.status).toBe('RUNNING');
+    const account = h.organization.account(extra.accountId, extra.region);
+    expect(account.calls.filter((c) => /^(DeregisterImage|DeleteSnapshot)$/.test(c.command))).toEqual([]);
+    expect(JSON.stringify(execution.events)).toMatch(/not awaiting the decision/);
+    const others = h.targets.filter((t) => t.key !== extra.key);
+    expect(others.some((t) => h.imagesOf(t).size < (before.get(t.key)?.size ?? 0))).toBe(true);
+  });
+
   it('a target account whose role denies the hub after planning fails alone at delete: nothing of it deleted, the others delete', async () => {
     // Prepare
     harness = await startOrganizationHarness();
