@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../functions/core/model.ts';
 import { plannedTarget } from '../../functions/core/organization-run.ts';
+import { FAULT_PREFIX } from '../hostile/count.ts';
 import { type OrganizationHarness, startOrganizationHarness } from './organization-harness.ts';
 
 let harness: OrganizationHarness | undefined;
@@ -17,7 +18,7 @@ afterEach(async () => {
 });
 
 describe('organization run faults', () => {
-  it("a target added to the state's awaiting targets, its plan left out of the approved hash, deletes nothing; the others delete", async () => {
+  it(`${FAULT_PREFIX} organization × a target added to the state's awaiting targets, its plan left out of the approved hash, deletes nothing; the others delete`, async () => {
     // Prepare: CombinePlans leaves one planned target out of the combined plan (so out of the
     // approved hash), and the state it hands on names that target among the awaiting ones.
     harness = await startOrganizationHarness();
@@ -60,7 +61,7 @@ describe('organization run faults', () => {
     expect(others.some((t) => h.imagesOf(t).size < (before.get(t.key)?.size ?? 0))).toBe(true);
   });
 
-  it('a target account whose role denies the hub after planning fails alone at delete: nothing of it deleted, the others delete', async () => {
+  it(`${FAULT_PREFIX} organization × a target account whose role denies the hub after planning fails alone at delete: nothing of it deleted, the others delete`, async () => {
     // Prepare
     harness = await startOrganizationHarness();
     const h = harness;
@@ -102,7 +103,7 @@ describe('organization run faults', () => {
     expect(parent?.summary?.failedTargets).toBeGreaterThanOrEqual(planned);
   });
 
-  it("a target plan swapped for another target's in the workspace fails CombinePlans; nobody is asked, nothing deleted, every lock free", async () => {
+  it(`${FAULT_PREFIX} organization × a target plan swapped for another target's in the workspace fails CombinePlans; nobody is asked, nothing deleted, every lock free`, async () => {
     // Prepare
     harness = await startOrganizationHarness();
     const h = harness;
