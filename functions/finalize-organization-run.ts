@@ -6,15 +6,17 @@
  * run's own (expired or withdrawn in the ledger; a decided one's task token forgotten).
  */
 import { mapWithConcurrency } from './adapters/concurrency.ts';
-import type { Ledger } from './adapters/ledger/index.ts';
+import type { Ledger, RunRecord } from './adapters/ledger/index.ts';
 import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
+import { getNumberFromEnv } from './commons/env.ts';
 import { classifyFailures, failureMessage, InvalidEventError } from './commons/errors.ts';
 import { isRecord, requireRecord, requireRun } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import { plannedTarget } from './core/organization-run.ts';
+import { lockKeyOf } from './core/run-target.ts';
 import { target } from './core/target.ts';
 import type { RunStatus, RunSummary, TargetRunSummary } from './core/workflow.ts';
-import { type RunOutcome, settleApproval } from './finalize.ts';
+import { createFinalizeHandler, type FinalizeDeps, type RunOutcome, settleApproval } from './finalize.ts';
 
 export interface FinalizeOrganizationRunEvent {
   readonly run: unknown;
@@ -24,10 +26,10 @@ export interface FinalizeOrganizationRunEvent {
 }
 
 export interface FinalizeOrganizationRunDeps {
-  readonly ledger: Pick<
-    Ledger,
-    'getRun' | 'getApproval' | 'updateRun' | 'expireApproval' | 'forgetTaskToken'
-  >;
+  /** Finalize's own ledger use too: a target run no phase child took over is closed here. */
+  readonly ledger: Ledger;
+  /** SNAPSHOT_PRICE_PER_GIB_MONTH, for the summary of a target run closed here. */
+  readonly pricePerGibMonth: number;
   readonly now: () => Date;
   readonly logger?: HandlerLogger;
 }
@@ -55,6 +57,7 @@ export function createFinalizeOrganizationRunHandler(
   deps: FinalizeOrganizationRunDeps,
 ): (event: FinalizeOrganizationRunEvent) => Promise<RunSummary> {
   const logger = deps.logger ?? silentLogger;
+  const closeTargetRun = targetRunCloser(deps);
   return classifyFailures('FinalizeOrganizationRun', async (event) => {
     const record = requireRecord(event, 'event');
     const run = requireRun(record.run);
@@ -73,7 +76,7 @@ export function createFinalizeOrganizationRunHandler(
       targets,
       READ_CONCURRENCY,
       async (each): Promise<TargetRunSummary> => {
-        const child = await deps.ledger.getRun(each.runId);
+        const child = await closeTargetRun(await deps.ledger.getRun(each.runId));
         const summary = child?.summary;
         return {
           accountId: each.accountId,
@@ -144,6 +147,35 @@ export function createFinalizeOrganizationRunHandler(
   });
 }
 
+/**
+ * A target run still AWAITING_APPROVAL when the organization run ends was never taken over by
+ * its delete or close child (its start was refused through every retry, or the child never got
+ * past ResumeTargetRun): no execution of it failed, so no close-abandoned-run event comes, and
+ * its items and its target's lock would stay held until the lease ends, blocking the next run
+ * there. It is finalized FAILED (nothing of it was deleted) and its lock released, through the
+ * same Finalize code, so every target run ends final and every lock free. A run DELETING is a
+ * child still working; its own execution's end closes it.
+ */
+function targetRunCloser(
+  deps: FinalizeOrganizationRunDeps,
+): (run: RunRecord | undefined) => Promise<RunRecord | undefined> {
+  const finalize = createFinalizeHandler(deps as FinalizeDeps);
+  return async (run) => {
+    if (run?.status !== 'AWAITING_APPROVAL' || run.target === undefined) return run;
+    await finalize({
+      run,
+      outcome: 'FAILED',
+      error: {
+        Error: 'PhaseNotRun',
+        Cause: 'the organization run ended before this target run was resumed to delete or close',
+      },
+    });
+    await deps.ledger.releaseLock(lockKeyOf(run, { region: run.target.region }), run.runId);
+    (deps.logger ?? silentLogger).warn('closed a target run no phase child resumed', { runId: run.runId });
+    return deps.ledger.getRun(run.runId);
+  };
+}
+
 function statusOf(outcome: RunOutcome, failedTargets: number, failedItems: number): RunStatus {
   if (outcome === 'APPROVED')
     return failedTargets + failedItems > 0 ? 'COMPLETED_WITH_FAILURES' : 'COMPLETED';
@@ -153,6 +185,7 @@ function statusOf(outcome: RunOutcome, failedTargets: number, failedItems: numbe
 export const handler = lazyHandler(() =>
   createFinalizeOrganizationRunHandler({
     ledger: ledgerFromEnv(),
+    pricePerGibMonth: getNumberFromEnv('SNAPSHOT_PRICE_PER_GIB_MONTH', { min: 0 }),
     now: () => new Date(),
     logger: createLogger('finalize-organization-run'),
   }),

@@ -269,6 +269,10 @@ function organizationHandlers(
       now,
     }),
     CombinePlans: createCombinePlansHandler({ ledger, workspace, now }),
-    FinalizeOrganizationRun: createFinalizeOrganizationRunHandler({ ledger, now }),
+    FinalizeOrganizationRun: createFinalizeOrganizationRunHandler({
+      ledger,
+      pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH,
+      now,
+    }),
   };
 }

@@ -91,6 +91,15 @@ export interface LocalRunOptions {
    * share a handler): fault-injection tests attribute every SDK call to its state this way.
    */
   readonly aroundTask?: (stateName: string, invoke: () => Promise<unknown>) => Promise<unknown>;
+  /**
+   * Wraps each attempt of a `.sync:2` task (the child's name and input, and the start-and-wait):
+   * fault-injection tests fail a child start, or lose its result, this way.
+   */
+  readonly aroundChildStart?: (
+    stateName: string,
+    child: { readonly name: string; readonly input: unknown },
+    start: () => Promise<unknown>,
+  ) => Promise<unknown>;
 }
 
 export interface ApprovalRequest {
@@ -206,7 +215,11 @@ export async function runWorkflowLocally(
       if (state.Resource === START_CHILD_SYNC) {
         taskHandlers[stateName] = async (input) => {
           if (stopped) throw new ExecutionStoppedError('the execution was stopped');
-          return (await startChild(roundTrip(input) as ChildStart)) as never;
+          const start = roundTrip(input) as ChildStart;
+          const around = options.aroundChildStart;
+          if (!around) return (await startChild(start)) as never;
+          const child = { name: String(start.Name), input: start.Input ?? {} };
+          return (await around(stateName, child, () => startChild(start))) as never;
         };
         continue;
       }

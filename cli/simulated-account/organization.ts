@@ -373,6 +373,17 @@ export class SimulatedOrganization {
     };
   }
 
+  /**
+   * Every assumed-role session in `accountId` ends now (the account was closed, or its role
+   * changed): the next call with one is refused with ExpiredToken, as STS credentials of a
+   * revoked session are.
+   */
+  revokeSessions(accountId: string): void {
+    for (const [key, session] of this.sessions)
+      if (session.accountId === accountId && session.expiresAt !== undefined)
+        this.sessions.set(key, { ...session, expiresAt: new Date(0) });
+  }
+
   private async route(
     serviceId: string,
     command: string,

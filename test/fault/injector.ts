@@ -25,6 +25,16 @@ export const FAULT_KINDS = [
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
+ * Faults of a `.sync:2` child start (no SDK call is made locally; the runner's start-and-wait is
+ * wrapped instead): the first start refused (StartExecution throttled, the Retry starts it), every
+ * start refused (the child never runs), and the child run to its end with every report of it lost.
+ */
+export const CHILD_START_FAULTS = ['start-throttled', 'start-refused', 'result-lost'] as const;
+export type ChildStartFault = (typeof CHILD_START_FAULTS)[number];
+/** The pseudo-service a child start's rows name. */
+export const CHILD_START_SERVICE = 'Step Functions start';
+
+/**
  * Where a fault fires: the `call`-th SDK attempt to `service` (counting only calls that change
  * something when `effects`) within the `invocation`-th invocation of `state`.
  */
@@ -34,7 +44,7 @@ export interface FaultTarget {
   readonly invocation: number;
   readonly call: number;
   readonly effects: boolean;
-  readonly fault: FaultKind;
+  readonly fault: FaultKind | ChildStartFault;
 }
 
 /** Faults about a call that took effect: they target calls that change something, where there are any. */
@@ -142,6 +152,10 @@ function serviceError(service: string, code: string, status: number, why: string
   return error;
 }
 
+function named(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name });
+}
+
 /** A socket timeout or reset, as Node's HTTP handler raises them (no response at all). */
 function networkError(name: string, code: string, message: string): Error {
   return Object.assign(new Error(message), { name, code });
@@ -168,6 +182,9 @@ export class FaultInjector {
   readonly trace: TracedCall[] = [];
   #target: FaultTarget | undefined;
   #rules: readonly StandingRule[] = [];
+  readonly #childNames = new Map<string, string[]>();
+  readonly #childAttempts = new Map<string, number>();
+  #childFired = false;
   /** The invocation the target fired in, if it did. */
   #firedIn: Invocation | undefined;
 
@@ -177,12 +194,15 @@ export class FaultInjector {
     this.#rules = rules;
     this.#firedIn = undefined;
     this.#invocations.clear();
+    this.#childNames.clear();
+    this.#childAttempts.clear();
+    this.#childFired = false;
     this.trace.length = 0;
   }
 
   /** True once the armed fault was injected. */
   get fired(): boolean {
-    return this.#firedIn !== undefined;
+    return this.#firedIn !== undefined || this.#childFired;
   }
 
   /**
@@ -227,6 +247,51 @@ export class FaultInjector {
       if (invocation.crashed) throw new RuntimeExitError('RequestId: fault Error: Runtime exited with error');
       return result;
     });
+  }
+
+  /**
+   * One attempt of the `.sync:2` task `state` starting child `name`. Invocations of a child start
+   * count distinct child names (a retried start of the same child is the same item), so a fault
+   * aimed at item n fails every attempt of that item when it is persistent.
+   */
+  async childStart(state: string, name: string, start: () => Promise<unknown>): Promise<unknown> {
+    const names = this.#childNames.get(state) ?? [];
+    this.#childNames.set(state, names);
+    if (!names.includes(name)) {
+      names.push(name);
+      const ordinal = names.length;
+      this.trace.push({
+        state,
+        invocation: ordinal,
+        call: 1,
+        effectCall: 1,
+        service: CHILD_START_SERVICE,
+        command: 'StartExecution',
+      });
+    }
+    const ordinal = names.indexOf(name) + 1;
+    const target = this.#target;
+    const aimed =
+      target !== undefined &&
+      target.state === state &&
+      target.service === CHILD_START_SERVICE &&
+      target.invocation === ordinal;
+    if (!aimed) return start();
+    const first = this.#childAttempts.get(name) === undefined;
+    this.#childAttempts.set(name, (this.#childAttempts.get(name) ?? 0) + 1);
+    this.#childFired = true;
+    switch (target.fault) {
+      case 'start-throttled':
+        if (!first) return start();
+        throw named('StepFunctions.ExecutionLimitExceededException', 'injected: too many executions');
+      case 'start-refused':
+        throw named('StepFunctions.ExecutionLimitExceededException', 'injected: too many executions');
+      case 'result-lost':
+        await start().catch(() => undefined);
+        throw named('StepFunctions.SdkClientException', 'injected: the result of the child was lost');
+      default:
+        return start();
+    }
   }
 
   #middleware(service: string, attempts: Promise<number>): FinalizeRequestMiddleware<object, object> {
@@ -282,7 +347,7 @@ export class FaultInjector {
   }
 
   async #inject(
-    fault: FaultKind,
+    fault: FaultKind | ChildStartFault,
     service: string,
     invocation: Invocation,
     send: () => Promise<FinalizeHandlerOutput<object>>,
@@ -304,6 +369,8 @@ export class FaultInjector {
         await send();
         invocation.crashed = true;
         throw new ProcessGoneError('the Lambda process died right after this call');
+      default:
+        throw new Error(`${fault} is a child start fault, not an SDK call's`);
     }
   }
 }

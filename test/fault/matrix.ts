@@ -9,6 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import { localLockKey } from '../../cli/local-runner/run-workflow.ts';
+import type { SimulatedAccount } from '../../cli/simulated-account/account.ts';
 import { FINAL_ITEM_STATUSES } from '../../functions/core/workflow.ts';
 import {
   EFFECT_FAULTS,
@@ -26,35 +27,56 @@ export const APPROVAL_PAGE = 'ApprovalPage';
 interface AslState {
   readonly Type: string;
   readonly Resource?: string;
+  readonly Parameters?: { readonly FunctionName?: unknown };
   readonly ItemProcessor?: { readonly States: Record<string, AslState> };
   readonly Iterator?: { readonly States: Record<string, AslState> };
   readonly Branches?: readonly { readonly States: Record<string, AslState> }[];
 }
 
-/** The definitions CDK deploys: the run and its DeleteBatch child. */
+/** The definitions CDK deploys for a single target: the run and its DeleteBatch child. */
 const DEFINITIONS = ['ami-cleaner.asl.json', 'delete-batch.asl.json'];
 
-/**
- * Every Lambda Task state of the definitions CDK deploys (the run and its DeleteBatch child), Map
- * and Parallel bodies included. The `.sync:2` task that starts a child makes no Lambda or SDK call
- * a fault could be injected into locally; the child's own states are enumerated instead.
- */
-export function taskStateNames(): string[] {
-  const names: string[] = [];
+const CHILD_START = 'arn:aws:states:::states:';
+/** The handler of the target workflow's phases, which only an organization run starts. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: an ASL placeholder, not a template
+const PHASE_HANDLER = '${ResumeTargetRunFunctionArn}';
+
+/** Task states of one definition file, Map and Parallel bodies included, with what they run. */
+export function aslTaskStates(file: string): { name: string; childStart: boolean; phase: boolean }[] {
+  const found: { name: string; childStart: boolean; phase: boolean }[] = [];
   const visit = (states: Record<string, AslState>) => {
     for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task' && !String(state.Resource).startsWith('arn:aws:states:::states:'))
-        names.push(name);
+      if (state.Type === 'Task') {
+        const childStart = String(state.Resource).startsWith(CHILD_START);
+        found.push({ name, childStart, phase: state.Parameters?.FunctionName === PHASE_HANDLER });
+      }
       const inner = state.ItemProcessor ?? state.Iterator;
       if (inner) visit(inner.States);
       for (const branch of state.Branches ?? []) visit(branch.States);
     }
   };
-  for (const file of DEFINITIONS) {
-    const url = new URL(`../../statemachine/${file}`, import.meta.url);
-    visit((JSON.parse(readFileSync(url, 'utf8')) as { States: Record<string, AslState> }).States);
-  }
-  return names;
+  const url = new URL(`../../statemachine/${file}`, import.meta.url);
+  visit((JSON.parse(readFileSync(url, 'utf8')) as { States: Record<string, AslState> }).States);
+  return found;
+}
+
+/**
+ * Every Lambda Task state a single-target run can reach (the run and its DeleteBatch child).
+ * The `.sync:2` task that starts a DeleteBatch child makes no Lambda or SDK call a fault could be
+ * injected into; the child's own states are enumerated instead. The phase states only an
+ * organization run starts (ResumeTargetRun) belong to the organization matrix.
+ */
+export function taskStateNames(): string[] {
+  return DEFINITIONS.flatMap(aslTaskStates)
+    .filter((s) => !s.childStart && !s.phase)
+    .map((s) => s.name);
+}
+
+/** The target workflow's states only an organization run reaches (its delete and close phases). */
+export function phaseStateNames(): string[] {
+  return aslTaskStates('ami-cleaner.asl.json')
+    .filter((s) => s.phase)
+    .map((s) => s.name);
 }
 
 /** A way through the workflow, with the standing failures that lead it there. */
@@ -243,13 +265,23 @@ function row(
   };
 }
 
-const UNFINISHED_RUN = new Set(['RUNNING', 'AWAITING_APPROVAL', 'DELETING']);
+/** An AMI that exists while a snapshot it needs is gone: the one loss worse than leaving one. */
+export function strandedImages(account: Pick<SimulatedAccount, 'images' | 'snapshots'>): string[] {
+  return [...account.images.values()]
+    .filter((image) => image.blockDeviceMappings.some((d) => !account.snapshots.has(d.snapshotId)))
+    .map((image) => `deleted snapshot(s) of existing AMI ${image.imageId}`);
+}
+
+export const UNFINISHED_RUN = new Set(['RUNNING', 'AWAITING_APPROVAL', 'DELETING']);
 /** Endings that tell the person's approval was not taken. */
-const NOT_APPROVED_RUN = new Set(['EXPIRED', 'REJECTED']);
+export const NOT_APPROVED_RUN = new Set(['EXPIRED', 'REJECTED']);
 
 /** Deletion calls that succeeded since `from` (an index into the account's call log). */
-function deletionsSince(world: World, from: number): { images: string[]; snapshots: string[] } {
-  const calls = world.account.calls.slice(from).filter((call) => call.error === undefined);
+export function deletionsSince(
+  account: Pick<SimulatedAccount, 'calls'>,
+  from: number,
+): { images: string[]; snapshots: string[] } {
+  const calls = account.calls.slice(from).filter((call) => call.error === undefined);
   return {
     images: calls.filter((c) => c.command === 'DeregisterImage').map((c) => String(c.input.ImageId)),
     snapshots: calls.filter((c) => c.command === 'DeleteSnapshot').map((c) => String(c.input.SnapshotId)),
@@ -269,17 +301,14 @@ export async function brokenInvariants(
   options: { readonly ownApprovalRequired: boolean },
 ): Promise<string[]> {
   const broken: string[] = [];
-  const deleted = deletionsSince(world, callsBefore);
+  const deleted = deletionsSince(world.account, callsBefore);
   const unapprovedImages = deleted.images.filter(
     (id) => !reference.approvedImages.has(id) || reference.untouchable.has(id),
   );
   const unapprovedSnapshots = deleted.snapshots.filter((id) => !reference.approvedSnapshots.has(id));
   if (unapprovedImages.length > 0) broken.push(`deregistered unapproved or in-use AMIs ${unapprovedImages}`);
   if (unapprovedSnapshots.length > 0) broken.push(`deleted unapproved snapshots ${unapprovedSnapshots}`);
-  for (const image of world.account.images.values()) {
-    const lost = image.blockDeviceMappings.filter((d) => !world.account.snapshots.has(d.snapshotId));
-    if (lost.length > 0) broken.push(`deleted snapshot(s) of existing AMI ${image.imageId}`);
-  }
+  broken.push(...strandedImages(world.account));
 
   const { ledger } = world.stack;
   const record = await ledger.getRun(run.runId);

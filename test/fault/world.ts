@@ -180,7 +180,7 @@ function verdictOf(status: number, html: string): PageVerdict {
 }
 
 /** GET the page, POST Approve from its form; press again on a 5xx, give up after three. */
-async function approveAsAPerson(link: string): Promise<PageVerdict> {
+export async function approveAsAPerson(link: string): Promise<PageVerdict> {
   for (let press = 0; press < MAX_PRESSES; press++) {
     const page = await fetch(link);
     const html = await page.text();

@@ -11,6 +11,7 @@ import { createLocalStack, type LocalStack } from '../../cli/local-runner/local-
 import {
   type ApprovalRequest,
   type ExecutionEvent,
+  type LocalRunOptions,
   type LocalRunResult,
   runWorkflowLocally,
 } from '../../cli/local-runner/run-workflow.ts';
@@ -50,6 +51,7 @@ export interface OrganizationRunOptions {
   readonly beforeAnswer?: (request: ApprovalRequest) => Promise<void> | void;
   /** Stops the organization execution when aborted (StopExecution, then close-abandoned-run). */
   readonly signal?: AbortSignal;
+  readonly aroundChildStart?: LocalRunOptions['aroundChildStart'];
 }
 
 export interface OrganizationExecution {
@@ -69,6 +71,14 @@ export interface OrganizationHarnessOptions {
   /** Changes to the organization before the hub starts (a denied role, an unlistable OU). */
   readonly prepare?: (organization: SimulatedOrganization, scenario: OrganizationScenario) => void;
   readonly settings?: Partial<PlanSettings>;
+  /** Fault injection: sees every SDK client (hub, member roles, ledger) and wraps every invocation. */
+  readonly instrument?: HarnessInstrument;
+}
+
+/** What test/fault's FaultInjector offers; the harness needs no more of it. */
+export interface HarnessInstrument {
+  attach(client: never): unknown;
+  within<R>(state: string, invoke: () => Promise<R>): Promise<R>;
 }
 
 export async function startOrganizationHarness(
@@ -80,6 +90,16 @@ export async function startOrganizationHarness(
   // Reports are ready at once, so Rotate's bounded wait does not slow the tests.
   organization.usageReports.readyAfterMs = 0;
   options.prepare?.(organization, scenario);
+  const { instrument } = options;
+  if (instrument) {
+    // Every client the organization serves (the hub's and each member role's) gets the instrument.
+    const attachToOrganization = organization.attach.bind(organization);
+    organization.attach = ((client: Parameters<typeof attachToOrganization>[0], as) => {
+      attachToOrganization(client, as);
+      instrument.attach(client as never);
+      return client;
+    }) as typeof organization.attach;
+  }
   const selection = validateTargetSelection(
     options.selection?.(scenario) ?? {
       organizationalUnits: [scenario.ous.platform, scenario.ous.workloads],
@@ -92,10 +112,20 @@ export async function startOrganizationHarness(
     .flatMap((id) => selection.regions.map((region) => target(id, region)));
 
   const local: LocalLedger = await startLocalLedger();
+  instrument?.attach(local.client as never);
   let stack: LocalStack | undefined;
   let server: ApprovalServer | undefined;
   try {
-    server = await startApprovalServer(() => (stack as LocalStack).approvalPage);
+    server = await startApprovalServer(() => async (event) => {
+      const page = (stack as LocalStack).approvalPage;
+      if (!instrument) return page(event);
+      try {
+        return await instrument.within('ApprovalPage', () => page(event));
+      } catch {
+        // A Function URL answers a crashed or failed invocation with 502.
+        return { statusCode: 502, headers: {}, body: 'Internal Server Error' };
+      }
+    });
     stack = createLocalStack({
       clients: hub.clients,
       region: HUB_REGION,
@@ -137,6 +167,8 @@ export async function startOrganizationHarness(
         executionName,
         retryIntervalMs: 0,
         ...(runOptions.signal ? { signal: runOptions.signal } : {}),
+        ...(instrument ? { aroundTask: (state, invoke) => instrument.within(state, invoke) } : {}),
+        ...(runOptions.aroundChildStart ? { aroundChildStart: runOptions.aroundChildStart } : {}),
         onEvent: (event) => events.push(event),
         onApprovalRequested: (request) => {
           approvals.push(request);
