@@ -35,7 +35,6 @@ import {
   hashDeletionBatch,
   packDeletionBatches,
 } from './core/deletion-batches.ts';
-import type { DeletionImage } from './core/deletion-set.ts';
 import { type DeletionTreeBudget, itemsPerBatch } from './core/quotas.ts';
 import { describeAnswers } from './core/second-opinion.ts';
 import type { ApprovalResult, RunContext } from './core/workflow.ts';

@@ -7,12 +7,6 @@
  * read in any target (a consumer left out would hide its references).
  */
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import {
-  type AcquireLockEvent,
-  buildRunContext,
-  InvalidRunInputError,
-  type RunInput,
-} from './acquire-lock.ts';
 import { clientConfig } from './adapters/clients.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import { resolveTargets } from './adapters/organization.ts';
@@ -27,6 +21,12 @@ import {
 import { classifyFailures } from './commons/errors.ts';
 import { isRecord } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
+import {
+  type AcquireLockEvent,
+  buildRunContext,
+  InvalidRunInputError,
+  type RunInput,
+} from './commons/run-input.ts';
 import { writeReferenceTargets } from './commons/target-consumers.ts';
 import {
   type OrganizationBudget,

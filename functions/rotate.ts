@@ -191,7 +191,7 @@ function passOf(record: Readonly<Record<string, unknown>>, passes: number): numb
 }
 
 /** The account the run plans: its execution's (a single-target run plans its own account). */
-function accountOf(executionArn: string): { accountId?: string } {
+function _accountOf(executionArn: string): { accountId?: string } {
   const account = executionArn.split(':')[4];
   return isAccountId(account) ? { accountId: account } : {};
 }

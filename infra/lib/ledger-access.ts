@@ -122,8 +122,18 @@ export const HANDLER_LEDGER_METHODS = {
   ResolveTargets: ['putRun', 'updateRun'],
   CollectReferences: [],
   CombinePlans: ['getRun', 'updateRun'],
-  // Settles the parent's approval as Finalize does (expired/withdrawn, or its token forgotten).
-  FinalizeOrganizationRun: ['getRun', 'getApproval', 'updateRun', 'expireApproval', 'forgetTaskToken'],
+  // Settles the parent's approval as Finalize does (expired/withdrawn, or its token forgotten), and
+  // closes (Finalize's own code) and unlocks a target run whose phase child never started.
+  FinalizeOrganizationRun: [
+    'getRun',
+    'getApproval',
+    'updateRun',
+    'expireApproval',
+    'forgetTaskToken',
+    'finalizeItems',
+    'listItems',
+    'releaseLock',
+  ],
   StartExecution: [],
   CloseAbandonedRun: [
     'getRun',
