@@ -102,7 +102,8 @@ export async function localAccountId(env: AccountEnvironment): Promise<string> {
 }
 
 export async function runLocalSession(io: CliIo, options: SessionOptions): Promise<LocalRunResult> {
-  const hubAccountId = await localAccountId(options.env);
+  // With targets the organization environment already asked STS who the caller is.
+  const hubAccountId = options.organization?.hub.accountId ?? (await localAccountId(options.env));
   const progress = new Progress(io, !options.json && io.stderrIsTty);
   let stack: LocalStack | undefined;
   const server = await startApprovalServer(

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AccountEnvironment } from '../../cli/environment.ts';
 import { bufferIo } from '../../cli/io.ts';
+import { describeLocation } from '../../cli/ledger-location.ts';
+import { type LocalLedger, startLocalLedger } from '../../cli/local-ledger.ts';
 import { main } from '../../cli/main.ts';
 import { organizationEnvironment } from '../../cli/organization-environment.ts';
 import { organizationScenario, SimulatedOrganization } from '../../cli/simulated-account/index.ts';
@@ -29,13 +31,21 @@ function world() {
 
 async function runCli(args: string[], w = world()) {
   const io = bufferIo();
+  let local: LocalLedger | undefined;
   const code = await main(args, io, {
+    openLedger: async () => {
+      local = await startLocalLedger();
+      const location = { type: 'local' as const, path: 'memory' };
+      return { ledger: local.ledger, location, where: describeLocation(location), close: async () => {} };
+    },
     awsEnvironment: async () => w.env,
     demoEnvironment: () => Promise.reject(new Error('not the demo')),
     organizationEnvironment: (env, targets) =>
       organizationEnvironment(env, targets, { plugins: [w.organization.plugin()] }),
   });
-  return { code, stdout: io.stdout(), stderr: io.stderr(), ...w };
+  const runs = local ? await local.ledger.listRuns({ limit: 50 }) : [];
+  await local?.stop();
+  return { code, stdout: io.stdout(), stderr: io.stderr(), runs, ...w };
 }
 
 interface PlanTargetsJson {
@@ -45,6 +55,42 @@ interface PlanTargetsJson {
     plan: { region: string; groups: { candidates: { imageId: string }[] }[] };
   }[];
 }
+
+describe('amicleaner run with targets', () => {
+  it('runs the organization workflow over every listed target with the caller credentials, one approval', async () => {
+    // Prepare
+    const w = world();
+    const [golden, workloadA] = [w.scenario.golden.accountId, w.scenario.workloads[0]?.accountId as string];
+    const before = [...w.organization.account(golden, EU).images.values()].map((i) => i.imageId);
+
+    // Act
+    const { code, stdout, runs, organization } = await runCli(
+      ['run', '-f', '--mapping-values', 'Team', 'Role', '--accounts', golden, workloadA, '--regions', EU],
+      w,
+    );
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toContain('Organization run over 2 targets (account × region):');
+    const parent = runs.find((r) => r.summary?.targets !== undefined);
+    expect(parent?.status).toBe('COMPLETED');
+    expect(parent?.summary?.targets?.map((t) => `${t.accountId}-${t.region}`)).toEqual(
+      [`${golden}-${EU}`, `${workloadA}-${EU}`].sort(),
+    );
+    // Shared golden AMIs are kept (sharedAmis keep, the default); the workload's own old ones go.
+    const after = new Set([...organization.account(golden, EU).images.values()].map((i) => i.imageId));
+    expect(before.filter((id) => !after.has(id))).toEqual([]);
+    // The workload's own oldest AMI is gone from its own account.
+    const workload = w.scenario.workloads[0];
+    const left = new Set([...organization.account(workloadA, EU).images.values()].map((i) => i.imageId));
+    expect(workload?.ownImageIds.filter((id) => !left.has(id)).length).toBe(parent?.summary?.deregistered);
+    expect(parent?.summary?.deregistered).toBeGreaterThan(0);
+    const assumed = organization.calls.filter((call) => call.command === 'AssumeRole');
+    expect(new Set(assumed.map((call) => call.input.RoleArn))).toEqual(
+      new Set([golden, workloadA].map((a) => `arn:aws:iam::${a}:role/AmiCleanerMemberRole`)),
+    );
+  });
+});
 
 describe('amicleaner plan with targets', () => {
   it('plans every listed account in every listed region, through the member role', async () => {
