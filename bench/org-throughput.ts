@@ -251,7 +251,7 @@ export async function runOrgThroughput(): Promise<SummaryRow[]> {
       statuses: formatCounts(countBy(items, (item) => `${item.kind}:${item.status}`)),
       failures: countBy(
         items.filter((item) => item.status === 'FAILED'),
-        (item) => `${item.reason ?? '?'}: ${String(item.detail ?? '').slice(0, 160)}`,
+        (item) => String(item.lastError ?? item.reason ?? '?').slice(0, 200),
       ),
       cpuMs:
         cpuAtEnd === undefined || cpuAtApproval === undefined
