@@ -306,6 +306,15 @@ function report(m: Measured): SummaryRow[] {
   const last = all.at(-1) ?? Number.NaN;
   const inWindow = all.filter((t) => t > burstsSpent).length;
   const rate = inWindow / ((last - burstsSpent) / 1000);
+  // The last third of every target's calls: once a bucket really ran dry, even when the calls drained
+  // it slower than the burst assumes (a slow process lets tokens pile up past the 100th call).
+  const lastThirdFrom = Math.max(
+    ...m.keys.map((key) => {
+      const times = m.deregistered.get(key) ?? [];
+      return times[Math.floor((2 * times.length) / 3)] ?? Number.NaN;
+    }),
+  );
+  const lastThird = all.filter((t) => t > lastThirdFrom).length / ((last - lastThirdFrom) / 1000);
   const limit = m.targetCount * DEREGISTER_REFILL * m.timeScale;
   const overall = all.length / ((last - m.approvedAt) / 1000);
   const perTarget = m.keys.map((key) => {
@@ -408,6 +417,7 @@ function report(m: Measured): SummaryRow[] {
         status: m.status,
         'dereg/s past every burst (of limit)': `${perSecond(rate)} of ${perSecond(limit)}`,
         ratio: (rate / limit).toFixed(2),
+        'last third (ratio)': `${perSecond(lastThird)} (${(lastThird / limit).toFixed(2)})`,
         'dereg/s from approval': perSecond(overall),
         'AMIs DONE': int(m.imagesDone),
         items: m.statuses,
