@@ -15,6 +15,8 @@
  *   output as JSON), or fails with `States.TaskFailed` when the child fails. A second start with
  *   the same name returns the same child while it runs (same input) and is refused otherwise, as
  *   StartExecution does. Stopping the parent stops its children, as `.sync` does.
+ * - A Task without TimeoutSeconds runs as long as it takes (the runner's own default is 60 s,
+ *   Step Functions' is 99,999,999 s; see withAwsTaskTimeouts).
  * - Stopping (`signal`) is StopExecution: the execution ends ABORTED, the handler calls in flight
  *   are awaited (a Lambda keeps running after its execution stops), then the run is closed by the
  *   real close-abandoned-run handler, as the EventBridge rule does in AWS.
@@ -184,7 +186,7 @@ export async function runWorkflowLocally(
   const rendered = stack.organization
     ? renderDefinition(values, loadDefinitionTemplate(ORGANIZATION_DEFINITION_PATH))
     : targetRendered;
-  const definition = JSON.parse(rendered) as AslDefinition;
+  const definition = withAwsTaskTimeouts(JSON.parse(rendered) as AslDefinition);
   const children = new Map([
     [deleteBatchArn, renderDefinition(values, loadDefinitionTemplate(DELETE_BATCH_DEFINITION_PATH))],
     ...(stack.organization ? [[targetArn, targetRendered] as const] : []),
@@ -254,7 +256,7 @@ export async function runWorkflowLocally(
       if (earlier.input !== input) throw new ExecutionAlreadyExistsError(`execution ${name} already exists`);
       return earlier.result;
     }
-    const childDefinition = JSON.parse(childRendered) as AslDefinition;
+    const childDefinition = withAwsTaskTimeouts(JSON.parse(childRendered) as AslDefinition);
     const childArn = `${start.StateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const childExecution = stateMachineFor(childRendered, childDefinition).run(JSON.parse(input), {
       overrides: overridesFor(childDefinition),
@@ -431,17 +433,41 @@ interface ChildStart {
   readonly Input?: unknown;
 }
 
-interface AslState {
+export interface AslState {
   readonly Type: string;
   readonly Resource?: string;
   readonly Parameters?: Record<string, unknown>;
   readonly TimeoutSeconds?: number;
+  readonly TimeoutSecondsPath?: string;
   readonly Retry?: unknown[];
   readonly ItemProcessor?: { readonly States: Record<string, AslState> };
   readonly Iterator?: { readonly States: Record<string, AslState> };
 }
-interface AslDefinition {
+export interface AslDefinition {
   readonly States: Record<string, AslState>;
+}
+
+/**
+ * The runner gives a Task without TimeoutSeconds 60 s and then fails it with States.Timeout while
+ * its work goes on; Step Functions' default is 99,999,999 s. A `.sync:2` child (a target's delete
+ * phase, a DeleteBatch) runs for minutes, so such Tasks get the longest timer Node can set instead.
+ */
+export const LOCAL_DEFAULT_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+export function withAwsTaskTimeouts<T extends AslDefinition>(definition: T): T {
+  const states = Object.fromEntries(
+    Object.entries(definition.States).map(([name, state]) => {
+      const inner = state.ItemProcessor ?? state.Iterator;
+      const timed =
+        state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined
+          ? { ...state, TimeoutSeconds: LOCAL_DEFAULT_TASK_TIMEOUT_SECONDS }
+          : state;
+      if (!inner) return [name, timed];
+      const key = state.ItemProcessor ? 'ItemProcessor' : 'Iterator';
+      return [name, { ...timed, [key]: withAwsTaskTimeouts(inner) }];
+    }),
+  );
+  return { ...definition, States: states };
 }
 
 /** Every Task state, Map iterations included (state names are unique across the file). */
