@@ -12,6 +12,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { createAcquireLockHandler } from '../../functions/acquire-lock.ts';
 import { signingKeysFromSecret } from '../../functions/adapters/approval-link.ts';
 import type { AwsClients } from '../../functions/adapters/clients.ts';
+import type { ImageUsageOptions } from '../../functions/adapters/image-usage-report.ts';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace, type RunWorkspace } from '../../functions/adapters/workspace.ts';
 import { createApprovalPageHandler } from '../../functions/approval-page.ts';
@@ -82,6 +83,8 @@ export interface LocalStackOptions {
    */
   readonly hubAccountId?: string;
   readonly memberClientsFor?: MemberClientsFor;
+  /** Rotate's wait for image usage reports (tests shorten it; default: the production wait). */
+  readonly usageReports?: Omit<ImageUsageOptions, 'runId'>;
   /** Targets (`--accounts`, `--ou`, `--regions`): the organization workflow runs, one target run each. */
   readonly organization?: LocalOrganization;
 }
@@ -167,6 +170,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
       ...reach,
       workspace,
       ...(options.rotateCallsPerPass === undefined ? {} : { callsPerPass: options.rotateCallsPerPass }),
+      ...(options.usageReports === undefined ? {} : { usageReports: options.usageReports }),
     }),
     RecordPlan: createRecordPlanHandler({ ledger, workspace }),
     RequestApproval: createRequestApprovalHandler({

@@ -145,4 +145,35 @@ describe('organization run faults', () => {
       expect(await h.ledger.getLock(each.key)).toBeUndefined();
     }
   });
+
+  it(`${FAULT_PREFIX} organization × a usage report that never completes keeps that shared AMI (USAGE_REPORT_NOT_READY); the rest of the plan deletes`, async () => {
+    // Prepare: the oldest golden AMI of eu-west-1, shared with the Workloads OU and run by nobody.
+    let stuck = '';
+    harness = await startOrganizationHarness({
+      prepare: (organization, scenario) => {
+        stuck = scenario.golden.imageIds['eu-west-1']?.[0] as string;
+        organization.usageReports.neverComplete.add(stuck);
+      },
+    });
+    const h = harness;
+    const golden = h.targets.find(
+      (t) => t.accountId === h.scenario.golden.accountId && t.region === 'eu-west-1',
+    );
+    const before = h.imagesOf(golden as never);
+
+    // Act
+    const execution = await h.run({ executionName: 'org-report-pending' });
+
+    // Assess
+    expect(execution.result.status).toBe('SUCCEEDED');
+    const after = h.imagesOf(golden as never);
+    expect(after.has(stuck)).toBe(true);
+    const run = await h.targetRun(execution.runId, golden as never);
+    const item = (await h.ledger.listItems(run?.runId as string)).find((i) => i.id === stuck);
+    expect(item?.status).toBe('KEPT');
+    expect(item?.reason).toBe('USAGE_REPORT_NOT_READY');
+    // The other unused shared golden AMIs of the same plan were deleted.
+    expect([...before].filter((id) => !after.has(id)).length).toBeGreaterThan(0);
+    expect(run?.status).toBe('COMPLETED');
+  });
 });

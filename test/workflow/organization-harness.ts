@@ -138,6 +138,8 @@ export async function startOrganizationHarness(
         ...options.settings,
       },
       approvalTimeoutSeconds: 20,
+      // A report that never completes is waited for briefly, not Rotate's production 180 s.
+      usageReports: { maxWaitMs: 300, pollIntervalMs: 50 },
       approvalBaseUrl: server.baseUrl,
       organization: hub.organization,
     });
