@@ -16,7 +16,13 @@ import { plannedTarget } from './core/organization-run.ts';
 import { lockKeyOf } from './core/run-target.ts';
 import { target } from './core/target.ts';
 import type { RunStatus, RunSummary, TargetRunSummary } from './core/workflow.ts';
-import { createFinalizeHandler, type FinalizeDeps, type RunOutcome, settleApproval } from './finalize.ts';
+import {
+  createFinalizeHandler,
+  type FinalizeDeps,
+  type RunOutcome,
+  runStatus,
+  settleApproval,
+} from './finalize.ts';
 
 export interface FinalizeOrganizationRunEvent {
   readonly run: unknown;
@@ -108,11 +114,7 @@ export function createFinalizeOrganizationRunHandler(
     await settleApproval(deps.ledger, recorded, outcome);
     const summary: RunSummary = {
       runId: run.runId,
-      status: statusOf(
-        outcome,
-        failedTargets,
-        sum((l) => l.failed),
-      ),
+      status: runStatus(outcome, failedTargets + sum((l) => l.failed)),
       ...(recorded?.planHash === undefined ? {} : { planHash: recorded.planHash }),
       candidates: sum((l) => l.candidates),
       deregistered: sum((l) => l.deregistered),
@@ -174,12 +176,6 @@ function targetRunCloser(
     (deps.logger ?? silentLogger).warn('closed a target run no phase child resumed', { runId: run.runId });
     return deps.ledger.getRun(run.runId);
   };
-}
-
-function statusOf(outcome: RunOutcome, failedTargets: number, failedItems: number): RunStatus {
-  if (outcome === 'APPROVED')
-    return failedTargets + failedItems > 0 ? 'COMPLETED_WITH_FAILURES' : 'COMPLETED';
-  return outcome;
 }
 
 export const handler = lazyHandler(() =>

@@ -223,7 +223,8 @@ function earlierRunsOf(value: unknown): EarlierRunsSummary | undefined {
   };
 }
 
-function runStatus(outcome: RunOutcome, failed: number): RunStatus {
+/** A run's status from how it ended: an approved run with any failure is COMPLETED_WITH_FAILURES. */
+export function runStatus(outcome: RunOutcome, failed: number): RunStatus {
   if (outcome === 'APPROVED') return failed > 0 ? 'COMPLETED_WITH_FAILURES' : 'COMPLETED';
   return outcome;
 }

@@ -6,6 +6,7 @@
 import type { LedgerItem } from '../../functions/adapters/ledger/index.ts';
 import type { TargetRunSummary } from '../../functions/core/workflow.ts';
 import { droppedNote, fitTable, prose, table, WRAP_WIDTH } from '../report.ts';
+import { summaryLine } from './run-report.ts';
 import type { LocalRunResult } from './run-workflow.ts';
 
 /** Keep reasons that name another account's use (core/cross-account-use.ts). */
@@ -74,18 +75,4 @@ export function renderOrganizationReport(
   for (const t of failed) out.push(`${t.accountId} ${t.region}: ${t.status}: ${t.error}`);
   out.push(summaryLine(result));
   return `${prose(out.join('\n'), width)}\n`;
-}
-
-function summaryLine(result: LocalRunResult): string {
-  if (result.status === 'FAILED')
-    return `Run ${result.executionName}: FAILED (${result.error?.error}): nothing was deleted after the failure`;
-  const s = result.output;
-  if (!s || !('candidates' in s)) return `Run ${result.executionName}: ${s?.status ?? 'unknown'}`;
-  return [
-    `Run ${s.runId}: ${s.status}${s.approver ? `, approved by ${s.approver}` : ''}` +
-      (s.failedTargets ? `, ${s.failedTargets} target(s) did not finish` : ''),
-    `AMIs deregistered: ${s.deregistered}   snapshots deleted: ${s.snapshotsDeleted}   ` +
-      `skipped (in use): ${s.skippedInUse}   failed: ${s.failed}   deferred: ${s.deferred}`,
-    `GiB freed: ${s.gibFreed}   estimated monthly saving: $${s.estimatedMonthlySavingUsd.toFixed(2)}`,
-  ].join('\n');
 }

@@ -88,13 +88,15 @@ function why(item: LedgerItem): string {
   return item.detail ?? '';
 }
 
-function summaryLine(result: LocalRunResult): string {
+/** The run's last lines: its status, counts and saving (an organization run's are the sums over its targets). */
+export function summaryLine(result: LocalRunResult): string {
   if (result.status === 'FAILED')
     return `Run ${result.executionName}: FAILED (${result.error?.error}): nothing was deleted after the failure`;
   const s = result.output;
   if (!s || !('candidates' in s)) return `Run ${result.executionName}: ${s?.status ?? 'unknown'}`;
   return [
-    `Run ${s.runId}: ${s.status}${s.approver ? `, approved by ${s.approver}` : ''}`,
+    `Run ${s.runId}: ${s.status}${s.approver ? `, approved by ${s.approver}` : ''}` +
+      (s.failedTargets ? `, ${s.failedTargets} target(s) did not finish` : ''),
     `AMIs deregistered: ${s.deregistered}   snapshots deleted: ${s.snapshotsDeleted}   ` +
       `skipped (in use): ${s.skippedInUse}   failed: ${s.failed}   deferred: ${s.deferred}`,
     `GiB freed: ${s.gibFreed}   estimated monthly saving: $${s.estimatedMonthlySavingUsd.toFixed(2)}`,
