@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { Ledger } from '../../functions/adapters/ledger/index.ts';
+import { MemoryWorkspace } from '../../functions/adapters/workspace.ts';
+import { DEFAULT_PLAN_SETTINGS } from '../../functions/core/settings.ts';
+import { crossTargets, validateTargetSelection } from '../../functions/core/target.ts';
+import { createResolveTargetsHandler } from '../../functions/resolve-targets.ts';
+
+const A = '111111111111';
+const B = '222222222222';
+const EU = 'eu-west-1';
+const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:ami-cleaner-organization:org-run';
+
+function world(options: { accounts?: string[]; regions?: string[]; perTarget?: number } = {}) {
+  const writes: string[] = [];
+  const ledger = {
+    putRun: async (run: { runId: string }) => void writes.push(`putRun ${run.runId}`),
+    updateRun: async (runId: string) => {
+      writes.push(`updateRun ${runId}`);
+      return true;
+    },
+  } as unknown as Ledger;
+  const workspace = new MemoryWorkspace();
+  const selection = validateTargetSelection({
+    accounts: options.accounts ?? [A, B],
+    regions: options.regions ?? [EU],
+  });
+  const handler = createResolveTargetsHandler({
+    ledger,
+    workspace,
+    selection,
+    resolve: async (s) => crossTargets(s.accounts, s.regions),
+    defaultSettings: DEFAULT_PLAN_SETTINGS,
+    maxDeletionsPerRun: 500,
+    historyBudget: { parent: { fixed: 200, perItem: 22 }, child: { fixed: 10, perItem: 40 } },
+    organizationBudget: { fixed: 90, perTarget: options.perTarget ?? 84 },
+  });
+  const start = (input: unknown) =>
+    handler({ input, execution: { id: ARN, name: 'org-run', startTime: '2026-12-01T12:00:00.000Z' } });
+  return { start, writes, workspace };
+}
+
+describe('ResolveTargets', () => {
+  it('records the run, its target keys and its reference targets, and names every child', async () => {
+    // Prepare
+    const w = world();
+
+    // Act
+    const result = await w.start({ trigger: 'schedule' });
+
+    // Assess
+    expect(result.targets.map((t) => t.key)).toEqual([`${A}-${EU}`, `${B}-${EU}`]);
+    expect(result.targets.every((t) => t.names.plan === `${t.key}-org-run-plan`)).toBe(true);
+    expect(result.childInput).toMatchObject({ trigger: 'schedule', dryRun: false, maxDeletionsPerRun: 500 });
+    expect(w.writes).toEqual(['putRun org-run', 'updateRun org-run']);
+    expect(await w.workspace.getJson('runs/org-run/reference-targets.json')).toEqual({
+      targets: [
+        { accountId: A, region: EU },
+        { accountId: B, region: EU },
+      ],
+    });
+  });
+
+  it.each([
+    [
+      'a target without ami-available',
+      { target: { accountId: A, region: EU } },
+      /target is only allowed with trigger "ami-available"/,
+    ],
+    [
+      "a new AMI's target outside the selection",
+      {
+        trigger: 'ami-available',
+        imageId: 'ami-0123456789abcdef0',
+        target: { accountId: '999999999999', region: EU },
+      },
+      /account 999999999999 in eu-west-1 is not one of this deployment's targets/,
+    ],
+    [
+      'a forged target',
+      {
+        trigger: 'ami-available',
+        imageId: 'ami-0123456789abcdef0',
+        target: { accountId: '../x', region: EU },
+      },
+      /^target: /,
+    ],
+    ['an unknown input key', { phase: 'delete', parentRunId: 'x' }, /unknown input key|phase|parentRunId/],
+  ])('refuses %s before any target is planned', async (_name, input, message) => {
+    // Prepare
+    const w = world();
+
+    // Act
+    const started = w.start(input);
+
+    // Assess
+    await expect(started).rejects.toThrow(message);
+    expect(w.writes.filter((write) => write.startsWith('updateRun'))).toEqual([]);
+  });
+
+  it("refuses a selection past the organization run's history budget, never cutting it", async () => {
+    // Prepare: 2 targets at 20,000 events each cannot fit 25,000.
+    const w = world({ perTarget: 20_000 });
+
+    // Act
+    const started = w.start({});
+
+    // Assess
+    await expect(started).rejects.toThrow(
+      /2 targets could take 40,090 history events in the organization run/,
+    );
+  });
+});
