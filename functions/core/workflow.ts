@@ -128,21 +128,26 @@ export interface RunSummary {
   readonly targets?: readonly TargetRunSummary[];
 }
 
+/** The counts a run's summary carries, shared by a run and each target line of an organization run. */
+type RunCounts = Pick<
+  RunSummary,
+  | 'candidates'
+  | 'deregistered'
+  | 'snapshotsDeleted'
+  | 'skippedInUse'
+  | 'failed'
+  | 'deferred'
+  | 'gibFreed'
+  | 'estimatedMonthlySavingUsd'
+>;
+
 /** One target's share of an organization run's summary. */
-export interface TargetRunSummary {
+export interface TargetRunSummary extends RunCounts {
   readonly accountId: string;
   readonly region: string;
   readonly runId: string;
   /** The target run's status; NOT_STARTED when its plan phase never recorded a run. */
   readonly status: RunStatus | 'NOT_STARTED';
-  readonly candidates: number;
-  readonly deregistered: number;
-  readonly snapshotsDeleted: number;
-  readonly skippedInUse: number;
-  readonly failed: number;
-  readonly deferred: number;
-  readonly gibFreed: number;
-  readonly estimatedMonthlySavingUsd: number;
   readonly error?: string;
 }
 
