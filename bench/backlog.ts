@@ -7,7 +7,8 @@
  * derived from the ASL (`functions/core/quotas.ts`), checked against a measured worst-case run.
  *
  * - `BACKLOG_AMIS` (default 20,000): approved candidates, in groups of 20 AMIs that keep their 4
- *   newest and one in use (15 candidates a group); the run's cap is the construct's default.
+ *   newest and one in use (15 candidates a group), one snapshot each (with more, DeleteSnapshot's
+ *   5/s would bind first); the run's cap is the construct's default.
  * - `BACKLOG_TIME_SCALE` (default 3): the buckets refill that many times faster (same capacity),
  *   so 20,000 AMIs drain in ~30 minutes instead of ~90. The ratio is the measured rate divided by
  *   5/s × the scale. At 10× the local runner itself is the limit (~17 items/s with 5 in flight). Everything else (the SDK's backoff, each handler's own work, the
@@ -84,7 +85,8 @@ export async function runBacklog(): Promise<SummaryRow[]> {
   const tree = definitionHistoryBudget();
   return withLocalRig(async (rig) => {
     // 1. The backlog, approved, with the buckets on: rate and per-execution figures.
-    const bench = seededAccount({ images: groups * PER_GROUP, groups, seed: 'backlog' });
+    // One snapshot an AMI, so DeregisterImage is the binding bucket the ratio is about.
+    const bench = seededAccount({ images: groups * PER_GROUP, groups, seed: 'backlog', dataVolumeShare: 0 });
     bench.account.useEc2RateLimits(timeScale);
     const clock = clockSuccessfulCalls(bench.clients);
     const counter = executionCounter();

@@ -96,13 +96,19 @@ export interface BenchAccount {
  * its 4 newest AMIs and its in-use middle one, so `groups` of `k` images give `groups * (k - 5)`
  * candidates at the default settings.
  */
-export function seededAccount(options: { images: number; groups: number; seed?: string }): BenchAccount {
+export function seededAccount(options: {
+  images: number;
+  groups: number;
+  seed?: string;
+  dataVolumeShare?: number;
+}): BenchAccount {
   const account = new SimulatedAccount({ seed: options.seed ?? 'bench' });
   const scenario = generatedScenario(account, {
     images: options.images,
     groups: options.groups,
     now: new Date(),
     seed: options.seed ?? 'bench',
+    ...(options.dataVolumeShare === undefined ? {} : { dataVolumeShare: options.dataVolumeShare }),
   });
   const clients = createAwsClients({
     region: account.region,

@@ -375,6 +375,11 @@ export interface GeneratedScenarioOptions {
   readonly now: Date;
   /** Seeds names and sizes (ids come from the account's own seed). Default `generated`. */
   readonly seed?: string;
+  /**
+   * Share of AMIs with a second, data volume (default 0.3, about 1.3 snapshots an AMI). 0 gives
+   * one snapshot an AMI, so DeregisterImage, not DeleteSnapshot, is the binding bucket.
+   */
+  readonly dataVolumeShare?: number;
 }
 
 export interface GeneratedScenario {
@@ -408,10 +413,11 @@ export function generatedScenario(
   const imagesByGroup: string[][] = groupTags.map(() => []);
   const nowMs = options.now.getTime();
   let snapshotCount = 0;
+  const dataVolumeShare = options.dataVolumeShare ?? 0.3;
   for (let i = 0; i < options.images; i++) {
     const groupIndex = i % groupCount;
     const tags = groupTags[groupIndex] as { environment: string; role: string };
-    const volumes = random.next() < 0.3 ? [8, 10 * random.int(1, 10)] : [8];
+    const volumes = random.next() < dataVolumeShare ? [8, 10 * random.int(1, 10)] : [8];
     snapshotCount += volumes.length;
     const image = account.addImage({
       name: `${tags.role}-${random.hex(7)}`,
