@@ -211,6 +211,7 @@ export class AmiCleaner extends Construct {
     this.alarmTopic = settings.alarmTopic ?? this.createAlarmTopic(settings.approvalEmail);
     this.alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.stateMachine,
+      ...(this.organizationStateMachine ? { organizationStateMachine: this.organizationStateMachine } : {}),
       deadLetterQueue: this.triggers.deadLetterQueue,
       alarmTopic: this.alarmTopic,
     });

@@ -10,18 +10,33 @@ import { Construct } from 'constructs';
 export interface WorkflowAlarmsProps {
   /** Alarms on its failed, timed-out, aborted and throttled executions. */
   readonly stateMachine: sfn.StateMachine;
+  /**
+   * With `targets`: the organization run, alarmed on the same four. Its target runs are
+   * `stateMachine`'s executions, so a target that fails sets off both.
+   */
+  readonly organizationStateMachine?: sfn.StateMachine;
   /** Alarms as soon as a trigger event lands here (it started no run). */
   readonly deadLetterQueue: sqs.IQueue;
   /** Every alarm notifies this topic when it goes off. */
   readonly alarmTopic: sns.ITopic;
 }
 
-export class WorkflowAlarms extends Construct {
+/** The four alarms on one state machine's executions. */
+export interface ExecutionAlarms {
+  readonly executionsFailed: cloudwatch.Alarm;
+  readonly executionsTimedOut: cloudwatch.Alarm;
+  readonly executionsAborted: cloudwatch.Alarm;
+  readonly executionsThrottled: cloudwatch.Alarm;
+}
+
+export class WorkflowAlarms extends Construct implements ExecutionAlarms {
   readonly executionsFailed: cloudwatch.Alarm;
   readonly executionsTimedOut: cloudwatch.Alarm;
   readonly executionsAborted: cloudwatch.Alarm;
   readonly executionsThrottled: cloudwatch.Alarm;
   readonly deadLetters: cloudwatch.Alarm;
+  /** Only with `organizationStateMachine`. */
+  readonly organizationRun?: ExecutionAlarms;
 
   constructor(scope: Construct, id: string, props: WorkflowAlarmsProps) {
     super(scope, id);
@@ -40,26 +55,41 @@ export class WorkflowAlarms extends Construct {
       alarm.addAlarmAction(notify);
       return alarm;
     };
-    this.executionsFailed = any(
-      'ExecutionsFailed',
-      sm.metricFailed(metric),
-      'An ami-cleaner run failed: nothing was deleted unless it failed after approval; see the ledger.',
-    );
-    this.executionsTimedOut = any(
-      'ExecutionsTimedOut',
-      sm.metricTimedOut(metric),
-      'An ami-cleaner run outlived its lock TTL and was stopped.',
-    );
-    this.executionsAborted = any(
-      'ExecutionsAborted',
-      sm.metricAborted(metric),
-      'An ami-cleaner run was aborted.',
-    );
-    this.executionsThrottled = any(
-      'ExecutionsThrottled',
-      sm.metricThrottled(metric),
-      'Step Functions throttled ami-cleaner state transitions.',
-    );
+    // The target run's ids carry no prefix, so adding `targets` replaces none of its alarms.
+    const executionAlarms = (sm: sfn.StateMachine, prefix: string, run: string): ExecutionAlarms => ({
+      executionsFailed: any(
+        `${prefix}ExecutionsFailed`,
+        sm.metricFailed(metric),
+        `An ami-cleaner ${run} failed: nothing was deleted unless it failed after approval; see the ledger.`,
+      ),
+      executionsTimedOut: any(
+        `${prefix}ExecutionsTimedOut`,
+        sm.metricTimedOut(metric),
+        `An ami-cleaner ${run} outlived its lock TTL and was stopped.`,
+      ),
+      executionsAborted: any(
+        `${prefix}ExecutionsAborted`,
+        sm.metricAborted(metric),
+        `An ami-cleaner ${run} was aborted.`,
+      ),
+      executionsThrottled: any(
+        `${prefix}ExecutionsThrottled`,
+        sm.metricThrottled(metric),
+        `Step Functions throttled the state transitions of an ami-cleaner ${run}.`,
+      ),
+    });
+    const own = executionAlarms(sm, '', props.organizationStateMachine ? 'target run' : 'run');
+    this.executionsFailed = own.executionsFailed;
+    this.executionsTimedOut = own.executionsTimedOut;
+    this.executionsAborted = own.executionsAborted;
+    this.executionsThrottled = own.executionsThrottled;
+    if (props.organizationStateMachine) {
+      this.organizationRun = executionAlarms(
+        props.organizationStateMachine,
+        'OrganizationRun',
+        'organization run',
+      );
+    }
     this.deadLetters = any(
       'TriggerDeadLetters',
       props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),

@@ -215,6 +215,33 @@ describe('the organization run (targets)', () => {
     });
   });
 
+  it('alarms on failed, timed-out, aborted and throttled organization runs, to the alarm topic', () => {
+    // Prepare
+    const alarms = Object.values(resources).filter(
+      (r: Json) => r.Type === 'AWS::CloudWatch::Alarm',
+    ) as Json[];
+    const on = (machine: unknown) =>
+      alarms
+        .filter(
+          (a) =>
+            JSON.stringify(a.Properties.Dimensions) ===
+            JSON.stringify([{ Name: 'StateMachineArn', Value: stack.resolve(machine) }]),
+        )
+        .map((a) => a.Properties.MetricName)
+        .sort();
+    const four = ['ExecutionThrottled', 'ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut'];
+
+    // Assess
+    expect(on(organization?.stateMachineArn)).toEqual(four);
+    expect(on(cleaner.stateMachine.stateMachineArn)).toEqual(four);
+    const organizationRunAlarms = Object.values(cleaner.alarms.organizationRun ?? {});
+    expect(organizationRunAlarms).toHaveLength(4);
+    for (const alarm of organizationRunAlarms) {
+      const id = stack.getLogicalId(alarm.node.defaultChild as never);
+      expect(resources[id].Properties.AlarmActions).toEqual([stack.resolve(cleaner.alarmTopic.topicArn)]);
+    }
+  });
+
   it('lets exactly the member role callers assume the member role, and only of the listed accounts', () => {
     // Prepare
     const callers = cleaner.memberRoleCallers.map((role) => roleRef(stack, role)).sort();
