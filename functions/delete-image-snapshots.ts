@@ -10,15 +10,7 @@ import { deleteSnapshot, snapshotUsedByOtherImage } from './adapters/image-actio
 import type { Ledger } from './adapters/ledger/index.ts';
 import { lazyHandler, ledgerFromEnv, targetClientsFromEnv } from './commons/deps.ts';
 import { classifyFailures, ItemStateChangedError } from './commons/errors.ts';
-import {
-  AMI_ID,
-  PLAN_HASH,
-  RUN_ID,
-  requireIdList,
-  requireRecord,
-  requireString,
-  SNAPSHOT_ID,
-} from './commons/events.ts';
+import { requireImageItem } from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
@@ -78,11 +70,7 @@ export function createDeleteImageSnapshotsHandler(
 ): (event: DeleteImageSnapshotsEvent) => Promise<DeleteImageSnapshotsResult> {
   const logger = deps.logger ?? silentLogger;
   return classifyFailures('DeleteImageSnapshots', async (event) => {
-    const record = requireRecord(event, 'event');
-    const runId = requireString(record, 'runId', RUN_ID);
-    const planHash = requireString(record, 'planHash', PLAN_HASH);
-    const imageId = requireString(record, 'imageId', AMI_ID);
-    const snapshotIds = requireIdList(record, 'snapshotIds', SNAPSHOT_ID);
+    const { runId, planHash, imageId, snapshotIds } = requireImageItem(event);
     // The run's lock (and intent partition) is its target's, from its record.
     const run = await recordedRun(deps.ledger, runId);
     const lockKey = lockKeyOf(run, deps);

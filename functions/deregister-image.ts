@@ -25,16 +25,7 @@ import {
   ItemStateChangedError,
   NotApprovedError,
 } from './commons/errors.ts';
-import {
-  ACCOUNT_ID,
-  AMI_ID,
-  PLAN_HASH,
-  RUN_ID,
-  requireIdList,
-  requireRecord,
-  requireString,
-  SNAPSHOT_ID,
-} from './commons/events.ts';
+import { ACCOUNT_ID, requireIdList, requireImageItem } from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
@@ -94,11 +85,7 @@ export function createDeregisterImageHandler(
 ): (event: DeregisterImageEvent) => Promise<DeregisterImageResult> {
   const logger = deps.logger ?? silentLogger;
   return classifyFailures('DeregisterImage', async (event) => {
-    const record = requireRecord(event, 'event');
-    const runId = requireString(record, 'runId', RUN_ID);
-    const planHash = requireString(record, 'planHash', PLAN_HASH);
-    const imageId = requireString(record, 'imageId', AMI_ID);
-    const snapshotIds = requireIdList(record, 'snapshotIds', SNAPSHOT_ID);
+    const { record, runId, planHash, imageId, snapshotIds } = requireImageItem(event);
     // The run's account and region (and so its lock), from its record; the role is assumed first.
     const run = await recordedRun(deps.ledger, runId);
     // A target run's consumers are the other target accounts of its region, as planning had them.

@@ -89,3 +89,24 @@ export function requireIdList(
   }
   return value as string[];
 }
+
+/** An approved AMI's deletion step event: the run, the plan it was approved in, the AMI and its snapshots. */
+export interface ImageItemEvent {
+  readonly record: Record<string, unknown>;
+  readonly runId: string;
+  readonly planHash: string;
+  readonly imageId: string;
+  readonly snapshotIds: string[];
+}
+
+/** The fields Deregister and DeleteImageSnapshots both act on, each checked as `requireString` does. */
+export function requireImageItem(event: unknown): ImageItemEvent {
+  const record = requireRecord(event, 'event');
+  return {
+    record,
+    runId: requireString(record, 'runId', RUN_ID),
+    planHash: requireString(record, 'planHash', PLAN_HASH),
+    imageId: requireString(record, 'imageId', AMI_ID),
+    snapshotIds: requireIdList(record, 'snapshotIds', SNAPSHOT_ID),
+  };
+}
