@@ -15,7 +15,7 @@ import { createLogger, type HandlerLogger, silentLogger } from './commons/logger
 import { plannedTarget } from './core/organization-run.ts';
 import { lockKeyOf } from './core/run-target.ts';
 import { target } from './core/target.ts';
-import type { RunStatus, RunSummary, TargetRunSummary } from './core/workflow.ts';
+import type { RunSummary, TargetRunSummary } from './core/workflow.ts';
 import {
   createFinalizeHandler,
   type FinalizeDeps,

@@ -24,7 +24,7 @@ import { organizationHistoryBudget } from '../../functions/core/organization-run
 import type { RecycleBinRetention } from '../../functions/core/recycle-bin.ts';
 import type { PlanSettings } from '../../functions/core/settings.ts';
 import { DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH } from '../../functions/core/summary.ts';
-import { target as makeTarget, type Target, type ValidTargetSelection } from '../../functions/core/target.ts';
+import type { Target, ValidTargetSelection } from '../../functions/core/target.ts';
 import { createDeleteImageSnapshotsHandler } from '../../functions/delete-image-snapshots.ts';
 import { createDeleteOrphanSnapshotHandler } from '../../functions/delete-orphan-snapshot.ts';
 import { createDeregisterImageHandler } from '../../functions/deregister-image.ts';

@@ -24,7 +24,6 @@
 import './polyfills.ts';
 import { randomBytes } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import type { ValidTargetSelection } from '../../functions/core/target.ts';
 import type { RunSummary } from '../../functions/core/workflow.ts';
 import {
   DELETE_BATCH_DEFINITION_PATH,
