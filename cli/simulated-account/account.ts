@@ -55,7 +55,11 @@ export interface RateLimit {
   readonly refillPerSecond: number;
 }
 
-/** The EC2 token buckets from MISSION.md, per account and region. */
+/**
+ * The EC2 token buckets from MISSION.md, per account and region, one bucket per API action: EC2's
+ * request rate limiting "evaluates each API individually", so DescribeImages spending its tokens
+ * leaves DescribeInstances' untouched (docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+ */
 export const EC2_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
   DescribeImages: { capacity: 100, refillPerSecond: 20 },
   DescribeImageAttribute: { capacity: 100, refillPerSecond: 20 },
