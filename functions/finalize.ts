@@ -165,6 +165,7 @@ async function publishRunMetrics(
     metrics.publish(
       buildRunMetrics({
         executionArn: run.executionArn,
+        ...(run.target === undefined ? {} : { target: run.target }),
         summary,
         ...(latency === undefined ? {} : { approvalLatencySeconds: latency }),
       }),

@@ -218,6 +218,7 @@ export class AmiCleaner extends Construct {
     this.dashboard = new AuditDashboard(this, 'Audit', {
       stateMachine: this.stateMachine,
       ledgerTable: this.ledgerTable,
+      ...(this.organizationStateMachine ? { organizationStateMachine: this.organizationStateMachine } : {}),
     });
     // A run that ends with failed items still succeeds as an execution: this alarm is what tells.
     this.dashboard.itemsFailedAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));

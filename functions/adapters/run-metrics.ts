@@ -36,18 +36,28 @@ export class PowertoolsRunMetrics implements RunMetricsPublisher {
   }
 
   publish(run: RunMetrics): void {
-    const target = {
+    const deployment = {
       [METRIC_DIMENSION.region]: run.dimensions.region,
       [METRIC_DIMENSION.account]: run.dimensions.account,
     };
-    // Two documents: the quantities by target, and the run count by target and outcome (one
-    // document has one dimension set for all its metrics).
-    this.#addDimensions(target);
+    // Two documents: the quantities by deployment, and the run count by deployment and outcome
+    // (one document has one dimension set for all its metrics); a third for a target run.
+    this.#addDimensions(deployment);
     for (const value of run.values) this.#metrics.addMetric(value.name, UNIT[value.unit], value.value);
     this.#metrics.publishStoredMetrics();
-    this.#addDimensions({ ...target, [METRIC_DIMENSION.outcome]: run.outcome });
+    this.#addDimensions({ ...deployment, [METRIC_DIMENSION.outcome]: run.outcome });
     this.#metrics.addMetric(RUN_METRIC.runs, MetricUnit.Count, 1);
     this.#metrics.publishStoredMetrics();
+    // A target run's quantities again, by the account and region it cleaned (their own metrics).
+    if (run.target) {
+      this.#addDimensions({
+        ...deployment,
+        [METRIC_DIMENSION.targetAccount]: run.target.account,
+        [METRIC_DIMENSION.targetRegion]: run.target.region,
+      });
+      for (const value of run.values) this.#metrics.addMetric(value.name, UNIT[value.unit], value.value);
+      this.#metrics.publishStoredMetrics();
+    }
   }
 
   /** Into the one dimension set with `service` (Powertools' `addDimensions` would start a second set). */

@@ -24,10 +24,19 @@ export const RUN_METRIC = {
 export type RunMetricName = (typeof RUN_METRIC)[keyof typeof RUN_METRIC];
 
 /**
- * Every metric carries these. `account` is the account the run worked on (today the deployment's
- * own), so targets in other accounts can reuse the same metrics later.
+ * Every metric carries `region` and `account`: the deployment's (from the execution ARN), so the
+ * dashboard and the ItemsFailed alarm see every run of the deployment, whichever account it
+ * cleaned. A target run of an organization run also publishes its quantities with
+ * `targetAccount` and `targetRegion`, the account and region it cleaned: a metric of its own,
+ * so nothing is counted twice.
  */
-export const METRIC_DIMENSION = { region: 'region', account: 'account', outcome: 'outcome' } as const;
+export const METRIC_DIMENSION = {
+  region: 'region',
+  account: 'account',
+  outcome: 'outcome',
+  targetAccount: 'targetAccount',
+  targetRegion: 'targetRegion',
+} as const;
 
 /** The statuses a run can end with, i.e. the values of the `outcome` dimension of `Runs`. */
 export const RUN_OUTCOMES = [
@@ -48,9 +57,11 @@ export interface MetricValue {
   readonly value: number;
 }
 
-/** What one finished run publishes: values with the target dimensions, and the outcome count. */
+/** What one finished run publishes: values with the deployment's dimensions, and the outcome count. */
 export interface RunMetrics {
   readonly dimensions: { readonly region: string; readonly account: string };
+  /** Only for a target run of an organization run: the account and region it cleaned. */
+  readonly target?: { readonly region: string; readonly account: string };
   readonly values: readonly MetricValue[];
   readonly outcome: RunStatus;
 }
@@ -81,6 +92,8 @@ export function approvalLatencySeconds(approval?: {
 
 export function buildRunMetrics(input: {
   readonly executionArn: string;
+  /** The run record's target: a target run's account and region (even the hub's own). */
+  readonly target?: { readonly accountId: string; readonly region: string };
   readonly summary: RunSummary;
   readonly approvalLatencySeconds?: number;
 }): RunMetrics {
@@ -97,5 +110,11 @@ export function buildRunMetrics(input: {
   if (input.approvalLatencySeconds !== undefined) {
     values.push({ name: RUN_METRIC.approvalLatency, unit: 'Seconds', value: input.approvalLatencySeconds });
   }
-  return { dimensions: targetOfExecution(input.executionArn), values, outcome: summary.status };
+  const cleaned = input.target;
+  return {
+    dimensions: targetOfExecution(input.executionArn),
+    ...(cleaned === undefined ? {} : { target: { region: cleaned.region, account: cleaned.accountId } }),
+    values,
+    outcome: summary.status,
+  };
 }

@@ -1,8 +1,8 @@
 /**
  * The audit dashboard: what the cleanup has done over time, from the metrics Finalize publishes
  * (names shared through functions/core/run-metrics.ts), plus links to the executions and the
- * ledger. The metrics' dimensions are this stack's own account and region: the account the runs
- * work on today.
+ * ledger. The metrics' dimensions are this stack's own account and region, so every run of the
+ * deployment adds to them; with `targets`, a row graphs each target's own (see run-metrics.ts).
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -21,6 +21,8 @@ import { POWERTOOLS_SERVICE_NAME } from './function-factory.ts';
 export interface AuditDashboardProps {
   readonly stateMachine: sfn.IStateMachine;
   readonly ledgerTable: dynamodb.ITable;
+  /** With `targets`: the organization run, linked, and a row graphing each target's own metrics. */
+  readonly organizationStateMachine?: sfn.IStateMachine;
 }
 
 const DAY = Duration.days(1);
@@ -68,8 +70,40 @@ export class AuditDashboard extends Construct {
         'An ami-cleaner run ended with items FAILED; `amicleaner history --run ID` shows which and why.',
     });
 
+    // One line per target account and region: a SEARCH, since OUs add targets at run time.
+    const byTarget = (name: RunMetricName, label: string) =>
+      new cloudwatch.MathExpression({
+        expression:
+          `SEARCH('{${METRICS_NAMESPACE},service,${METRIC_DIMENSION.region},${METRIC_DIMENSION.account},` +
+          `${METRIC_DIMENSION.targetAccount},${METRIC_DIMENSION.targetRegion}} MetricName="${name}" ` +
+          `service="${POWERTOOLS_SERVICE_NAME}" ${METRIC_DIMENSION.account}="${account}" ` +
+          `${METRIC_DIMENSION.region}="${region}"', 'Sum', 86400)`,
+        usingMetrics: {},
+        period: DAY,
+        label,
+      });
+    const targetRows = props.organizationStateMachine
+      ? [
+          [
+            new cloudwatch.GraphWidget({
+              title: 'AMIs deregistered per day, by target account and region',
+              width: 12,
+              left: [byTarget(RUN_METRIC.amisDeregistered, '')],
+            }),
+            new cloudwatch.GraphWidget({
+              title: 'Items failed per day, by target account and region',
+              width: 12,
+              left: [byTarget(RUN_METRIC.itemsFailed, '')],
+            }),
+          ],
+        ]
+      : [];
+
     const consoleUrl = `https://${region}.console.aws.amazon.com`;
     const executions = `${consoleUrl}/states/home?region=${region}#/statemachines/view/${props.stateMachine.stateMachineArn}`;
+    const organizationLink = props.organizationStateMachine
+      ? `[Organization runs](${consoleUrl}/states/home?region=${region}#/statemachines/view/${props.organizationStateMachine.stateMachineArn}) (each plans and deletes in every target through target runs) · `
+      : '';
     const ledger = `${consoleUrl}/dynamodbv2/home?region=${region}#item-explorer?table=${props.ledgerTable.tableName}`;
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -82,6 +116,7 @@ export class AuditDashboard extends Construct {
             markdown: [
               '# ami-cleaner: what the cleanup has done',
               `[Executions of the state machine](${executions}) (each one is a run; its name is the run id) · ` +
+                organizationLink +
                 `[The audit ledger](${ledger}) (every decision about every AMI) · ` +
                 `\`amicleaner report --ledger-table ${props.ledgerTable.tableName}\` totals it by month, group and region.`,
               'Savings are estimated upper bounds (snapshots are incremental). Daily sums.',
@@ -124,6 +159,7 @@ export class AuditDashboard extends Construct {
             right: [metric(RUN_METRIC.estimatedMonthlySavingUsd, 'USD a month saved')],
           }),
         ],
+        ...targetRows,
         [
           new cloudwatch.GraphWidget({
             title: 'Failures',

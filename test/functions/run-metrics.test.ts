@@ -141,6 +141,52 @@ describe('PowertoolsRunMetrics', () => {
   });
 });
 
+describe('PowertoolsRunMetrics for a target run of an organization run', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it('adds the quantities by the account and region it cleaned, as metrics of their own', () => {
+    // Prepare
+    const emf = captureEmf();
+    const metrics = new PowertoolsRunMetrics({ serviceName: 'ami-cleaner' });
+    const target = { accountId: '210987654321', region: 'us-east-1' };
+
+    // Act
+    metrics.publish(buildRunMetrics({ executionArn: ARN, target, summary: SUMMARY }));
+
+    // Assess: the deployment's two documents unchanged (the alarm and dashboard see this run)...
+    const [quantities, run, byTarget] = emf.documents() as [EmfDocument, EmfDocument, EmfDocument];
+    expect(emf.documents()).toHaveLength(3);
+    expect(quantities).toMatchObject({ region: 'eu-west-1', account: '123456789012', ItemsFailed: 1 });
+    expect(run).toMatchObject({ outcome: 'COMPLETED_WITH_FAILURES', Runs: 1, account: '123456789012' });
+    // ...and a third with its own dimension set, so no series counts the run twice.
+    expect(byTarget._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([
+      ['service', 'region', 'account', 'targetAccount', 'targetRegion'],
+    ]);
+    expect(byTarget).toMatchObject({
+      account: '123456789012',
+      targetAccount: '210987654321',
+      targetRegion: 'us-east-1',
+      AmisDeregistered: 2,
+      GiBFreed: 38,
+      ItemsFailed: 1,
+    });
+    expect(byTarget).not.toHaveProperty('Runs');
+  });
+
+  it("a target run of the hub's own account and region is published by target too", () => {
+    const own = buildRunMetrics({
+      executionArn: ARN,
+      target: { accountId: '123456789012', region: 'eu-west-1' },
+      summary: SUMMARY,
+    });
+    expect(own.target).toEqual({ account: '123456789012', region: 'eu-west-1' });
+    expect(buildRunMetrics({ executionArn: ARN, summary: SUMMARY }).target).toBeUndefined();
+  });
+});
+
 describe('finalize publishes run metrics', () => {
   let h: Harness;
   let scenario: Scenario;
@@ -233,6 +279,23 @@ describe('finalize publishes run metrics', () => {
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({ outcome: 'DRY_RUN', dimensions: { region: 'eu-west-1' } });
     expect(published[0]?.values.map((v) => v.name)).not.toContain(RUN_METRIC.approvalLatency);
+  });
+
+  it("a target run's metrics carry the account and region its run record names", async () => {
+    // Prepare: the run record of a target run in a member account (as AcquireLock writes it).
+    const { run } = await planRun(h);
+    const target = { accountId: '210987654321', region: 'us-east-1' };
+    await h.ledger.putRun({ ...run, target } as never, { status: 'RUNNING' });
+
+    // Act
+    await finalizeWith(recorder)({ run, outcome: 'DRY_RUN' });
+
+    // Assess
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      dimensions: { account: '123456789012', region: 'eu-west-1' },
+      target: { account: '210987654321', region: 'us-east-1' },
+    });
   });
 
   it('still closes the run when publishing fails', async () => {

@@ -2,18 +2,19 @@ import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE, RUN_METRIC, RUN_OUTCOMES } from '../../functions/core/run-metrics.ts';
-import { AmiCleaner, InlineCodeFunctionFactory } from '../../infra/ami-cleaner.ts';
+import { AmiCleaner, type AmiCleanerProps, InlineCodeFunctionFactory } from '../../infra/ami-cleaner.ts';
 import { POWERTOOLS_SERVICE_NAME } from '../../infra/lib/function-factory.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: these tests walk the parsed dashboard JSON.
 type Json = Record<string, any>;
 
-function synth() {
+function synth(props: Partial<AmiCleanerProps> = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   const stack = new Stack(app, 'TestStack', { env: { account: '123456789012', region: 'eu-west-1' } });
   const cleaner = new AmiCleaner(stack, 'Cleaner', {
     approvalEmail: 'ops@example.com',
     functionFactory: new InlineCodeFunctionFactory(),
+    ...props,
   });
   const template = Template.fromStack(stack);
   const [dashboard, ...others] = Object.values(
@@ -123,5 +124,51 @@ describe('audit dashboard', () => {
     expect(Object.fromEntries((stat.Metric.Dimensions as Json[]).map((d) => [d.Name, d.Value]))).toEqual(
       target,
     );
+  });
+});
+
+describe('audit dashboard with targets', () => {
+  const { stack, cleaner, widgets } = synth({
+    targets: { accounts: ['123456789012', '210987654321'], regions: ['eu-west-1', 'us-east-1'] },
+  });
+  const BY_TARGET = ['AMIs deregistered', 'Items failed'].map(
+    (what) => `${what} per day, by target account and region`,
+  );
+
+  it("graphs each target's own metrics through a SEARCH of the dimension set target runs publish", () => {
+    for (const [title, name] of [
+      [BY_TARGET[0], RUN_METRIC.amisDeregistered],
+      [BY_TARGET[1], RUN_METRIC.itemsFailed],
+    ] as const) {
+      // Act
+      const [row, ...more] = titled(widgets, title as string).properties.metrics as Json[][];
+
+      // Assess: the schema is the adapter's third document's (service, region, account, targetAccount,
+      // targetRegion), limited to this deployment's account and region.
+      expect(more).toEqual([]);
+      expect(row?.[0]?.expression).toBe(
+        `SEARCH('{${METRICS_NAMESPACE},service,region,account,targetAccount,targetRegion} MetricName="${name}" ` +
+          `service="${POWERTOOLS_SERVICE_NAME}" account="123456789012" region="eu-west-1"', 'Sum', 86400)`,
+      );
+    }
+  });
+
+  it('links to the organization runs as well as the target runs', () => {
+    // Prepare
+    const organization = stack.resolve(cleaner.organizationStateMachine?.stateMachineArn).Ref as string;
+
+    // Act
+    const text = widgets.find((w) => w.type === 'text')?.properties.markdown as string;
+
+    // Assess
+    expect(text).toContain(
+      `[Organization runs](https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/statemachines/view/<${organization}>)`,
+    );
+  });
+
+  it('has no by-target row and no organization link without targets', () => {
+    const plain = synth().widgets;
+    for (const title of BY_TARGET) expect(() => titled(plain, title as string)).toThrow(/no widget/);
+    expect(JSON.stringify(plain)).not.toContain('Organization runs');
   });
 });
