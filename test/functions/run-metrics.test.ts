@@ -139,15 +139,8 @@ describe('PowertoolsRunMetrics', () => {
     expect(run).toMatchObject({ outcome: 'COMPLETED_WITH_FAILURES', Runs: 1, region: 'eu-west-1' });
     expect(run).not.toHaveProperty('GiBFreed');
   });
-});
 
-describe('PowertoolsRunMetrics for a target run of an organization run', () => {
-  afterEach(() => {
-    vi.unstubAllEnvs();
-    vi.restoreAllMocks();
-  });
-
-  it('adds the quantities by the account and region it cleaned, as metrics of their own', () => {
+  it('for a target run of an organization run, adds the quantities by the account and region it cleaned, as metrics of their own', () => {
     // Prepare
     const emf = captureEmf();
     const metrics = new PowertoolsRunMetrics({ serviceName: 'ami-cleaner' });
