@@ -14,9 +14,13 @@
  *   5/s × the scale. At 10× the local runner itself is the limit (~17 items/s with 5 in flight). Everything else (the SDK's backoff, each handler's own work, the
  *   ledger) keeps real time, so a scaled run is the harder one: per-item overhead weighs the scale
  *   times more against the refill.
+ * - `BACKLOG_DELETION_MAX_CONCURRENCY` (default the local runner's, 5): items in flight in each
+ *   DeleteBatch child, the construct's `deletionMaxConcurrency`.
  * - `BACKLOG_WORST_GROUPS` (default 16, 240 items, 2 children): the size of the worst-case run
  *   (every deletion step spends every retrier, no buckets), checked against the derived bound.
  */
+
+import { LOCAL_DELETION_MAX_CONCURRENCY } from '../cli/local-runner/run-workflow.ts';
 import {
   DEFAULT_MAX_DELETIONS_PER_RUN,
   itemsPerBatch,
@@ -80,6 +84,10 @@ export async function runBacklog(): Promise<SummaryRow[]> {
   const amis = Number(process.env.BACKLOG_AMIS ?? 20_000);
   const timeScale = Number(process.env.BACKLOG_TIME_SCALE ?? 3);
   const worstGroups = Number(process.env.BACKLOG_WORST_GROUPS ?? 16);
+  // Items in flight per DeleteBatch child; unset means the construct's default.
+  const deletionMaxConcurrency = Number(
+    process.env.BACKLOG_DELETION_MAX_CONCURRENCY ?? LOCAL_DELETION_MAX_CONCURRENCY,
+  );
   const groups = Math.ceil(amis / CANDIDATES_PER_GROUP);
   const maxDeletionsPerRun = Math.max(amis, DEFAULT_MAX_DELETIONS_PER_RUN);
   const tree = definitionHistoryBudget();
@@ -94,6 +102,7 @@ export async function runBacklog(): Promise<SummaryRow[]> {
       bench,
       approve: true,
       maxDeletionsPerRun,
+      deletionMaxConcurrency,
       keepEvents: false,
       onEvent: counter.onEvent,
     });
@@ -131,7 +140,8 @@ export async function runBacklog(): Promise<SummaryRow[]> {
 
     printTable(
       `Backlog: ${int(deregistered.length)} AMIs deregistered under one approval in ${children} DeleteBatch children ` +
-        `(≤ ${itemsPerBatch(tree)} items each), ${counter.passes()} Rotate passes, EC2 buckets on at ${timeScale}× speed`,
+        `(≤ ${itemsPerBatch(tree)} items each, ${deletionMaxConcurrency} in flight), ${counter.passes()} Rotate passes, ` +
+        `EC2 buckets on at ${timeScale}× speed`,
       [...counter.executions]
         .sort(([, a], [, b]) => b.events - a.events)
         .slice(0, 4)
@@ -165,7 +175,7 @@ export async function runBacklog(): Promise<SummaryRow[]> {
     return [
       {
         bench: 'backlog',
-        case: `${int(deregistered.length)} AMIs, ${children} children, ${counter.passes()} Rotate passes, buckets at ${timeScale}×`,
+        case: `${int(deregistered.length)} AMIs, ${children} children, ${counter.passes()} Rotate passes, ${deletionMaxConcurrency} in flight, buckets at ${timeScale}×`,
         figure:
           `${perSecond(rate)} past the burst = ${(rate / refill).toFixed(2)} of 5/s×${timeScale} ` +
           `(${(rate / ceiling).toFixed(2)} of the DeleteSnapshot-bound ceiling at ${perAmi.toFixed(2)} snapshots/AMI), ` +
