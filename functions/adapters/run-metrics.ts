@@ -42,22 +42,25 @@ export class PowertoolsRunMetrics implements RunMetricsPublisher {
     };
     // Two documents: the quantities by deployment, and the run count by deployment and outcome
     // (one document has one dimension set for all its metrics); a third for a target run.
-    this.#addDimensions(deployment);
-    for (const value of run.values) this.#metrics.addMetric(value.name, UNIT[value.unit], value.value);
-    this.#metrics.publishStoredMetrics();
+    this.#publishQuantities(run, deployment);
     this.#addDimensions({ ...deployment, [METRIC_DIMENSION.outcome]: run.outcome });
     this.#metrics.addMetric(RUN_METRIC.runs, MetricUnit.Count, 1);
     this.#metrics.publishStoredMetrics();
     // A target run's quantities again, by the account and region it cleaned (their own metrics).
     if (run.target) {
-      this.#addDimensions({
+      this.#publishQuantities(run, {
         ...deployment,
         [METRIC_DIMENSION.targetAccount]: run.target.account,
         [METRIC_DIMENSION.targetRegion]: run.target.region,
       });
-      for (const value of run.values) this.#metrics.addMetric(value.name, UNIT[value.unit], value.value);
-      this.#metrics.publishStoredMetrics();
     }
+  }
+
+  /** One EMF document: every quantity of the run under `dimensions`. */
+  #publishQuantities(run: RunMetrics, dimensions: Readonly<Record<string, string>>): void {
+    this.#addDimensions(dimensions);
+    for (const value of run.values) this.#metrics.addMetric(value.name, UNIT[value.unit], value.value);
+    this.#metrics.publishStoredMetrics();
   }
 
   /** Into the one dimension set with `service` (Powertools' `addDimensions` would start a second set). */

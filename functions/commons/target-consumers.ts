@@ -40,9 +40,18 @@ export async function consumerAccountsOf(
   if (run.parentRunId === undefined || run.target === undefined) return [];
   if (!workspace)
     throw new ReferenceTargetsError(`run ${run.runId} is a target run, but this function has no workspace`);
-  return (await referenceTargetsOf(workspace, run.parentRunId))
-    .filter((each) => each.region === run.target?.region && each.accountId !== run.target.accountId)
-    .map((each) => each.accountId);
+  return (await otherAccountsOfRegion(workspace, run.parentRunId, run.target)).map((each) => each.accountId);
+}
+
+/** The run's reference targets in `own`'s region, `own`'s account left out: its consumers. */
+async function otherAccountsOfRegion(
+  workspace: RunWorkspace,
+  parentRunId: string,
+  own: { readonly accountId: string; readonly region: string },
+): Promise<Target[]> {
+  return (await referenceTargetsOf(workspace, parentRunId)).filter(
+    (each) => each.region === own.region && each.accountId !== own.accountId,
+  );
 }
 
 async function referenceTargetsOf(workspace: RunWorkspace, parentRunId: string): Promise<Target[]> {
@@ -61,10 +70,7 @@ export async function consumersOfTargetRun(
   run: RunContext,
 ): Promise<TargetConsumers | undefined> {
   if (run.parentRunId === undefined || run.target === undefined) return undefined;
-  const own = run.target;
-  const others = (await referenceTargetsOf(workspace, run.parentRunId)).filter(
-    (each) => each.region === own.region && each.accountId !== own.accountId,
-  );
+  const others = await otherAccountsOfRegion(workspace, run.parentRunId, run.target);
   const consumerReferenceKeys: string[] = [];
   const unreadableConsumers: string[] = [];
   for (const each of others) {
