@@ -132,9 +132,8 @@ describe('organization run faults', () => {
     expect(execution.approvals).toHaveLength(0);
     const parent = await h.ledger.getRun(execution.runId);
     expect(parent?.status).toBe('FAILED');
-    // Which state failed: CombinePlans caught it (the parent's recorded error text says only
-    // "UnknownError" today; see the report).
-    expect(JSON.stringify(execution.events)).toMatch(/no longer hashes to the one its run recorded/);
+    // The run record says why: CombinePlans' caught error, not an anonymous failure.
+    expect(parent?.error).toMatch(/no longer hashes to the one its run recorded/);
     expect(h.organization.calls.filter((c) => /^(DeregisterImage|DeleteSnapshot)$/.test(c.command))).toEqual(
       [],
     );
