@@ -16,14 +16,14 @@
  *   the same name returns the same child while it runs (same input) and is refused otherwise, as
  *   StartExecution does. Stopping the parent stops its children, as `.sync` does.
  * - A Task without TimeoutSeconds runs as long as it takes (the runner's own default is 60 s,
- *   Step Functions' is 99,999,999 s; see withAwsTaskTimeouts).
+ *   Step Functions' is 99,999,999 s; see withAwsTaskTimeouts in asl.ts).
  * - Stopping (`signal`) is StopExecution: the execution ends ABORTED, the handler calls in flight
  *   are awaited (a Lambda keeps running after its execution stops), then the run is closed by the
  *   real close-abandoned-run handler, as the EventBridge rule does in AWS.
  */
 import './polyfills.ts';
 import { randomBytes } from 'node:crypto';
-import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError } from 'aws-local-stepfunctions';
 import type { RunSummary } from '../../functions/core/workflow.ts';
 import {
   DELETE_BATCH_DEFINITION_PATH,
@@ -39,6 +39,8 @@ import {
   STATE_MACHINE_HANDLERS,
   type StateMachineHandlerId,
 } from '../../infra/lib/handlers.ts';
+import { type ApprovalRequest, announceApproval, waitForDecision } from './approval-wait.ts';
+import { type AslDefinition, stateMachineFor, taskStates, withAwsTaskTimeouts } from './asl.ts';
 import type { LocalStack } from './local-stack.ts';
 
 /** The construct's default; see infra for why (EC2 delete buckets refill 5 per second). */
@@ -103,21 +105,6 @@ export interface LocalRunOptions {
   ) => Promise<unknown>;
 }
 
-export interface ApprovalRequest {
-  /** The (first) emailed link: the shared link, or the first named approver's personal link. */
-  readonly link: string;
-  /** Every emailed link: one shared link, or one personal link per named approver. */
-  readonly links: readonly { readonly approver?: string; readonly link: string }[];
-  readonly subject: string;
-  readonly message: string;
-  /**
-   * Withdraws the request (SendTaskFailure `ApprovalWithdrawn`): the run ends WITHDRAWN, nothing
-   * is deleted, a later click is refused. Returns false when a decision already arrived and there
-   * was nothing left to withdraw.
-   */
-  readonly withdraw: () => boolean;
-}
-
 export interface LocalRunResult {
   readonly executionName: string;
   readonly executionArn: string;
@@ -142,11 +129,6 @@ class ExecutionAlreadyExistsError extends Error {
 }
 
 const START_CHILD_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
-
-/** Raised into the runner when an approval wait passes TimeoutSeconds, as Step Functions would. */
-class StatesTimeoutError extends Error {
-  override readonly name = 'States.Timeout';
-}
 
 export function defaultExecutionName(trigger = 'manual', now = new Date()): string {
   const stamp = now
@@ -237,7 +219,7 @@ export async function runWorkflowLocally(
         if (!waitsForToken) return roundTrip({ Payload: await track(handler(payload)) }) as never;
         const emailsBefore = stack.control.published.length;
         await track(handler(payload));
-        announceApproval(stack, options, taskToken, emailsBefore);
+        announceApproval(stack, options.onApprovalRequested, taskToken, emailsBefore);
         return (await waitForDecision(stack, taskToken, state.TimeoutSeconds)) as never;
       };
     }
@@ -353,74 +335,6 @@ export async function runWorkflowLocally(
   }
 }
 
-/** The last email the request-approval handler sent, and the link in it, for the person at the terminal. */
-function announceApproval(
-  stack: LocalStack,
-  options: LocalRunOptions,
-  token: string,
-  emailsBefore: number,
-): void {
-  const emails = stack.control.published.slice(emailsBefore);
-  const email = emails[0];
-  if (!email) throw new Error('the approval request sent no email');
-  const links = emails.map((sent) => {
-    const link = /https?:\/\/\S+/.exec(sent.message)?.[0];
-    if (!link) throw new Error('the approval email carries no link');
-    const approver = sent.messageAttributes?.approver;
-    return approver ? { approver, link } : { link };
-  });
-  options.onApprovalRequested?.({
-    link: links[0]?.link ?? '',
-    links,
-    subject: email.subject ?? '',
-    message: email.message,
-    withdraw: () => {
-      if (stack.control.taskTokens.status(token) !== 'PENDING') return false;
-      stack.control.taskTokens.fail(token, 'ApprovalWithdrawn', 'the operator withdrew the approval request');
-      return true;
-    },
-  });
-}
-
-async function waitForDecision(
-  stack: LocalStack,
-  token: string,
-  timeoutSeconds: number | undefined,
-): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const expiry = new Promise<never>((_, reject) => {
-    if (timeoutSeconds === undefined) return;
-    timer = setTimeout(() => {
-      // Expire the token first, so a late click on the page is refused as Step Functions would.
-      stack.control.taskTokens.expire(token);
-      reject(new StatesTimeoutError('the approval was not given in time'));
-    }, timeoutSeconds * 1000);
-  });
-  try {
-    return await Promise.race([stack.control.taskTokens.wait(token), expiry]);
-  } catch (error) {
-    if (error instanceof Error && error.name === 'States.Timeout')
-      throw new StatesTimeoutError(error.message);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Validating a definition takes about a second; each rendered definition is validated once. */
-const machines = new Map<string, StateMachine>();
-
-function stateMachineFor(rendered: string, definition: AslDefinition): StateMachine {
-  let machine = machines.get(rendered);
-  if (!machine) {
-    machine = new StateMachine(definition as never, {
-      validationOptions: { checkArn: true, checkPaths: true },
-    });
-    machines.set(rendered, machine);
-  }
-  return machine;
-}
-
 function roundTrip(value: unknown): unknown {
   return value === undefined ? {} : JSON.parse(JSON.stringify(value));
 }
@@ -430,52 +344,4 @@ interface ChildStart {
   readonly StateMachineArn: string;
   readonly Name?: string;
   readonly Input?: unknown;
-}
-
-export interface AslState {
-  readonly Type: string;
-  readonly Resource?: string;
-  readonly Parameters?: Record<string, unknown>;
-  readonly TimeoutSeconds?: number;
-  readonly TimeoutSecondsPath?: string;
-  readonly Retry?: unknown[];
-  readonly ItemProcessor?: { readonly States: Record<string, AslState> };
-  readonly Iterator?: { readonly States: Record<string, AslState> };
-}
-export interface AslDefinition {
-  readonly States: Record<string, AslState>;
-}
-
-/**
- * The runner gives a Task without TimeoutSeconds 60 s and then fails it with States.Timeout while
- * its work goes on; Step Functions' default is 99,999,999 s. A `.sync:2` child (a target's delete
- * phase, a DeleteBatch) runs for minutes, so such Tasks get the longest timer Node can set instead.
- */
-export const LOCAL_DEFAULT_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
-
-export function withAwsTaskTimeouts<T extends AslDefinition>(definition: T): T {
-  const states = Object.fromEntries(
-    Object.entries(definition.States).map(([name, state]) => {
-      const inner = state.ItemProcessor ?? state.Iterator;
-      const timed =
-        state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined
-          ? { ...state, TimeoutSeconds: LOCAL_DEFAULT_TASK_TIMEOUT_SECONDS }
-          : state;
-      if (!inner) return [name, timed];
-      const key = state.ItemProcessor ? 'ItemProcessor' : 'Iterator';
-      return [name, { ...timed, [key]: withAwsTaskTimeouts(inner) }];
-    }),
-  );
-  return { ...definition, States: states };
-}
-
-/** Every Task state, Map iterations included (state names are unique across the file). */
-function* taskStates(definition: {
-  readonly States: Record<string, AslState>;
-}): Generator<[string, AslState]> {
-  for (const [name, state] of Object.entries(definition.States)) {
-    if (state.Type === 'Task') yield [name, state];
-    const inner = state.ItemProcessor ?? state.Iterator;
-    if (inner) yield* taskStates(inner);
-  }
 }

@@ -17,10 +17,10 @@ import type { CliIo } from '../io.ts';
 import type { OrganizationEnvironment } from '../organization-environment.ts';
 import { count, renderPlanReport } from '../report.ts';
 import { startApprovalServer } from './approval-server.ts';
+import type { ApprovalRequest } from './approval-wait.ts';
 import { createLocalStack, type LocalOrganization, type LocalStack } from './local-stack.ts';
 import { renderOrganizationReport } from './organization-report.ts';
 import { renderRunReport } from './run-report.ts';
-import type { ApprovalRequest } from './run-workflow.ts';
 import { type ExecutionEvent, type LocalRunResult, runWorkflowLocally } from './run-workflow.ts';
 import { answerApprovalLink } from './scripted-approver.ts';
 

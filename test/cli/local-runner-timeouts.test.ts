@@ -9,7 +9,7 @@ import {
   type AslState,
   LOCAL_DEFAULT_TASK_TIMEOUT_SECONDS,
   withAwsTaskTimeouts,
-} from '../../cli/local-runner/run-workflow.ts';
+} from '../../cli/local-runner/asl.ts';
 import { loadDefinitionTemplate, ORGANIZATION_DEFINITION_PATH } from '../../infra/lib/definition.ts';
 
 function tasks(definition: AslDefinition): Map<string, AslState> {

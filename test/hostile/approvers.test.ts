@@ -5,7 +5,7 @@
  * that says why, leave the approval PENDING with Ada's vote only, resume nothing, delete nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../cli/local-runner/run-workflow.ts';
+import type { ApprovalRequest } from '../../cli/local-runner/approval-wait.ts';
 import { answerApprovalLink } from '../../cli/local-runner/scripted-approver.ts';
 import { formToken, signApprovalLink } from '../../functions/adapters/approval-link.ts';
 import {

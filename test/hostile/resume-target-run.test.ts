@@ -7,7 +7,7 @@
  * any account is read. The run then ends rejected with nothing deleted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../cli/local-runner/run-workflow.ts';
+import type { ApprovalRequest } from '../../cli/local-runner/approval-wait.ts';
 import { targetPhaseExecutionName, targetRunId } from '../../functions/core/organization-run.ts';
 import { type Target, target } from '../../functions/core/target.ts';
 import {

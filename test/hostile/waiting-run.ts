@@ -3,7 +3,8 @@
  * approval wait and leaves the emailed link unanswered. Hostile inputs are thrown at it; `end()`
  * withdraws the approval and returns the finished execution, which must have deleted nothing.
  */
-import { type ApprovalRequest, localLockKey } from '../../cli/local-runner/run-workflow.ts';
+import type { ApprovalRequest } from '../../cli/local-runner/approval-wait.ts';
+import { localLockKey } from '../../cli/local-runner/run-workflow.ts';
 import { type Execution, startWorkflowHarness, type WorkflowHarness } from '../workflow/harness.ts';
 
 export interface WaitingRun {

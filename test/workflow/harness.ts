@@ -7,9 +7,9 @@
 import { expect } from 'vitest';
 import { type LocalLedger, startLocalLedger } from '../../cli/local-ledger.ts';
 import { type ApprovalServer, startApprovalServer } from '../../cli/local-runner/approval-server.ts';
+import type { ApprovalRequest } from '../../cli/local-runner/approval-wait.ts';
 import { createLocalStack, type LocalStack } from '../../cli/local-runner/local-stack.ts';
 import {
-  type ApprovalRequest,
   type ExecutionEvent,
   type LocalRunResult,
   runWorkflowLocally,
