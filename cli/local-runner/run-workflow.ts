@@ -20,10 +20,18 @@
  * - Stopping (`signal`) is StopExecution: the execution ends ABORTED, the handler calls in flight
  *   are awaited (a Lambda keeps running after its execution stops), then the run is closed by the
  *   real close-abandoned-run handler, as the EventBridge rule does in AWS.
+ * - That rule also fires for an execution that ends FAILED, the started one or a child of the
+ *   target workflow (not a DeleteBatch, which the rule does not watch): the runner calls
+ *   close-abandoned-run for those too. A close that throws is reported in `closeErrors` (in AWS
+ *   the event would go to the dead-letter queue), never swallowed.
  */
 import './polyfills.ts';
 import { randomBytes } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError } from 'aws-local-stepfunctions';
+import type {
+  CloseAbandonedRunResult,
+  ExecutionStatusChangeEvent,
+} from '../../functions/close-abandoned-run.ts';
 import type { RunSummary } from '../../functions/core/workflow.ts';
 import {
   DELETE_BATCH_DEFINITION_PATH,
@@ -112,6 +120,10 @@ export interface LocalRunResult {
   /** The execution's output: the run summary (or `{ status: 'SKIPPED_LOCKED' }`). */
   readonly output?: RunSummary | { readonly status: 'SKIPPED_LOCKED' };
   readonly error?: { readonly error: string; readonly cause: string };
+  /** close-abandoned-run's answer for this execution, when it ended FAILED or ABORTED. */
+  readonly closed?: CloseAbandonedRunResult;
+  /** Each abnormal execution (this one or a child) whose close-abandoned-run threw; absent when none. */
+  readonly closeErrors?: readonly string[];
 }
 
 class ExecutionStoppedError extends Error {
@@ -187,6 +199,23 @@ export async function runWorkflowLocally(
     return call;
   };
   const childRuns = new Map<string, { input: string; result: Promise<unknown>; abort: () => void }>();
+  const closeErrors: string[] = [];
+  /** What the AbandonedExecution rule does in AWS for an execution that ended abnormally. */
+  const closeAbandoned = async (
+    detail: ExecutionStatusChangeEvent['detail'],
+  ): Promise<CloseAbandonedRunResult | undefined> => {
+    try {
+      return await stack.closeAbandonedRun({
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail,
+      });
+    } catch (error) {
+      closeErrors.push(`${detail.name}: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  };
+  const withCloseErrors = () => (closeErrors.length > 0 ? { closeErrors: [...closeErrors] } : {});
 
   /** Task overrides for one definition: Lambda tasks run their handler, `.sync:2` tasks a child. */
   const overridesFor = (states: AslDefinition) => {
@@ -269,11 +298,15 @@ export async function runWorkflowLocally(
         };
       } catch (error) {
         await events;
+        const aborted = error instanceof ExecutionAbortedError;
+        // A stopped parent's close covers its aborted children; a failed target child is closed now.
+        if (!aborted && start.StateMachineArn === targetArn)
+          await closeAbandoned({ executionArn: childArn, name, status: 'FAILED', input });
         const cause = (error as { cause?: { name?: string; message?: string } }).cause;
         throw new ChildExecutionFailedError(
           JSON.stringify({
             ExecutionArn: childArn,
-            Status: error instanceof ExecutionAbortedError ? 'ABORTED' : 'FAILED',
+            Status: aborted ? 'ABORTED' : 'FAILED',
             Error: cause?.name ?? (error as Error).name,
             Cause: cause?.message ?? (error as Error).message,
           }),
@@ -311,25 +344,27 @@ export async function runWorkflowLocally(
     const output = (await execution.result) as LocalRunResult['output'];
     await events;
     options.signal?.removeEventListener('abort', stop);
-    return { executionName, executionArn, status: 'SUCCEEDED', ...(output ? { output } : {}) };
-  } catch (error) {
-    await events.catch(() => {});
-    options.signal?.removeEventListener('abort', stop);
-    if (error instanceof ExecutionAbortedError) {
-      await Promise.allSettled([...inFlight]);
-      await stack.closeAbandonedRun({
-        source: 'aws.states',
-        'detail-type': 'Step Functions Execution Status Change',
-        detail: { executionArn, name: executionName, status: 'ABORTED' },
-      });
-      return { executionName, executionArn, status: 'ABORTED' };
-    }
-    if (!(error instanceof ExecutionError)) throw error;
-    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
     return {
       executionName,
       executionArn,
-      status: 'FAILED',
+      status: 'SUCCEEDED',
+      ...(output ? { output } : {}),
+      ...withCloseErrors(),
+    };
+  } catch (error) {
+    await events.catch(() => {});
+    options.signal?.removeEventListener('abort', stop);
+    if (!(error instanceof ExecutionAbortedError) && !(error instanceof ExecutionError)) throw error;
+    const status = error instanceof ExecutionAbortedError ? 'ABORTED' : 'FAILED';
+    // A Lambda keeps running after its execution ends: its calls finish before the close.
+    await Promise.allSettled([...inFlight]);
+    const closed = await closeAbandoned({ executionArn, name: executionName, status });
+    const ended = { executionName, executionArn, ...(closed ? { closed } : {}), ...withCloseErrors() };
+    if (status === 'ABORTED') return { ...ended, status };
+    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+    return {
+      ...ended,
+      status,
       error: { error: cause?.name ?? error.name, cause: cause?.message ?? error.message },
     };
   }

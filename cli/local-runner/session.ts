@@ -263,6 +263,12 @@ function readLine(question: string): Promise<string | undefined> {
 
 /** A run that did not end in deletion exits non-zero, with the reason. */
 function assertCompleted(result: LocalRunResult): void {
+  if (result.closeErrors) {
+    throw new RunNotCompletedError(
+      `run ${result.executionName} ended ${result.status}, and closing what it left failed (${result.closeErrors.join('; ')}): ` +
+        'a lock may stay held until its lease ends',
+    );
+  }
   if (result.status === 'FAILED') {
     throw new RunNotCompletedError(
       `run ${result.executionName} failed: ${result.error?.error}: ${result.error?.cause}`,

@@ -71,14 +71,14 @@ export interface OrganizationRun {
   readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   readonly error?: string;
   readonly verdict: PageVerdict;
-  /** What close-abandoned-run answered for each failed execution (parent and children), if it threw. */
+  /** What close-abandoned-run answered for each failed execution (parent and children), if it threw; the runner closes them. */
   readonly closeErrors: readonly string[];
 }
 
 export interface OrganizationWorld {
   readonly harness: OrganizationHarness;
   readonly injector: FaultInjector;
-  /** Executes the organization workflow once; closes every failed execution as EventBridge would. */
+  /** Executes the organization workflow once; the runner closes every failed execution as EventBridge would. */
   run(executionName: string): Promise<OrganizationRun>;
   stop(): Promise<void>;
 }
@@ -91,7 +91,6 @@ export async function startOrganizationWorld(): Promise<OrganizationWorld> {
     injector,
     async run(executionName) {
       let verdict: PageVerdict = 'not-asked';
-      const failedChildren = new Map<string, { arn: string; input: unknown }>();
       const execution = await harness.run({
         executionName,
         decision: 'NONE',
@@ -100,42 +99,15 @@ export async function startOrganizationWorld(): Promise<OrganizationWorld> {
           // The approval runs out now unless a decision reached the workflow (a no-op then).
           request.withdraw();
         },
-        aroundChildStart: (state, child, start) =>
-          injector.childStart(state, child.name, async () => {
-            try {
-              return await start();
-            } catch (error) {
-              // A child that itself failed: EventBridge invokes close-abandoned-run for it.
-              const report = JSON.parse((error as Error).message || '{}') as { ExecutionArn?: string };
-              if ((error as Error).name === 'States.TaskFailed' && report.ExecutionArn)
-                failedChildren.set(child.name, { arn: report.ExecutionArn, input: child.input });
-              throw error;
-            }
-          }),
+        aroundChildStart: (state, child, start) => injector.childStart(state, child.name, start),
       });
-      const closeErrors: string[] = [];
-      const close = async (detail: { executionArn: string; name: string; input?: string }) => {
-        try {
-          await harness.stack.closeAbandonedRun({
-            source: 'aws.states',
-            'detail-type': 'Step Functions Execution Status Change',
-            detail: { ...detail, status: 'FAILED' },
-          });
-        } catch (error) {
-          closeErrors.push(`${detail.name}: ${String(error)}`);
-        }
-      };
-      for (const [name, child] of failedChildren)
-        await close({ executionArn: child.arn, name, input: JSON.stringify(child.input) });
-      if (execution.result.status === 'FAILED')
-        await close({ executionArn: execution.result.executionArn, name: executionName });
       const { status, error } = execution.result;
       return {
         runId: executionName,
         status,
         ...(error ? { error: `${error.error}: ${error.cause}` } : {}),
         verdict,
-        closeErrors,
+        closeErrors: execution.result.closeErrors ?? [],
       };
     },
     stop: () => harness.stop(),

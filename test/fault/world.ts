@@ -17,9 +17,7 @@ import { SimulatedAccount } from '../../cli/simulated-account/account.ts';
 import { type RichScenario, richScenario } from '../../cli/simulated-account/seeds.ts';
 import { createAwsClients, DEFAULT_MAX_ATTEMPTS } from '../../functions/adapters/clients.ts';
 import { S3Workspace } from '../../functions/adapters/workspace.ts';
-import { createCloseAbandonedRunHandler } from '../../functions/close-abandoned-run.ts';
 import { DEFAULT_PLAN_SETTINGS } from '../../functions/core/settings.ts';
-import { DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH } from '../../functions/core/summary.ts';
 import { FaultInjector, type InjectableClient } from './injector.ts';
 
 /** Rotate's pass budget in the fault world: the rich scenario's ~12 would-be candidates take 2-3 passes. */
@@ -45,7 +43,7 @@ export interface WorldRun {
   readonly runId: string;
   readonly result: LocalRunResult;
   readonly verdict: PageVerdict;
-  /** What close-abandoned-run answered, when AWS would have invoked it. */
+  /** What close-abandoned-run answered, when AWS would have invoked it (the local runner does). */
   readonly closed?: unknown;
   readonly closeError?: string;
 }
@@ -115,12 +113,6 @@ export async function startWorld(): Promise<World> {
     now: () => new Date(),
   });
   const ready = stack;
-  const closeAbandonedRun = createCloseAbandonedRunHandler({
-    ledger: local.ledger,
-    region: account.region,
-    pricePerGibMonth: DEFAULT_SNAPSHOT_PRICE_PER_GIB_MONTH,
-    now: () => new Date(),
-  });
 
   return {
     account,
@@ -144,18 +136,14 @@ export async function startWorld(): Promise<World> {
         },
       });
       const verdict = await answering;
-      if (result.status !== 'FAILED') return { runId: executionName, result, verdict };
-      // EventBridge invokes close-abandoned-run for FAILED, TIMED_OUT and ABORTED executions.
-      try {
-        const closed = await closeAbandonedRun({
-          source: 'aws.states',
-          'detail-type': 'Step Functions Execution Status Change',
-          detail: { executionArn: result.executionArn, name: executionName, status: 'FAILED' },
-        });
-        return { runId: executionName, result, verdict, closed };
-      } catch (error) {
-        return { runId: executionName, result, verdict, closeError: String(error) };
-      }
+      // The runner closed a FAILED run through close-abandoned-run, as EventBridge would.
+      return {
+        runId: executionName,
+        result,
+        verdict,
+        ...(result.closed ? { closed: result.closed } : {}),
+        ...(result.closeErrors ? { closeError: result.closeErrors.join('; ') } : {}),
+      };
     },
     async stop() {
       await server.close();

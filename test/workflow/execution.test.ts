@@ -574,6 +574,59 @@ describe('one run at a time', () => {
 });
 
 describe('fail closed', () => {
+  it('an execution that fails past its own Catch is closed by close-abandoned-run, as the EventBridge rule does: run FAILED, lock free', async () => {
+    // Prepare: Finalize fails every attempt, so FinalizeFailed fails too and the execution ends
+    // FAILED with the run still open and its lock held; nothing in the definition can close it.
+    const h = await start();
+    class FinalizeDown extends Error {
+      override readonly name = 'FinalizeDown';
+    }
+
+    // Act
+    const execution = await h.run({
+      handlers: () => ({
+        Finalize: async () => {
+          throw new FinalizeDown('the ledger update failed');
+        },
+      }),
+    });
+
+    // Assess
+    expect(execution.result.status).toBe('FAILED');
+    expect(execution.result.closed).toEqual({ runId: execution.runId, outcome: 'closed' });
+    expect(execution.result.closeErrors).toBeUndefined();
+    const run = await h.runRecord(execution.runId);
+    expect(run?.status).toBe('FAILED');
+    expect(run?.error).toMatch(/ended FAILED before the run finished/);
+    const open = [...(await h.items(execution.runId)).values()].filter(
+      (item) => !FINAL_ITEM_STATUSES.includes(item.status),
+    );
+    expect(open).toEqual([]);
+    expect(await h.ledger.getLock(localLockKey(h.stack))).toBeUndefined();
+  });
+
+  it('a close-abandoned-run that throws is reported in closeErrors, not swallowed and not thrown', async () => {
+    // Prepare: the execution fails past its Catch, and the close of what it left fails too.
+    const h = await start();
+    (h.stack as { closeAbandonedRun: unknown }).closeAbandonedRun = async () => {
+      throw new Error('the ledger is unreachable');
+    };
+
+    // Act
+    const execution = await h.run({
+      handlers: () => ({
+        Finalize: async () => {
+          throw new Error('the ledger update failed');
+        },
+      }),
+    });
+
+    // Assess: the caller is told, so `amicleaner run` exits non-zero with the reason.
+    expect(execution.result.status).toBe('FAILED');
+    expect(execution.result.closed).toBeUndefined();
+    expect(execution.result.closeErrors).toEqual([`${execution.runId}: the ledger is unreachable`]);
+  });
+
   it('an inventory read error fails the execution before any approval or deletion and releases the lock', async () => {
     // Prepare
     const h = await start();

@@ -52,8 +52,12 @@ describe('organization run faults', () => {
     const run = await h.targetRun(execution.runId, extra);
     // The real CombinePlans never marked it awaiting, so its delete child is refused at the first
     // gate (ResumeTargetRun: RUNNING, not awaiting the decision) and fails; that failed child's
-    // close-abandoned-run event closes the run and frees its lock in AWS.
-    expect(run?.status).toBe('RUNNING');
+    // close-abandoned-run event (the local runner sends it, as EventBridge does) closes the run
+    // and frees its lock.
+    expect(run?.status).toBe('FAILED');
+    expect(run?.error).toMatch(/ended FAILED before the run finished/);
+    expect(await h.ledger.getLock(extra.key)).toBeUndefined();
+    expect(execution.result.closeErrors).toBeUndefined();
     const account = h.organization.account(extra.accountId, extra.region);
     expect(account.calls.filter((c) => /^(DeregisterImage|DeleteSnapshot)$/.test(c.command))).toEqual([]);
     expect(JSON.stringify(execution.events)).toMatch(/not awaiting the decision/);
