@@ -24,6 +24,8 @@ import { renderRunReport } from './run-report.ts';
 import { type ExecutionEvent, type LocalRunResult, runWorkflowLocally } from './run-workflow.ts';
 import { answerApprovalLink } from './scripted-approver.ts';
 
+const TERMINATING_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
+
 /**
  * How the plan gets approved: `link` serves the page and waits for a click; `prompt` asks
  * `[y/N]` on the terminal; `yes` approves at once. `prompt` and `yes` POST the page's form,
@@ -150,7 +152,19 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
         stop.abort();
       }
     };
+    // SIGTERM or SIGHUP (a CI job cancelled, a container stopped, the terminal closed) gives no
+    // second chance: withdraw the approval, or stop at once. Either way the run is closed and the
+    // lock released before the process exits, so the next run in the local store is not locked out.
+    const onTerminate = (signal: NodeJS.Signals) => {
+      if (withdraw?.()) {
+        io.err(`\n${signal}: the approval is withdrawn; nothing will be deleted\n`);
+      } else if (!stop.signal.aborted) {
+        io.err(`\n${signal}: recording the run as stopped and releasing the lock\n`);
+        stop.abort();
+      }
+    };
     process.on('SIGINT', onInterrupt);
+    for (const signal of TERMINATING_SIGNALS) process.on(signal, onTerminate);
     const result = await runWorkflowLocally(local, {
       input: { trigger: 'manual', ...(options.dryRun ? { dryRun: true } : {}) },
       signal: stop.signal,
@@ -163,7 +177,10 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
           io.err(`amicleaner: ${error instanceof Error ? error.message : String(error)}\n`);
         });
       },
-    }).finally(() => process.off('SIGINT', onInterrupt));
+    }).finally(() => {
+      process.off('SIGINT', onInterrupt);
+      for (const signal of TERMINATING_SIGNALS) process.off(signal, onTerminate);
+    });
     withdraw = undefined;
     await decided;
     progress.done();
