@@ -141,27 +141,29 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
     // then the run is closed (every item final, the lock released) before the process exits 130.
     const stop = new AbortController();
     let interrupts = 0;
+    // Both return whether they did something; `cause` starts the line they print.
+    const withdrawApproval = (cause: string): boolean => {
+      if (!withdraw?.()) return false;
+      io.err(`\n${cause}: the approval is withdrawn; nothing will be deleted\n`);
+      return true;
+    };
+    const stopAtOnce = (cause: string): void => {
+      if (stop.signal.aborted) return;
+      io.err(`\n${cause}: recording the run as stopped and releasing the lock\n`);
+      stop.abort();
+    };
     const onInterrupt = () => {
       interrupts += 1;
-      if (withdraw?.()) {
-        io.err('\ninterrupted: the approval is withdrawn; nothing will be deleted\n');
-      } else if (interrupts === 1) {
+      if (withdrawApproval('interrupted')) return;
+      if (interrupts === 1)
         io.err('\ninterrupted: finishing the steps in progress; press Ctrl-C again to stop at once\n');
-      } else if (!stop.signal.aborted) {
-        io.err('\nstopping: recording the run as stopped and releasing the lock\n');
-        stop.abort();
-      }
+      else stopAtOnce('stopping');
     };
     // SIGTERM or SIGHUP (a CI job cancelled, a container stopped, the terminal closed) gives no
     // second chance: withdraw the approval, or stop at once. Either way the run is closed and the
     // lock released before the process exits, so the next run in the local store is not locked out.
     const onTerminate = (signal: NodeJS.Signals) => {
-      if (withdraw?.()) {
-        io.err(`\n${signal}: the approval is withdrawn; nothing will be deleted\n`);
-      } else if (!stop.signal.aborted) {
-        io.err(`\n${signal}: recording the run as stopped and releasing the lock\n`);
-        stop.abort();
-      }
+      if (!withdrawApproval(signal)) stopAtOnce(signal);
     };
     process.on('SIGINT', onInterrupt);
     for (const signal of TERMINATING_SIGNALS) process.on(signal, onTerminate);

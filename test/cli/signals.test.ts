@@ -1,9 +1,9 @@
 /**
- * `npm start` and `amicleaner run` as a process that is told to end: SIGTERM (a CI job cancelled,
- * a container stopped) or SIGHUP (the terminal closed) while the run waits for approval. The run
- * must be closed and its lock released before the process exits: the local store persists under
- * `.amicleaner/`, so a lock left behind would turn the next run away (SKIPPED_LOCKED) for the
- * lock's whole lease.
+ * `npm start` and `amicleaner run` as a process that is told to end: Ctrl-C (SIGINT), SIGTERM (a
+ * CI job cancelled, a container stopped) or SIGHUP (the terminal closed) while the run waits for
+ * approval. The run must be closed and its lock released before the process exits: the local
+ * store persists under `.amicleaner/`, so a lock left behind would turn the next run away
+ * (SKIPPED_LOCKED) for the lock's whole lease.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -59,7 +59,12 @@ async function untilOutput(run: { output: () => string }, pattern: RegExp): Prom
 }
 
 describe('a local run told to end', () => {
-  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+  // Ctrl-C names itself "interrupted"; the others by the signal's name.
+  for (const [signal, cause] of [
+    ['SIGINT', 'interrupted'],
+    ['SIGTERM', 'SIGTERM'],
+    ['SIGHUP', 'SIGHUP'],
+  ] as const) {
     it(
       `${signal} while the approval waits withdraws it, exits non-zero, and leaves the lock free for the next run`,
       async () => {
@@ -75,7 +80,7 @@ describe('a local run told to end', () => {
 
         // Assess: the run ended WITHDRAWN (nothing deleted) and the next run was not locked out.
         expect(first.code).toBe(1);
-        expect(first.stderr).toContain(`${signal}: the approval is withdrawn; nothing will be deleted`);
+        expect(first.stderr).toContain(`${cause}: the approval is withdrawn; nothing will be deleted`);
         expect(first.stderr).toMatch(/was withdrawn before approval: nothing was deleted/);
         expect(next.stderr).not.toMatch(/another run holds the lock/);
         expect(next.code).toBe(0);

@@ -332,7 +332,7 @@ export async function brokenInvariants(
   if ((run.verdict === 'refused' || run.verdict === 'gave-up') && didDelete) {
     broken.push(`page answered ${run.verdict === 'refused' ? 'a refusal' : 'errors only'}, run deleted`);
   }
-  if (run.closeError !== undefined) broken.push(`close-abandoned-run failed: ${run.closeError}`);
+  broken.push(...(run.result.closeErrors ?? []).map((e) => `close-abandoned-run failed: ${e}`));
   return broken;
 }
 

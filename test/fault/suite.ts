@@ -24,7 +24,7 @@ export async function defineFaultMatrix(settings: SettingsName): Promise<void> {
         deregistered: 0,
       });
       expect(failed?.run.result.status).toBe('FAILED');
-      expect(failed?.run.closed).toMatchObject({ outcome: 'already-final' });
+      expect(failed?.run.result.closed).toMatchObject({ outcome: 'already-final' });
     });
 
     it('every Task state of the definition is reached by some probe path', () => {

@@ -43,9 +43,6 @@ export interface WorldRun {
   readonly runId: string;
   readonly result: LocalRunResult;
   readonly verdict: PageVerdict;
-  /** What close-abandoned-run answered, when AWS would have invoked it (the local runner does). */
-  readonly closed?: unknown;
-  readonly closeError?: string;
 }
 
 export interface World {
@@ -136,14 +133,8 @@ export async function startWorld(): Promise<World> {
         },
       });
       const verdict = await answering;
-      // The runner closed a FAILED run through close-abandoned-run, as EventBridge would.
-      return {
-        runId: executionName,
-        result,
-        verdict,
-        ...(result.closed ? { closed: result.closed } : {}),
-        ...(result.closeErrors ? { closeError: result.closeErrors.join('; ') } : {}),
-      };
+      // A FAILED run was closed by the runner, as EventBridge would: `result.closed`, `closeErrors`.
+      return { runId: executionName, result, verdict };
     },
     async stop() {
       await server.close();
