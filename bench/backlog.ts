@@ -3,7 +3,9 @@
  * drained under one approval through the real definitions (Rotate's passes, DeleteBatch children),
  * EC2's token buckets on. Prints, per execution of the tree (the run and each child, told apart by
  * the events' `execution` name), the history events AWS would record and the largest state
- * payload; the deregistration rate against the 5/s refill; items FAILED; and the worst case
+ * payload; the deregistration rate against the 5/s refill and against the binding bucket (the
+ * EC2 bucket whose refill pays for the fewest AMIs a second, given the deletion phase's calls per
+ * AMI: the re-check's launch-template pages grow with the account); items FAILED; the worst case
  * derived from the ASL (`functions/core/quotas.ts`), checked against a measured worst-case run.
  *
  * - `BACKLOG_AMIS` (default 20,000): approved candidates, in groups of 20 AMIs that keep their 4
@@ -14,6 +16,9 @@
  *   5/s × the scale. At 10× the local runner itself is the limit (~17 items/s with 5 in flight). Everything else (the SDK's backoff, each handler's own work, the
  *   ledger) keeps real time, so a scaled run is the harder one: per-item overhead weighs the scale
  *   times more against the refill.
+ * - `BACKLOG_EXTRA_LAUNCH_TEMPLATES` (default 0): launch templates added beside the generator's
+ *   one a group, all on a kept AMI: the deletion re-check reads every template's `$Default` and
+ *   `$Latest` for each AMI, so this shows that cost apart from the run's size.
  * - `BACKLOG_DELETION_MAX_CONCURRENCY` (default the local runner's, 5): items in flight in each
  *   DeleteBatch child, the construct's `deletionMaxConcurrency`.
  * - `BACKLOG_WORST_GROUPS` (default 16, 240 items, 2 children): the size of the worst-case run
@@ -21,6 +26,7 @@
  */
 
 import { LOCAL_DELETION_MAX_CONCURRENCY } from '../cli/local-runner/run-workflow.ts';
+import { type CallRecord, EC2_RATE_LIMITS } from '../cli/simulated-account/account.ts';
 import {
   DEFAULT_MAX_DELETIONS_PER_RUN,
   itemsPerBatch,
@@ -44,7 +50,6 @@ import { awsHistoryEventsOf, worstCaseHandlers } from './payloads.ts';
 const PER_GROUP = 20;
 const CANDIDATES_PER_GROUP = 15;
 const DEREGISTER_REFILL = 5;
-const DELETE_SNAPSHOT_REFILL = 5;
 /** DeregisterImage's bucket capacity: the first 100 calls are the burst, not the refill. */
 const BURST = 100;
 
@@ -54,6 +59,27 @@ function pastBurstRate(times: readonly number[]): number {
   const last = times.at(-1);
   if (first === undefined || last === undefined || last === first) return Number.NaN;
   return (times.length - 1 - BURST) / ((last - first) / 1000);
+}
+
+/**
+ * What each EC2 bucket allows, given the successful calls per AMI the deletion phase made: the
+ * AMIs a second each bucket's refill pays for. The smallest is the run's physical ceiling, and its
+ * command the binding bucket (DeregisterImage's 5/s only when nothing else costs more per AMI).
+ */
+function bucketCeilings(calls: readonly CallRecord[], amis: number, timeScale: number) {
+  const perCommand = new Map<string, number>();
+  for (const call of calls) {
+    if (call.error !== undefined) continue;
+    perCommand.set(call.command, (perCommand.get(call.command) ?? 0) + 1);
+  }
+  return [...perCommand]
+    .flatMap(([command, n]) => {
+      const limit = EC2_RATE_LIMITS[command];
+      if (limit === undefined) return [];
+      const perAmi = n / Math.max(1, amis);
+      return [{ command, perAmi, amisPerSecond: (limit.refillPerSecond * timeScale) / perAmi }];
+    })
+    .sort((a, b) => a.amisPerSecond - b.amisPerSecond);
 }
 
 interface ExecutionFigures {
@@ -88,6 +114,7 @@ export async function runBacklog(): Promise<SummaryRow[]> {
   const deletionMaxConcurrency = Number(
     process.env.BACKLOG_DELETION_MAX_CONCURRENCY ?? LOCAL_DELETION_MAX_CONCURRENCY,
   );
+  const extraLaunchTemplates = Number(process.env.BACKLOG_EXTRA_LAUNCH_TEMPLATES ?? 0);
   const groups = Math.ceil(amis / CANDIDATES_PER_GROUP);
   const maxDeletionsPerRun = Math.max(amis, DEFAULT_MAX_DELETIONS_PER_RUN);
   const tree = definitionHistoryBudget();
@@ -95,6 +122,14 @@ export async function runBacklog(): Promise<SummaryRow[]> {
     // 1. The backlog, approved, with the buckets on: rate and per-execution figures.
     // One snapshot an AMI, so DeregisterImage is the binding bucket the ratio is about.
     const bench = seededAccount({ images: groups * PER_GROUP, groups, seed: 'backlog', dataVolumeShare: 0 });
+    const kept = bench.scenario.inUseImageIds[0] as string;
+    for (let i = 0; i < extraLaunchTemplates; i++) {
+      bench.account.addLaunchTemplate({
+        name: `extra-${i}`,
+        createTime: new Date(),
+        versions: [{ imageId: kept, instanceType: 't3.micro' }],
+      });
+    }
     bench.account.useEc2RateLimits(timeScale);
     const clock = clockSuccessfulCalls(bench.clients);
     const counter = executionCounter();
@@ -107,14 +142,18 @@ export async function runBacklog(): Promise<SummaryRow[]> {
       onEvent: counter.onEvent,
     });
     const deregistered = clock.get('DeregisterImage') ?? [];
-    const snapshotsDeleted = (clock.get('DeleteSnapshot') ?? []).length;
     const deletePhase = (outcome.endedAt - (outcome.approvedAt ?? Number.NaN)) / 1000;
     const planning = ((outcome.approvedAt ?? Number.NaN) - outcome.startedAt) / 1000;
     const rate = pastBurstRate(deregistered);
     const refill = DEREGISTER_REFILL * timeScale;
-    // DeleteSnapshot refills at 5/s too: with more than one snapshot an AMI, it bounds the AMIs.
-    const perAmi = snapshotsDeleted / Math.max(1, deregistered.length);
-    const ceiling = Math.min(refill, (DELETE_SNAPSHOT_REFILL * timeScale) / Math.max(1, perAmi));
+    // Every EC2 call after the approval is the deletion phase's (re-checks, deletions).
+    const ceilings = bucketCeilings(
+      bench.account.calls.slice(outcome.callsAtApproval ?? 0),
+      deregistered.length,
+      timeScale,
+    );
+    const binding = ceilings[0];
+    const ceiling = binding?.amisPerSecond ?? refill;
     const failed = outcome.items.filter((item) => item.status === 'FAILED').length;
     const children = counter.executions.size - 1;
 
@@ -157,13 +196,23 @@ export async function runBacklog(): Promise<SummaryRow[]> {
         'delete phase (s)': deletePhase.toFixed(0),
         'dereg/s past the burst': perSecond(rate),
         'of 5/s × scale': (rate / refill).toFixed(2),
-        'snapshots per AMI': perAmi.toFixed(2),
-        'of the binding bucket': (rate / ceiling).toFixed(2),
+        'binding bucket': binding ? `${binding.command} (${binding.perAmi.toFixed(2)}/AMI)` : '-',
+        'of its ceiling': (rate / ceiling).toFixed(2),
         FAILED: failed,
         'largest history': int(counter.largest('events')),
         'largest payload': kib(counter.largest('largestPayload')),
       },
     ]);
+    printTable(
+      `Backlog: what each EC2 bucket allows, from the deletion phase's successful calls per AMI ` +
+        `(${int(bench.account.launchTemplates.size)} launch templates in the account)`,
+      ceilings.slice(0, 5).map((each) => ({
+        command: each.command,
+        'calls per AMI': each.perAmi.toFixed(2),
+        'AMIs/s its refill allows': perSecond(each.amisPerSecond),
+        'measured of it': (rate / each.amisPerSecond).toFixed(2),
+      })),
+    );
     printTable('Backlog: worst case (every deletion step spends every retrier)', [
       {
         size: `${worstItems} items, ${worstCounter.executions.size - 1} children`,
@@ -178,7 +227,7 @@ export async function runBacklog(): Promise<SummaryRow[]> {
         case: `${int(deregistered.length)} AMIs, ${children} children, ${counter.passes()} Rotate passes, ${deletionMaxConcurrency} in flight, buckets at ${timeScale}×`,
         figure:
           `${perSecond(rate)} past the burst = ${(rate / refill).toFixed(2)} of 5/s×${timeScale} ` +
-          `(${(rate / ceiling).toFixed(2)} of the DeleteSnapshot-bound ceiling at ${perAmi.toFixed(2)} snapshots/AMI), ` +
+          `(${(rate / ceiling).toFixed(2)} of the binding bucket's ceiling, ${binding?.command ?? '-'} at ${binding?.perAmi.toFixed(2) ?? '-'} calls/AMI), ` +
           `${failed} FAILED; largest history ${int(counter.largest('events'))} (derived worst case ${int(derived.parent)} parent, ` +
           `${int(derived.child)} child); largest payload ${kib(counter.largest('largestPayload'))}`,
       },
