@@ -1,7 +1,7 @@
 /**
  * Deregister (one Map iteration): deregisters one approved AMI, after checking right now that
- * nothing references it (invariant 3: our instance and launch template reads, and EC2's
- * DescribeImageReferences), and only if the ledger still lists the snapshots
+ * nothing references it (invariant 3: our instance read, our launch-template read or one started
+ * at most 5 s ago (commons/launch-template-read.ts), and EC2's DescribeImageReferences), and only if the ledger still lists the snapshots
  * LoadApproved verified for it (invariant 1). Safe to repeat: an AMI already handled is a no-op, and
  * one already gone counts as deregistered.
  */
@@ -10,7 +10,7 @@ import {
   type ConsumerEc2,
   deregisterImage,
   findConsumerReferences,
-  findCurrentReferences,
+  findInstanceReferences,
 } from './adapters/image-actions.ts';
 import { readAwsImageReferences } from './adapters/image-references.ts';
 import { readLaunchPermissions } from './adapters/inventory.ts';
@@ -27,6 +27,7 @@ import {
 } from './commons/errors.ts';
 import { ACCOUNT_ID, requireIdList, requireImageItem } from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
+import { currentLaunchTemplateReferences } from './commons/launch-template-read.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import { recordedRun } from './commons/recorded-run.ts';
@@ -120,10 +121,14 @@ export function createDeregisterImageHandler(
 
     // Both opinions again, right before the deregistration (invariant 3): instances and launch
     // templates as we read them, and EC2's own DescribeImageReferences. Either one keeps the AMI.
-    const [ours, aws] = await Promise.all([
-      findCurrentReferences(place.clients, imageId),
+    // The launch-template read may be another deregistration's of a few seconds ago.
+    const [instances, templates, aws] = await Promise.all([
+      findInstanceReferences(ec2, imageId),
+      currentLaunchTemplateReferences(deps, ec2, lockKey, imageId),
       readAwsImageReferences(ec2, [imageId]),
     ]);
+    const ours = [...instances, ...templates.references];
+    const checked = { launchTemplatesReadAt: templates.readStartedAt };
     // A shared AMI is re-checked where it is shared too, in every consumer the run can read.
     if (ours.length + aws.length === 0 && consumerAccountIds.length > 0) {
       const shared = await readLaunchPermissions(ec2, [imageId]);
@@ -142,6 +147,7 @@ export function createDeregisterImageHandler(
         detail: `in use right before deregistering: ${describeAnswers(answers)}`,
         references: answers.inventory,
         awsReferences: answers.aws,
+        ...checked,
       });
       logger.warn('deregister: skipped, AMI in use', {
         runId,
@@ -163,6 +169,7 @@ export function createDeregisterImageHandler(
     await transition(deps.ledger, runId, imageId, planHash, 'DEREGISTERED', {
       deregisterOutcome: outcome,
       deregisteredAt: deregisteredAt.toISOString(),
+      ...checked,
       ...(deps.recycleBin ? retentionRecord(deregisteredAt, deps.recycleBin, 'IMAGE') : {}),
     });
     logger.info('AMI deregistered', { runId, imageId, outcome });

@@ -42,40 +42,34 @@ async function readPages<Page extends { NextToken?: string | undefined }>(
 /**
  * Where `imageId` is referenced right now: live instances and the `$Default`/`$Latest` version of
  * every launch template. Throws rather than answering "unused" when a read fails.
- *
- * Launch template versions are matched here rather than with EC2's `image-id` filter: the filter
- * is not documented to see through `resolve:ssm:` aliases, and missing one would break the
- * invariant this check exists for. One page covers 100 templates (two versions each).
  */
 export async function findCurrentReferences(
   clients: { readonly ec2: EC2Client },
   imageId: string,
 ): Promise<ImageReference[]> {
-  const { ec2 } = clients;
-  const [instancePages, versionPages] = await Promise.all([
-    readPages(
-      'DescribeInstances',
-      paginateDescribeInstances(
-        { client: ec2, pageSize: PAGE_SIZE.describeInstances },
-        {
-          Filters: [
-            { Name: 'image-id', Values: [imageId] },
-            { Name: 'instance-state-name', Values: [...LIVE_INSTANCE_STATES] },
-          ],
-        },
-      ),
-    ),
-    readPages(
-      'DescribeLaunchTemplateVersions',
-      paginateDescribeLaunchTemplateVersions(
-        { client: ec2, pageSize: PAGE_SIZE.describeLaunchTemplateVersions },
-        { Versions: ['$Default', '$Latest'], ResolveAlias: true },
-      ),
-    ),
+  const [instances, templates] = await Promise.all([
+    findInstanceReferences(clients.ec2, imageId),
+    readLaunchTemplateReferences(clients.ec2),
   ]);
+  return [...instances, ...(templates.get(imageId) ?? [])];
+}
 
+/** The live instances launched from `imageId` (EC2's `image-id` filter, one page as a rule). */
+export async function findInstanceReferences(ec2: EC2Client, imageId: string): Promise<ImageReference[]> {
+  const pages = await readPages(
+    'DescribeInstances',
+    paginateDescribeInstances(
+      { client: ec2, pageSize: PAGE_SIZE.describeInstances },
+      {
+        Filters: [
+          { Name: 'image-id', Values: [imageId] },
+          { Name: 'instance-state-name', Values: [...LIVE_INSTANCE_STATES] },
+        ],
+      },
+    ),
+  );
   const references: ImageReference[] = [];
-  for (const page of instancePages) {
+  for (const page of pages) {
     for (const reservation of page.Reservations ?? []) {
       for (const raw of reservation.Instances ?? []) {
         const instance = toInstance(raw);
@@ -89,23 +83,44 @@ export async function findCurrentReferences(
       }
     }
   }
+  return references;
+}
+
+/**
+ * Every AMI that the `$Default` or `$Latest` version of some launch template names, with those
+ * versions: one full read, all pages (200 versions a page), failing closed.
+ *
+ * Matched here rather than with EC2's `image-id` filter: the filter is not documented to see
+ * through `resolve:ssm:` aliases, and missing one would break the invariant this check exists for.
+ */
+export async function readLaunchTemplateReferences(ec2: EC2Client): Promise<Map<string, ImageReference[]>> {
+  const pages = await readPages(
+    'DescribeLaunchTemplateVersions',
+    paginateDescribeLaunchTemplateVersions(
+      { client: ec2, pageSize: PAGE_SIZE.describeLaunchTemplateVersions },
+      { Versions: ['$Default', '$Latest'], ResolveAlias: true },
+    ),
+  );
+  const byImage = new Map<string, ImageReference[]>();
   const seen = new Set<string>();
-  for (const page of versionPages) {
+  for (const page of pages) {
     for (const raw of page.LaunchTemplateVersions ?? []) {
       const version = toLaunchTemplateVersion(raw);
-      if (version.imageId !== imageId) continue;
+      if (version.imageId === undefined) continue;
       const key = `${version.launchTemplateId}#${version.versionNumber}`;
       if (seen.has(key)) continue; // a version that is both $Default and $Latest comes back once or twice
       seen.add(key);
       const alias = raw.DefaultVersion === true ? '$Default' : '$Latest';
+      const references = byImage.get(version.imageId) ?? [];
       references.push({
-        imageId,
+        imageId: version.imageId,
         kind: 'launch-template',
         source: `launch-template ${version.launchTemplateId} v${version.versionNumber} (${alias})`,
       });
+      byImage.set(version.imageId, references);
     }
   }
-  return references;
+  return byImage;
 }
 
 /** Deregisters an image; an image already gone is a success, so a retry is harmless. */

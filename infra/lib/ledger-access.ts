@@ -16,7 +16,7 @@ export type LedgerAction =
   | 'dynamodb:BatchWriteItem';
 
 /** Partition key prefixes (docs/DESIGN.md, "Ledger"). */
-export type LedgerKeySpace = 'RUN#' | 'APPROVAL#' | 'LOCK#' | 'INTENT#';
+export type LedgerKeySpace = 'RUN#' | 'APPROVAL#' | 'LOCK#' | 'INTENT#' | 'LTREAD#';
 type IndexName = (typeof LEDGER_INDEXES)[keyof typeof LEDGER_INDEXES]['indexName'];
 
 export type LedgerRequest =
@@ -60,6 +60,8 @@ export const LEDGER_METHOD_ACCESS = {
   recordDeregistrationIntent: on('INTENT#', 'dynamodb:PutItem'),
   clearDeregistrationIntent: on('INTENT#', 'dynamodb:DeleteItem'),
   listDeregistrationIntents: on('INTENT#', 'dynamodb:Query'),
+  getLaunchTemplateRead: on('LTREAD#', 'dynamodb:GetItem'),
+  recordLaunchTemplateRead: on('LTREAD#', 'dynamodb:PutItem'),
 } as const satisfies Readonly<Record<string, readonly LedgerRequest[]>>;
 
 export type LedgerMethod = keyof typeof LEDGER_METHOD_ACCESS;
@@ -89,7 +91,16 @@ export const HANDLER_LEDGER_METHODS = {
   LoadApproved: ['getApproval', 'getRun', 'listItems', 'transition', 'updateRun'],
   LoadBatch: [],
   // getRun: the run's target (which account to act in, which lock fences it) is in its record.
-  DeregisterImage: ['getItem', 'transition', 'getLock', 'recordDeregistrationIntent', 'getRun'],
+  // The launch-template read: reused when a few seconds old, else read and recorded.
+  DeregisterImage: [
+    'getItem',
+    'transition',
+    'getLock',
+    'recordDeregistrationIntent',
+    'getRun',
+    'getLaunchTemplateRead',
+    'recordLaunchTemplateRead',
+  ],
   DeleteImageSnapshots: ['getItem', 'transition', 'getLock', 'clearDeregistrationIntent', 'getRun'],
   DeleteOrphanSnapshot: ['getItem', 'transition', 'getLock', 'getRun'],
   RecordFailure: ['transition'],

@@ -161,6 +161,16 @@ describe('ledger methods send only the requests LEDGER_METHOD_ACCESS declares', 
       ledger.recordDeregistrationIntent('eu-west-1', { runId: 'run-1', imageId: IMAGE, snapshotIds: [] }),
     listDeregistrationIntents: () => ledger.listDeregistrationIntents('eu-west-1'),
     clearDeregistrationIntent: () => ledger.clearDeregistrationIntent('eu-west-1', 'run-1', IMAGE),
+    // The second, older read fails its condition: still one PutItem.
+    recordLaunchTemplateRead: async () => {
+      const read = {
+        startedAt: '2026-12-01T08:00:01.000Z',
+        references: { [IMAGE]: ['launch-template lt-1 v1'] },
+      };
+      await ledger.recordLaunchTemplateRead('eu-west-1', read);
+      await ledger.recordLaunchTemplateRead('eu-west-1', { ...read, startedAt: '2026-12-01T08:00:00.000Z' });
+    },
+    getLaunchTemplateRead: () => ledger.getLaunchTemplateRead('eu-west-1'),
   };
 
   // In this order, each scenario finds what the earlier ones left (a run, its plan, an approval).

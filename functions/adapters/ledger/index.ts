@@ -1,8 +1,10 @@
 /**
  * The audit ledger, one DynamoDB table split by entity: `RunStore` (runs.ts), `ItemStore`
  * (items.ts: per-AMI and per-orphan-snapshot records), `ApprovalStore` (approvals.ts) and
- * `LockStore` (lock.ts) and `IntentStore` (intents.ts: deregistrations not yet finished), sharing the table definition (table.ts) and one conditional-write helper
- * (conditional-write.ts).
+ * `LockStore` (lock.ts), `IntentStore` (intents.ts: deregistrations not yet finished) and
+ * `LaunchTemplateReadStore` (launch-template-reads.ts: the last full launch-template read a
+ * deregistration may reuse), sharing the table definition (table.ts) and one conditional-write
+ * helper (conditional-write.ts).
  *
  * `Ledger` composes the four and keeps the single-object API every caller used before the split.
  * New code, and handlers in particular, should prefer depending on the one store they use: that
@@ -24,6 +26,7 @@ import {
   type RecordPlanResult,
   type TransitionOptions,
 } from './items.ts';
+import { type LaunchTemplateRead, LaunchTemplateReadStore } from './launch-template-reads.ts';
 import { type LockHolder, LockStore } from './lock.ts';
 import { type RunFields, type RunRecord, RunStore } from './runs.ts';
 import type { LedgerOptions } from './table.ts';
@@ -33,6 +36,7 @@ export * from './approvals.ts';
 export * from './errors.ts';
 export * from './intents.ts';
 export * from './items.ts';
+export * from './launch-template-reads.ts';
 export * from './lock.ts';
 export * from './runs.ts';
 export {
@@ -52,6 +56,7 @@ export class Ledger {
   readonly votes: VoteStore;
   readonly lock: LockStore;
   readonly intents: IntentStore;
+  readonly launchTemplateReads: LaunchTemplateReadStore;
 
   constructor(options: LedgerOptions) {
     this.runs = new RunStore(options);
@@ -60,6 +65,7 @@ export class Ledger {
     this.votes = new VoteStore(options);
     this.lock = new LockStore(options);
     this.intents = new IntentStore(options);
+    this.launchTemplateReads = new LaunchTemplateReadStore(options);
   }
 
   // ----- lock ---------------------------------------------------------------------------------
@@ -190,5 +196,15 @@ export class Ledger {
 
   listDeregistrationIntents(lockKey: string): Promise<DeregistrationIntent[]> {
     return this.intents.listDeregistrationIntents(lockKey);
+  }
+
+  // ----- launch-template reads ----------------------------------------------------------------
+
+  getLaunchTemplateRead(lockKey: string): Promise<LaunchTemplateRead | undefined> {
+    return this.launchTemplateReads.getLaunchTemplateRead(lockKey);
+  }
+
+  recordLaunchTemplateRead(lockKey: string, read: LaunchTemplateRead): Promise<void> {
+    return this.launchTemplateReads.recordLaunchTemplateRead(lockKey, read);
   }
 }
