@@ -122,10 +122,15 @@ describe('the launch-template read Deregister shares', () => {
   });
 
   it.each([
-    ['dated in the future', { startedAt: at(60_000).toISOString(), references: {} }],
-    ['without a start time', { references: {} }],
-    ['with references that are not lists of text', { startedAt: NOW.toISOString(), references: { x: 'y' } }],
-  ])('does not use a record %s: it reads for itself and sees the template', async (_what, written) => {
+    // Left in place (it claims a later start), so every AMI reads for itself until it expires.
+    ['dated in the future', { startedAt: at(60_000).toISOString(), references: {} }, at(60_000)],
+    ['without a start time', { references: {} }, NOW],
+    [
+      'with references that are not lists of text',
+      { startedAt: NOW.toISOString(), references: { x: 'y' } },
+      NOW,
+    ],
+  ])('does not use a record %s: it reads for itself and sees the template', async (_what, written, after) => {
     // Prepare: a template already names the AMI; a record claims no template names anything.
     const { plan, work } = await approvedRun(h);
     const imageId = scenario.frontCandidates[0] as string;
@@ -145,6 +150,7 @@ describe('the launch-template read Deregister shares', () => {
     expect(result.outcome).toBe('skipped-in-use');
     expect(templateReads()).toBeGreaterThan(reads);
     expect((await item(imageId))?.references).toEqual([expect.stringMatching(/^launch-template lt-/)]);
+    expect((await h.ledger.getLaunchTemplateRead(LOCK_KEY))?.startedAt).toBe(after.toISOString());
   });
 
   it('fails closed on a failed read: nothing deregistered, nothing recorded for the next AMI', async () => {

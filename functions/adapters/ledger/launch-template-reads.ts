@@ -41,7 +41,7 @@ export class LaunchTemplateReadStore {
     return wellFormed(out.Item);
   }
 
-  /** Records `read` unless a read that started later is already there. */
+  /** Records `read` unless a read that started later is already there (a slow writer loses). */
   async recordLaunchTemplateRead(lockKey: string, read: LaunchTemplateRead): Promise<void> {
     await conditionalWrite(
       this.#table,
@@ -54,7 +54,9 @@ export class LaunchTemplateReadStore {
           references: read.references,
           [LEDGER_TTL_ATTRIBUTE]: epochSeconds(new Date(read.startedAt)) + KEEP_SECONDS,
         },
-        ConditionExpression: 'attribute_not_exists(pk) OR startedAt < :startedAt',
+        // A record without a start (not one written here) is replaced; so is one of the same start.
+        ConditionExpression:
+          'attribute_not_exists(pk) OR attribute_not_exists(startedAt) OR startedAt <= :startedAt',
         ExpressionAttributeValues: { ':startedAt': read.startedAt },
       }),
     );
