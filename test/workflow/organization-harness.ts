@@ -71,6 +71,8 @@ export interface OrganizationHarnessOptions {
   /** Changes to the organization before the hub starts (a denied role, an unlistable OU). */
   readonly prepare?: (organization: SimulatedOrganization, scenario: OrganizationScenario) => void;
   readonly settings?: Partial<PlanSettings>;
+  /** How long the one approval waits before the run expires (default 20 s). */
+  readonly approvalTimeoutSeconds?: number;
   /** Fault injection: sees every SDK client (hub, member roles, ledger) and wraps every invocation. */
   readonly instrument?: HarnessInstrument;
 }
@@ -137,7 +139,7 @@ export async function startOrganizationHarness(
         sharedAmis: 'delete-when-unused',
         ...options.settings,
       },
-      approvalTimeoutSeconds: 20,
+      approvalTimeoutSeconds: options.approvalTimeoutSeconds ?? 20,
       // A report that never completes is waited for briefly, not Rotate's production 180 s.
       usageReports: { maxWaitMs: 300, pollIntervalMs: 50 },
       approvalBaseUrl: server.baseUrl,

@@ -16,15 +16,6 @@ afterEach(async () => {
   harness = undefined;
 });
 
-const FINAL = new Set([
-  'COMPLETED',
-  'COMPLETED_WITH_FAILURES',
-  'REJECTED',
-  'EXPIRED',
-  'NOTHING_TO_DELETE',
-  'FAILED',
-]);
-
 async function planOf(h: OrganizationHarness, runId: string): Promise<Plan> {
   const run = await h.ledger.getRun(runId);
   return h.stack.workspace.getJson<Plan>(run?.planKey as string);
@@ -87,7 +78,7 @@ describe('an organization run', () => {
       expect(children.has(targetPhaseExecutionName(each, execution.runId, 'plan'))).toBe(true);
   });
 
-  it('rejecting the one plan deletes in no target; every target run ends REJECTED and unlocked', async () => {
+  it('rejecting the one plan deletes in no target; every target run with a plan ends REJECTED, all unlocked', async () => {
     // Prepare
     harness = await startOrganizationHarness();
     const h = harness;
@@ -98,14 +89,47 @@ describe('an organization run', () => {
 
     // Assess
     expect(execution.result.status).toBe('SUCCEEDED');
+    const statuses: string[] = [];
     for (const each of h.targets) {
       expect(h.imagesOf(each)).toEqual(before.get(each.key));
       const run = await h.targetRun(execution.runId, each);
-      expect(FINAL.has(String(run?.status))).toBe(true);
+      statuses.push(String(run?.status));
+      // A target with nothing to delete had nothing to reject.
+      expect(['REJECTED', 'NOTHING_TO_DELETE']).toContain(run?.status);
       expect(await h.ledger.getLock(each.key)).toBeUndefined();
     }
+    expect(statuses).toContain('REJECTED');
     expect(h.organization.calls.filter((c) => c.command === 'DeregisterImage')).toEqual([]);
     expect((await h.ledger.getRun(execution.runId))?.status).toBe('REJECTED');
+  });
+
+  it('an approval nobody answers expires: no target deletes, every target run ends EXPIRED and unlocked', async () => {
+    // Prepare
+    harness = await startOrganizationHarness({ approvalTimeoutSeconds: 2 });
+    const h = harness;
+    const before = new Map(h.targets.map((t) => [t.key, h.imagesOf(t)]));
+
+    // Act
+    const execution = await h.run({ executionName: 'org-expire', decision: 'NONE' });
+
+    // Assess
+    expect(execution.approvals).toHaveLength(1);
+    expect((await h.ledger.getRun(execution.runId))?.status).toBe('EXPIRED');
+    const statuses: string[] = [];
+    for (const each of h.targets) {
+      expect(h.imagesOf(each)).toEqual(before.get(each.key));
+      const run = await h.targetRun(execution.runId, each);
+      statuses.push(String(run?.status));
+      expect(['EXPIRED', 'NOTHING_TO_DELETE']).toContain(run?.status);
+      const items = await h.ledger.listItems(run?.runId as string);
+      expect(items.filter((i) => ['PLANNED', 'APPROVED', 'DEREGISTERED'].includes(i.status))).toEqual([]);
+      expect(await h.ledger.getLock(each.key)).toBeUndefined();
+    }
+    expect(statuses).toContain('EXPIRED');
+    const deletions = h.organization.calls.filter((c) =>
+      /^(DeregisterImage|DeleteSnapshot)$/.test(c.command),
+    );
+    expect(deletions).toEqual([]);
   });
 
   it('a target whose member role refuses the hub fails alone; the others delete', async () => {
