@@ -17,6 +17,7 @@ import { PAGE_SIZE } from '../functions/adapters/inventory.ts';
 import { memberClients } from '../functions/adapters/organization.ts';
 import { MemoryWorkspace } from '../functions/adapters/workspace.ts';
 import { createCollectReferencesHandler } from '../functions/collect-references.ts';
+import { DEFAULT_MAX_DELETIONS_PER_RUN } from '../functions/core/quotas.ts';
 import { DEFAULT_PLAN_SETTINGS } from '../functions/core/settings.ts';
 import { crossTargets, DEFAULT_MEMBER_ROLE_NAME, type Target } from '../functions/core/target.ts';
 import type { RunContext } from '../functions/core/workflow.ts';
@@ -31,7 +32,8 @@ const IMAGES = 10_000;
 const GROUPS = 50;
 const REGION = 'eu-west-1';
 const RUN_ID = 'org-bench';
-const CAP = 500;
+/** The construct's default cap, so the figure is the shipped configuration's. */
+const CAP = DEFAULT_MAX_DELETIONS_PER_RUN;
 const HUB_ROLE = 'arn:aws:iam::123456789012:role/AmiCleaner-Bench';
 
 const pages = (items: number, size: number): number => Math.max(1, Math.ceil(items / size));
@@ -143,9 +145,11 @@ export async function runOrgPlanning(): Promise<SummaryRow[]> {
     ListContainerRecipes: 2 * 2,
   };
   const minimum = new Map<string, number>(Object.entries(perTarget).map(([c, n]) => [c, n * TARGETS]));
-  // Per-AMI reads: launch permissions of the cap's worth of would-be candidates per target (each
-  // target has far more than the cap), references of the candidates, 10 a call.
-  minimum.set('DescribeImageAttribute', CAP * TARGETS);
+  // Per-AMI reads: launch permissions of the would-be candidates (each group's AMIs but its
+  // keepPrevious newest and its in-use one), at most the cap per target; references of the
+  // candidates, 10 a call.
+  const wouldBe = IMAGES - GROUPS * (DEFAULT_PLAN_SETTINGS.keepPrevious + 1);
+  minimum.set('DescribeImageAttribute', Math.min(CAP, wouldBe) * TARGETS);
   minimum.set('DescribeImageReferences', Math.ceil(candidates / IMAGE_REFERENCES_BATCH));
   const rows: Row[] = [...new Set([...made.keys(), ...minimum.keys()])].sort().map((command) => {
     const n = made.get(command) ?? 0;
