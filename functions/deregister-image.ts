@@ -1,9 +1,9 @@
 /**
  * Deregister (one Map iteration): deregisters one approved AMI, after checking right now that
  * nothing references it (invariant 3: our instance read, our launch-template read or one started
- * at most 5 s ago (commons/launch-template-read.ts), and EC2's DescribeImageReferences), and only if the ledger still lists the snapshots
- * LoadApproved verified for it (invariant 1). Safe to repeat: an AMI already handled is a no-op, and
- * one already gone counts as deregistered.
+ * at most 5 s ago (commons/launch-template-read.ts), and EC2's DescribeImageReferences), and
+ * only if the ledger still lists the snapshots LoadApproved verified for it (invariant 1). Safe
+ * to repeat: an AMI already handled is a no-op, and one already gone counts as deregistered.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import {
