@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../functions/core/model.ts';
-import { targetPhaseExecutionName } from '../../functions/core/organization-run.ts';
+import { targetPhaseExecutionName, targetRunId } from '../../functions/core/organization-run.ts';
 import { type Target, target } from '../../functions/core/target.ts';
 import { type OrganizationHarness, startOrganizationHarness } from './organization-harness.ts';
 
@@ -25,6 +25,27 @@ function candidatesOf(plan: Plan, each: Target): string[] {
   return plan.groups
     .filter((g) => g.accountId === each.accountId && g.region === each.region)
     .flatMap((g) => g.candidates.map((c) => c.imageId));
+}
+
+/**
+ * Asserts every target kept its images and its lock is free, with its run ended `ended` (or
+ * NOTHING_TO_DELETE: a target with no plan had nothing to decide); returns the statuses seen.
+ */
+async function expectUntouchedTargets(
+  h: OrganizationHarness,
+  runId: string,
+  before: ReadonlyMap<string, Set<string>>,
+  ended: string,
+): Promise<string[]> {
+  const statuses: string[] = [];
+  for (const each of h.targets) {
+    expect(h.imagesOf(each)).toEqual(before.get(each.key));
+    const run = await h.targetRun(runId, each);
+    statuses.push(String(run?.status));
+    expect([ended, 'NOTHING_TO_DELETE']).toContain(run?.status);
+    expect(await h.ledger.getLock(each.key)).toBeUndefined();
+  }
+  return statuses;
 }
 
 describe('an organization run', () => {
@@ -89,16 +110,7 @@ describe('an organization run', () => {
 
     // Assess
     expect(execution.result.status).toBe('SUCCEEDED');
-    const statuses: string[] = [];
-    for (const each of h.targets) {
-      expect(h.imagesOf(each)).toEqual(before.get(each.key));
-      const run = await h.targetRun(execution.runId, each);
-      statuses.push(String(run?.status));
-      // A target with nothing to delete had nothing to reject.
-      expect(['REJECTED', 'NOTHING_TO_DELETE']).toContain(run?.status);
-      expect(await h.ledger.getLock(each.key)).toBeUndefined();
-    }
-    expect(statuses).toContain('REJECTED');
+    expect(await expectUntouchedTargets(h, execution.runId, before, 'REJECTED')).toContain('REJECTED');
     expect(h.organization.calls.filter((c) => c.command === 'DeregisterImage')).toEqual([]);
     expect((await h.ledger.getRun(execution.runId))?.status).toBe('REJECTED');
   });
@@ -115,17 +127,11 @@ describe('an organization run', () => {
     // Assess
     expect(execution.approvals).toHaveLength(1);
     expect((await h.ledger.getRun(execution.runId))?.status).toBe('EXPIRED');
-    const statuses: string[] = [];
+    expect(await expectUntouchedTargets(h, execution.runId, before, 'EXPIRED')).toContain('EXPIRED');
     for (const each of h.targets) {
-      expect(h.imagesOf(each)).toEqual(before.get(each.key));
-      const run = await h.targetRun(execution.runId, each);
-      statuses.push(String(run?.status));
-      expect(['EXPIRED', 'NOTHING_TO_DELETE']).toContain(run?.status);
-      const items = await h.ledger.listItems(run?.runId as string);
+      const items = await h.ledger.listItems(targetRunId(each, execution.runId));
       expect(items.filter((i) => ['PLANNED', 'APPROVED', 'DEREGISTERED'].includes(i.status))).toEqual([]);
-      expect(await h.ledger.getLock(each.key)).toBeUndefined();
     }
-    expect(statuses).toContain('EXPIRED');
     const deletions = h.organization.calls.filter((c) =>
       /^(DeregisterImage|DeleteSnapshot)$/.test(c.command),
     );
