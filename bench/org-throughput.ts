@@ -35,6 +35,7 @@ import {
   loadDefinitionTemplate,
   ORGANIZATION_DEFINITION_PATH,
 } from '../infra/lib/definition.ts';
+import { DEFAULT_DELETION_MAX_CONCURRENCY } from '../infra/lib/props.ts';
 import {
   countBy,
   formatCounts,
@@ -150,7 +151,9 @@ type ExecutionKind = 'organization' | 'target plan' | 'target delete' | 'DeleteB
 export async function runOrgThroughput(): Promise<SummaryRow[]> {
   const targetCount = Number(process.env.ORG_TARGETS ?? 10);
   const amis = Number(process.env.ORG_AMIS ?? 1_000);
-  const deletionConcurrency = Number(process.env.ORG_DELETION_CONCURRENCY ?? 10);
+  const deletionConcurrency = Number(
+    process.env.ORG_DELETION_CONCURRENCY ?? DEFAULT_DELETION_MAX_CONCURRENCY,
+  );
   const timeScale = Number(process.env.ORG_TIME_SCALE ?? 1);
   if (!(timeScale > 0 && timeScale <= 1)) throw new Error('ORG_TIME_SCALE must be in (0, 1]');
   const runId = 'org-throughput';
