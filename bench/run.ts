@@ -1,6 +1,6 @@
 /**
  * `npm run bench` runs every benchmark in sequence and prints a summary table;
- * `npm run bench -- <name>` runs one (planning, org-planning, org-throughput, payloads, deletion-throughput,
+ * `npm run bench -- <name>` runs one (planning, org-planning, org-throughput, org-state, payloads, deletion-throughput,
  * backlog, cli-startup, cost, package-size, page-size).
  */
 import { runBacklog } from './backlog.ts';
@@ -9,6 +9,7 @@ import { runCost } from './cost.ts';
 import { runDeletionThroughput } from './deletion-throughput.ts';
 import { printTable, type SummaryRow } from './harness.ts';
 import { runOrgPlanning } from './org-planning.ts';
+import { runOrgState } from './org-state.ts';
 import { runOrgThroughput } from './org-throughput.ts';
 import { runPackageSize } from './package-size.ts';
 import { runPageSize } from './page-size.ts';
@@ -19,6 +20,7 @@ const BENCHMARKS: Record<string, () => Promise<SummaryRow[]>> = {
   planning: runPlanning,
   'org-planning': runOrgPlanning,
   'org-throughput': runOrgThroughput,
+  'org-state': runOrgState,
   payloads: runPayloads,
   'deletion-throughput': runDeletionThroughput,
   backlog: runBacklog,

@@ -59,16 +59,17 @@ export function createCombinePlansHandler(
     // The targets are rebuilt from account and region: a run id or name in the state is never trusted.
     const targets = record.targets.map((value) => {
       const given = requireRecord(value, 'target');
-      return plannedTarget(target(given.accountId, given.region), run.runId);
+      const place = target(given.accountId, given.region);
+      return { key: place.key, planned: plannedTarget(place, run.runId) };
     });
 
     const read = await mapWithConcurrency(targets, READ_CONCURRENCY, async (each) => {
-      const child = await deps.ledger.getRun(each.runId);
+      const child = await deps.ledger.getRun(each.planned.runId);
       const awaiting =
         child?.status === 'RUNNING' &&
         child.parentRunId === run.runId &&
-        child.target?.accountId === each.accountId &&
-        child.target.region === each.region &&
+        child.target?.accountId === each.planned.accountId &&
+        child.target.region === each.planned.region &&
         typeof child.planHash === 'string' &&
         PLAN_HASH.test(child.planHash) &&
         typeof child.planKey === 'string';
@@ -99,7 +100,7 @@ export function createCombinePlansHandler(
       combined.targets === undefined
         ? {
             ...combined,
-            targets: [{ accountId: awaiting[0]?.each.accountId as string, region: combined.region }],
+            targets: [{ accountId: awaiting[0]?.each.planned.accountId as string, region: combined.region }],
           }
         : combined;
     const planKey = runKey(run.runId, 'plan');
@@ -107,7 +108,7 @@ export function createCombinePlansHandler(
     await deps.ledger.updateRun(run.runId, { planHash: plan.planHash, planKey });
     for (const { each } of awaiting) {
       const marked = await deps.ledger.updateRun(
-        each.runId,
+        each.planned.runId,
         { status: 'AWAITING_APPROVAL' },
         // A retried CombinePlans finds them marked already.
         { from: ['RUNNING', 'AWAITING_APPROVAL'] },
@@ -124,7 +125,7 @@ export function createCombinePlansHandler(
     return {
       planKey,
       planHash: plan.planHash,
-      awaiting: awaiting.map((r) => r.each),
+      awaiting: awaiting.map((r) => r.each.planned),
       awaitingCount: awaiting.length,
     };
   });

@@ -31,6 +31,7 @@ import { writeReferenceTargets } from './commons/target-consumers.ts';
 import {
   type OrganizationBudget,
   organizationHistoryProblem,
+  organizationPayloadProblem,
   type PlannedTarget,
   plannedTarget,
   runScope,
@@ -54,7 +55,7 @@ export interface ResolveTargetsResult {
   /** Targets to plan, in target order. */
   readonly targets: readonly PlannedTarget[];
   /** Targets whose references count for the others of their region. */
-  readonly referenceTargets: readonly Target[];
+  readonly referenceTargets: readonly Pick<Target, 'accountId' | 'region'>[];
 }
 
 export interface ResolveTargetsDeps {
@@ -102,11 +103,6 @@ export function createResolveTargetsHandler(
     const scope = runScope(resolved, only);
     const tooMany = organizationHistoryProblem(deps.organizationBudget, scope.plan.length);
     if (tooMany) throw new TargetScopeError(tooMany);
-    // If this execution is stopped, close-abandoned-run closes these target runs and frees their locks.
-    await deps.ledger.updateRun(run.runId, { targetKeys: scope.plan.map((t) => t.key) });
-    // Each target run's FilterInUse reads this to know its region's consumers (commons/target-consumers.ts).
-    await writeReferenceTargets(deps.workspace, run.runId, scope.references);
-
     const childInput: RunInput = {
       trigger: run.trigger,
       dryRun: run.dryRun,
@@ -114,6 +110,21 @@ export function createResolveTargetsHandler(
       settings: run.settings,
       ...(run.triggerImageId === undefined ? {} : { imageId: run.triggerImageId }),
     };
+    const result = {
+      run,
+      childInput,
+      targets: scope.plan.map((each) => plannedTarget(each, run.runId)),
+      referenceTargets: scope.references.map(({ accountId, region }) => ({ accountId, region })),
+    };
+    // The Maps run their iterations as child executions, so the parent's history does not grow
+    // with the targets; its state does (every target in it twice), within 256 KiB.
+    const tooLarge = organizationPayloadProblem(result);
+    if (tooLarge) throw new TargetScopeError(tooLarge);
+
+    // If this execution is stopped, close-abandoned-run closes these target runs and frees their locks.
+    await deps.ledger.updateRun(run.runId, { targetKeys: scope.plan.map((t) => t.key) });
+    // Each target run's FilterInUse reads this to know its region's consumers (commons/target-consumers.ts).
+    await writeReferenceTargets(deps.workspace, run.runId, scope.references);
     logger.info('targets resolved', {
       runId: run.runId,
       trigger: run.trigger,
@@ -122,12 +133,7 @@ export function createResolveTargetsHandler(
       referenceTargets: scope.references.length,
       resolvedTargets: resolved.length,
     });
-    return {
-      run,
-      childInput,
-      targets: scope.plan.map((each) => plannedTarget(each, run.runId)),
-      referenceTargets: scope.references.map(({ accountId, region, key }) => ({ accountId, region, key })),
-    };
+    return result;
   });
 }
 
@@ -145,9 +151,10 @@ export function getTargetSelectionFromEnv(name = 'TARGETS'): ValidTargetSelectio
 /** ORGANIZATION_HISTORY_BUDGET: `{ fixed, perTarget }` from the parent definition. */
 export function getOrganizationBudgetFromEnv(name = 'ORGANIZATION_HISTORY_BUDGET'): OrganizationBudget {
   const parsed = JSON.parse(getStringFromEnv(name)) as Partial<OrganizationBudget>;
-  const whole = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
-  if (!whole(parsed.fixed) || !whole(parsed.perTarget))
-    throw new Error(`${name} must be {"fixed": n, "perTarget": n} with whole numbers >= 1`);
+  const whole = (n: unknown, min: number): n is number =>
+    typeof n === 'number' && Number.isInteger(n) && n >= min;
+  if (!whole(parsed.fixed, 1) || !whole(parsed.perTarget, 0))
+    throw new Error(`${name} must be {"fixed": n >= 1, "perTarget": n >= 0} with whole numbers`);
   return { fixed: parsed.fixed, perTarget: parsed.perTarget };
 }
 

@@ -4,6 +4,7 @@
  * phase) and ResolveTargets (an organization run), so both refuse exactly the same inputs.
  */
 
+import { targetPhaseExecutionName, targetRunId } from '../core/organization-run.ts';
 import {
   type DeletionTreeBudget,
   deletionTreeProblem,
@@ -13,7 +14,7 @@ import {
 } from '../core/quotas.ts';
 import { isExecutionArn } from '../core/run-target.ts';
 import { InvalidSettingsError, type PlanSettings, resolvePlanSettings } from '../core/settings.ts';
-import { InvalidTargetError, type Target, target, targetExecutionName } from '../core/target.ts';
+import { InvalidTargetError, type Target, target } from '../core/target.ts';
 import type { RunContext, Trigger } from '../core/workflow.ts';
 import { InvalidEventError } from './errors.ts';
 import { AMI_ID, isRecord, RUN_ID, requireRecord, requireString } from './events.ts';
@@ -30,7 +31,7 @@ export interface RunInput {
   readonly settings?: Partial<PlanSettings>;
   /** Organization runs (with `parentRunId`, both or neither): the account and region to work on. */
   readonly target?: { readonly accountId: string; readonly region: string };
-  /** Organization runs: the parent run; the run id becomes `targetExecutionName(target, parentRunId)`. */
+  /** Organization runs: the parent run; the run id becomes `targetRunId(target, parentRunId)`. */
   readonly parentRunId?: string;
   /** The parent's phase; AcquireLock runs only in `plan` (the ASL branches on it). */
   readonly phase?: 'plan';
@@ -174,8 +175,8 @@ export function buildRunContext(event: AcquireLockEvent, limits: RunLimits): Run
 
 /**
  * A target run of an organization (`target` and `parentRunId`, both or neither): its run id is
- * `targetExecutionName(target, parentRunId)`, and it must run in the execution the parent names
- * `targetExecutionName(target, parentRunId + '-plan')`. A child started under another name, or
+ * `targetRunId(target, parentRunId)`, and it must run in the execution the parent names
+ * `targetPhaseExecutionName(target, parentRunId, 'plan')`. A child started under another name, or
  * an input whose target is not the one its name says, is refused before anything is read.
  */
 function organizationRun(
@@ -202,13 +203,13 @@ function organizationRun(
   const parentRunId = input.parentRunId;
   if (typeof parentRunId !== 'string' || !RUN_ID.test(parentRunId))
     throw new InvalidRunInputError('parentRunId must be 1-80 characters of A-Z, a-z, 0-9, "-" or "_"');
-  if (executionName !== targetExecutionName(each, `${parentRunId}-plan`)) {
+  if (executionName !== targetPhaseExecutionName(each, parentRunId, 'plan')) {
     throw new InvalidRunInputError(
       `a target run of ${each.key} must run as the execution its parent names for it, not "${executionName}"`,
     );
   }
   return {
-    runId: targetExecutionName(each, parentRunId),
+    runId: targetRunId(each, parentRunId),
     target: { accountId: each.accountId, region: each.region },
     parentRunId,
   };

@@ -3,44 +3,48 @@
  * of its own in the ledger (items, plan, plan hash, lock) started as a child execution once per
  * phase. Pure: names, which targets a run plans and reads, and the parent's history budget.
  */
-import { type AslStates, HISTORY_EVENT_LIMIT, historyBudget } from './quotas.ts';
-import { compareTargets, type Target, targetExecutionName } from './target.ts';
+import {
+  type AslStates,
+  HISTORY_EVENT_LIMIT,
+  historyBudget,
+  PAYLOAD_LIMIT_BYTES,
+  RUN_CONTEXT_BYTES,
+  STATE_ERROR_BYTES,
+  STATE_SMALL_RESULTS_BYTES,
+} from './quotas.ts';
+import { compareTargets, EXECUTION_NAME_MAX_LENGTH, type Target, targetExecutionName } from './target.ts';
 
 /** The phases a target run is started in, one child execution each. */
 export const TARGET_PHASES = ['plan', 'delete', 'close'] as const;
 export type TargetPhase = (typeof TARGET_PHASES)[number];
 
-/** A target as the parent's Maps carry it: its run id and its child execution names. */
+/**
+ * A target as the parent's Maps carry it: account, region and its run id, nothing more (the
+ * parent's state holds one per target, twice, within 256 KiB). The child execution names are
+ * built from the run id in the definition (`States.Format('{}-plan', $.target.runId)`), and the
+ * handlers rebuild everything else from account and region, never trusting the state.
+ */
 export interface PlannedTarget {
   readonly accountId: string;
   readonly region: string;
-  readonly key: string;
   readonly runId: string;
-  readonly names: Readonly<Record<TargetPhase, string>>;
 }
+
+/** The longest phase suffix (`-delete`): a target run id leaves room for it in an execution name. */
+const PHASE_SUFFIX_MAX_LENGTH = Math.max(...TARGET_PHASES.map((phase) => phase.length + 1));
 
 /** The target run's id: starts with the target key (the console and the ledger say which one). */
 export function targetRunId(each: Target, parentRunId: string): string {
-  return targetExecutionName(each, parentRunId);
+  return targetExecutionName(each, parentRunId, EXECUTION_NAME_MAX_LENGTH - PHASE_SUFFIX_MAX_LENGTH);
 }
 
-/** The child execution of one phase of a target run. */
+/** The child execution of one phase of a target run: its run id and the phase. */
 export function targetPhaseExecutionName(each: Target, parentRunId: string, phase: TargetPhase): string {
-  return targetExecutionName(each, `${parentRunId}-${phase}`);
+  return `${targetRunId(each, parentRunId)}-${phase}`;
 }
 
 export function plannedTarget(each: Target, parentRunId: string): PlannedTarget {
-  return {
-    accountId: each.accountId,
-    region: each.region,
-    key: each.key,
-    runId: targetRunId(each, parentRunId),
-    names: {
-      plan: targetPhaseExecutionName(each, parentRunId, 'plan'),
-      delete: targetPhaseExecutionName(each, parentRunId, 'delete'),
-      close: targetPhaseExecutionName(each, parentRunId, 'close'),
-    },
-  };
+  return { accountId: each.accountId, region: each.region, runId: targetRunId(each, parentRunId) };
 }
 
 export class TargetScopeError extends Error {
@@ -76,20 +80,25 @@ export function runScope(targets: readonly Target[], only?: Target): RunScope {
 }
 
 export interface OrganizationBudget {
-  /** Events of the parent outside its Maps' iterations. */
+  /** Events of the parent outside its INLINE Maps' iterations (a DISTRIBUTED Map's 4 included). */
   readonly fixed: number;
-  /** Events one target adds: one iteration of every Map (a target can go through all of them). */
+  /** Events one target adds to the parent: one iteration of every INLINE Map (0 when all are DISTRIBUTED). */
   readonly perTarget: number;
 }
 
-/** The parent's worst case, from its definition: every Map iterates once per target. */
+/**
+ * The parent's worst case, from its definition. A DISTRIBUTED Map runs each iteration as a child
+ * execution of its own history, so it adds its own 4 events to the parent whatever the number of
+ * targets; an INLINE Map adds one iteration per target.
+ */
 export function organizationHistoryBudget(definition: AslStates): OrganizationBudget {
   const { fixed } = historyBudget(definition);
   let perTarget = 0;
   for (const state of Object.values(definition.States)) {
     const inner = state.ItemProcessor ?? state.Iterator;
+    if (!inner || state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') continue;
     // A Map iteration alone is budgeted like a definition: 2 iteration events + its longest path.
-    if (inner) perTarget += historyBudget(inner).fixed;
+    perTarget += historyBudget(inner).fixed;
   }
   return { fixed, perTarget };
 }
@@ -102,4 +111,53 @@ export function organizationHistoryProblem(budget: OrganizationBudget, targets: 
   const worst = budget.fixed + budget.perTarget * targets;
   if (worst <= HISTORY_EVENT_LIMIT) return null;
   return `${targets} targets could take ${worst.toLocaleString('en-US')} history events in the organization run (${budget.fixed} + ${budget.perTarget} per target), past Step Functions' ${HISTORY_EVENT_LIMIT.toLocaleString('en-US')}; select fewer accounts or regions, or deploy one hub per group of accounts`;
+}
+
+/** What ResolveTargets puts in the parent's state, the part that grows with the targets. */
+export interface OrganizationState {
+  readonly run: unknown;
+  readonly childInput: unknown;
+  readonly targets: readonly PlannedTarget[];
+  readonly referenceTargets: readonly Pick<Target, 'accountId' | 'region'>[];
+}
+
+/**
+ * The parent's one Step Functions error (`$.error`, see STATE_ERROR_BYTES for two) and its small
+ * results (plan key and hash, the approval with its approver, the outcome).
+ */
+export const ORGANIZATION_RESERVED_BYTES = STATE_ERROR_BYTES / 2 + STATE_SMALL_RESULTS_BYTES;
+
+const encoder = new TextEncoder();
+const bytesOf = (value: unknown): number => encoder.encode(JSON.stringify(value)).length;
+
+/** The parent's largest state: ResolveTargets' result, `$.plan.awaiting` (every target again at most) and the reserve. */
+export function organizationStateBytes(state: OrganizationState): number {
+  return bytesOf(state) + bytesOf(state.targets) + ORGANIZATION_RESERVED_BYTES;
+}
+
+/** Null when the parent's state fits in 256 KiB in the worst case; otherwise why. Refused, never cut. */
+export function organizationPayloadProblem(state: OrganizationState): string | null {
+  const bytes = organizationStateBytes(state);
+  if (bytes <= PAYLOAD_LIMIT_BYTES) return null;
+  const kib = Math.ceil(bytes / 1024);
+  return `${state.targets.length} targets could make the organization run's state ${kib} KiB, past Step Functions' 256 KiB; select fewer accounts or regions, or deploy one hub per group of accounts`;
+}
+
+/**
+ * The worst case of `targets` before any run exists (the construct's synth): the longest run id
+ * (80 characters) and a run context of `runBytes` (RUN_CONTEXT_BYTES), given twice (the run and
+ * the children's input).
+ */
+export function worstCaseOrganizationState(
+  targets: readonly Target[],
+  runBytes: number = RUN_CONTEXT_BYTES,
+): OrganizationState {
+  const context = 'x'.repeat(runBytes);
+  const longestRunId = 'x'.repeat(EXECUTION_NAME_MAX_LENGTH);
+  return {
+    run: context,
+    childInput: context,
+    targets: targets.map((each) => plannedTarget(each, longestRunId)),
+    referenceTargets: targets.map(({ accountId, region }) => ({ accountId, region })),
+  };
 }

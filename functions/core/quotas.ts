@@ -49,7 +49,7 @@ interface AslState {
   readonly Choices?: readonly { readonly Next?: string }[];
   readonly Catch?: readonly { readonly Next?: string }[];
   readonly Retry?: readonly AslRetrier[];
-  readonly ItemProcessor?: AslStates;
+  readonly ItemProcessor?: AslStates & { readonly ProcessorConfig?: { readonly Mode?: string } };
   readonly Iterator?: AslStates;
 }
 export interface AslStates {

@@ -190,15 +190,19 @@ export function validateTargetSelection(selection: TargetSelection): ValidTarget
 /**
  * A Step Functions execution name that starts with the target's key (so the console says which
  * account and region), then `suffix` with every character Step Functions forbids replaced by `-`.
- * Past 80 characters the suffix is cut and 8 hex digits of its hash appended, so two long
- * suffixes that share a prefix still give two names.
+ * Past `maxLength` (80) characters the suffix is cut and 8 hex digits of its hash appended, so two
+ * long suffixes that share a prefix still give two names.
  */
-export function targetExecutionName(each: Target, suffix: string): string {
+export function targetExecutionName(
+  each: Target,
+  suffix: string,
+  maxLength: number = EXECUTION_NAME_MAX_LENGTH,
+): string {
   const safeSuffix = suffix.replace(/[^A-Za-z0-9_-]/g, '-');
   const name = `${each.key}-${safeSuffix}`;
-  if (name.length <= EXECUTION_NAME_MAX_LENGTH) return name;
+  if (name.length <= maxLength) return name;
   const digest = createHash('sha256').update(suffix, 'utf8').digest('hex').slice(0, 8);
-  return `${name.slice(0, EXECUTION_NAME_MAX_LENGTH - digest.length - 1)}-${digest}`;
+  return `${name.slice(0, maxLength - digest.length - 1)}-${digest}`;
 }
 
 /** The AWS partition a region belongs to, for ARNs (`arn:<partition>:iam::…`). */

@@ -3,10 +3,15 @@
  * their synth-time validation. Without `targets` there is no organization run, and the other two
  * are refused rather than ignored.
  */
-import { organizationHistoryProblem } from '../../functions/core/organization-run.ts';
+import {
+  organizationHistoryProblem,
+  organizationPayloadProblem,
+  worstCaseOrganizationState,
+} from '../../functions/core/organization-run.ts';
 import {
   DEFAULT_MEMBER_ROLE_NAME,
   InvalidTargetError,
+  target,
   type ValidTargetSelection,
   validateTargetSelection,
 } from '../../functions/core/target.ts';
@@ -71,10 +76,12 @@ export function resolveOrganization(props: OrganizationProps): ResolvedOrganizat
     if (error instanceof InvalidTargetError) fail(`targets: ${error.message}`);
     throw error;
   }
-  const problem = organizationHistoryProblem(
-    organizationDefinitionBudget(),
-    targets.accounts.length * targets.regions.length,
+  const listed = targets.accounts.flatMap((accountId) =>
+    targets.regions.map((region) => target(accountId, region)),
   );
+  const problem =
+    organizationHistoryProblem(organizationDefinitionBudget(), listed.length) ??
+    organizationPayloadProblem(worstCaseOrganizationState(listed));
   if (problem) fail(`targets: ${problem}`);
   const memberRoleName = props.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME;
   if (typeof memberRoleName !== 'string' || !ROLE_NAME.test(memberRoleName)) {

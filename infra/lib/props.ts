@@ -219,7 +219,8 @@ export interface AmiCleanerProps {
   /**
    * Target child executions (and reference reads) running at once in an organization run: each
    * target has its own EC2 token buckets, so this bounds Lambda and Step Functions use, not EC2.
-   * Between 1 and 40 (inline Map limit). Needs `targets`.
+   * Between 1 and 40: the Maps are DISTRIBUTED and would allow more, but each running target
+   * holds Lambda concurrency and its share of the hub's STS calls. Needs `targets`.
    * @default 10 - see DEFAULT_TARGET_MAX_CONCURRENCY
    */
   readonly targetMaxConcurrency?: number;

@@ -86,7 +86,38 @@ export function createWorkflowStateMachines(
     [TARGET_STATE_MACHINE_PLACEHOLDER]: run.stateMachineArn,
   });
   allowSyncChildren(scope, organization, run, 'FollowTargetRuns', 'the target run state machine');
+  allowDistributedMapChildren(scope, organization);
   return { run, deleteBatch, organization };
+}
+
+/**
+ * A DISTRIBUTED Map starts each iteration as a child execution of its own state machine, and
+ * follows and stops it. As the CDK's DistributedMap does, in a policy of its own under the state
+ * machine: the role's default policy naming the state machine's ARN would be a dependency cycle.
+ */
+function allowDistributedMapChildren(scope: Construct, machine: sfn.StateMachine): void {
+  const stack = Stack.of(scope);
+  const policy = new iam.Policy(machine, 'DistributedMapPolicy', {
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'StartMapRunChildren',
+        actions: ['states:StartExecution'],
+        resources: [machine.stateMachineArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'FollowMapRunChildren',
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        // A Map Run's children: execution:<state machine>/<Map label>:<id>.
+        resources: [executionArns(stack, `${machine.stateMachineName}/*`)],
+      }),
+    ],
+  });
+  machine.role.attachInlinePolicy(policy);
+  acknowledge(
+    policy,
+    "A Map Run's child executions are named by Step Functions when they start: this state machine's own executions only.",
+    `AwsSolutions-IAM5[Resource::arn:${nagName(scope, stack.partition)}:states:${nagName(scope, stack.region)}:${nagName(scope, stack.account)}:execution:<${stack.getLogicalId(machine.node.defaultChild as CfnElement)}.Name>/*]`,
+  );
 }
 
 /** `.sync:2`: start, describe and stop the children, and the managed rule that reports their end. */
@@ -103,14 +134,7 @@ function allowSyncChildren(
     new iam.PolicyStatement({
       sid,
       actions: ['states:DescribeExecution', 'states:StopExecution'],
-      resources: [
-        stack.formatArn({
-          service: 'states',
-          resource: 'execution',
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          resourceName: `${child.stateMachineName}:*`,
-        }),
-      ],
+      resources: [executionArns(stack, `${child.stateMachineName}:*`)],
     }),
   );
   parent.addToRolePolicy(
@@ -131,6 +155,16 @@ function allowSyncChildren(
     `.sync:2 follows its children by execution ARN, which exists only once started: ${what} executions only.`,
     `AwsSolutions-IAM5[Resource::arn:${nagName(scope, stack.partition)}:states:${nagName(scope, stack.region)}:${nagName(scope, stack.account)}:execution:<${stack.getLogicalId(child.node.defaultChild as CfnElement)}.Name>:*]`,
   );
+}
+
+/** `arn:…:states:<region>:<account>:execution:<pattern>`: executions of this stack's state machines. */
+function executionArns(stack: Stack, pattern: string): string {
+  return stack.formatArn({
+    service: 'states',
+    resource: 'execution',
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    resourceName: pattern,
+  });
 }
 
 /** One STANDARD state machine of the workflow, logged, traced, invoking only its definition's functions. */

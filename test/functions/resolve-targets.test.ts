@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Ledger } from '../../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace } from '../../functions/adapters/workspace.ts';
+import { organizationStateBytes } from '../../functions/core/organization-run.ts';
 import { DEFAULT_PLAN_SETTINGS } from '../../functions/core/settings.ts';
 import { crossTargets, validateTargetSelection } from '../../functions/core/target.ts';
 import { createResolveTargetsHandler } from '../../functions/resolve-targets.ts';
@@ -48,8 +49,14 @@ describe('ResolveTargets', () => {
     const result = await w.start({ trigger: 'schedule' });
 
     // Assess
-    expect(result.targets.map((t) => t.key)).toEqual([`${A}-${EU}`, `${B}-${EU}`]);
-    expect(result.targets.every((t) => t.names.plan === `${t.key}-org-run-plan`)).toBe(true);
+    expect(result.targets).toEqual([
+      { accountId: A, region: EU, runId: `${A}-${EU}-org-run` },
+      { accountId: B, region: EU, runId: `${B}-${EU}-org-run` },
+    ]);
+    expect(result.referenceTargets).toEqual([
+      { accountId: A, region: EU },
+      { accountId: B, region: EU },
+    ]);
     expect(result.childInput).toMatchObject({ trigger: 'schedule', dryRun: false, maxDeletionsPerRun: 500 });
     expect(w.writes).toEqual(['putRun org-run', 'updateRun org-run']);
     expect(await w.workspace.getJson('runs/org-run/reference-targets.json')).toEqual({
@@ -109,4 +116,37 @@ describe('ResolveTargets', () => {
       /2 targets could take 40,090 history events in the organization run/,
     );
   });
+
+  it('plans 100 accounts × 5 regions in one run, its Maps adding nothing per target to the history', async () => {
+    // Prepare
+    const w = world({ accounts: accounts(100), regions: REGIONS, perTarget: 0 });
+
+    // Act
+    const result = await w.start({});
+
+    // Assess
+    expect(result.targets).toHaveLength(500);
+    expect(organizationStateBytes(result)).toBeLessThanOrEqual(256 * 1024);
+  });
+
+  it("refuses a selection whose targets would not fit the organization run's state, writing nothing", async () => {
+    // Prepare: 1,000 accounts × 1 region, listed twice in the state, past 256 KiB.
+    const w = world({ accounts: accounts(1_000), regions: [EU], perTarget: 0 });
+
+    // Act
+    const started = w.start({});
+
+    // Assess
+    await expect(started).rejects.toThrow(
+      /^1000 targets could make the organization run's state \d+ KiB, past Step Functions' 256 KiB; select fewer/,
+    );
+    expect(w.writes).toEqual(['putRun org-run']);
+    await expect(w.workspace.getJson('runs/org-run/reference-targets.json')).rejects.toThrow();
+  });
 });
+
+const REGIONS = ['eu-west-1', 'eu-central-1', 'us-east-1', 'us-west-2', 'ap-southeast-2'];
+
+function accounts(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => String(100_000_000_000 + i));
+}

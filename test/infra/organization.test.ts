@@ -128,7 +128,7 @@ describe('the organization run (targets)', () => {
       expect(definition.States[map].MaxConcurrency, map).toBe(3);
   });
 
-  it('may invoke exactly its five functions, start only the target run and follow only its executions', () => {
+  it('may invoke exactly its five functions, start only the target run and its own Map Run children, and follow only those', () => {
     // Prepare
     const role = roleRef(stack, organization?.role);
     const mine = all.filter((s) => s.role === role);
@@ -142,14 +142,27 @@ describe('the organization run (targets)', () => {
     // Assess
     expect(invoke).toHaveLength(1);
     expect(invoke[0]?.resources).toHaveLength(5);
-    expect(start.map((s) => s.resources)).toEqual([
-      [`<${stack.resolve(cleaner.stateMachine.stateMachineArn).Ref}>`],
-    ]);
-    expect(follow).toHaveLength(1);
-    expect(follow[0]?.actions.sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
-    expect(follow[0]?.resources).toEqual([
-      `arn:aws:states:${REGION}:${HUB}:execution:<${stack.getLogicalId(cleaner.stateMachine.node.defaultChild as never)}.Name>:*`,
-    ]);
+    const self = stack.getLogicalId(organization?.node.defaultChild as never);
+    expect(start.map((s) => s.resources).sort()).toEqual(
+      [[`<${stack.resolve(cleaner.stateMachine.stateMachineArn).Ref}>`], [`<${self}>`]].sort(),
+    );
+    expect(follow).toHaveLength(2);
+    for (const s of follow)
+      expect(s.actions.sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
+    expect(follow.flatMap((s) => s.resources).sort()).toEqual(
+      [
+        // The target runs it starts with .sync:2 ...
+        `arn:aws:states:${REGION}:${HUB}:execution:<${stack.getLogicalId(cleaner.stateMachine.node.defaultChild as never)}.Name>:*`,
+        // ... and its Distributed Maps' child executions (execution:<name>/<label>:<id>).
+        `arn:aws:states:${REGION}:${HUB}:execution:<${self}.Name>/*`,
+      ].sort(),
+    );
+    const definition = JSON.parse(flatten(resources[self].Properties.DefinitionString)) as Json;
+    for (const map of ['CollectReferences', 'PlanTargets', 'DeleteTargets', 'CloseTargets'])
+      expect(definition.States[map].ItemProcessor.ProcessorConfig, map).toEqual({
+        Mode: 'DISTRIBUTED',
+        ExecutionType: 'STANDARD',
+      });
     expect(rule[0]?.resources).toEqual([
       `arn:aws:events:${REGION}:${HUB}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
     ]);
@@ -396,14 +409,14 @@ describe('targets props validation at synth', () => {
     ],
     ['no region', { targets: { accounts: [HUB], regions: [] } }, /Select at least one region/],
     [
-      'more listed targets than the organization run history holds',
+      "more listed targets than the organization run's state holds",
       {
         targets: {
-          accounts: Array.from({ length: 150 }, (_, i) => String(100_000_000_000 + i)),
+          accounts: Array.from({ length: 400 }, (_, i) => String(100_000_000_000 + i)),
           regions: [REGION, 'us-east-1'],
         },
       },
-      /targets: 300 targets could take [\d,]+ history events in the organization run .* past Step Functions' 25,000/,
+      /targets: 800 targets could make the organization run's state \d+ KiB, past Step Functions' 256 KiB/,
     ],
     ['memberRoleName without targets', { memberRoleName: 'X' }, /memberRoleName needs targets/],
     [
@@ -417,7 +430,7 @@ describe('targets props validation at synth', () => {
       /memberRoleName must be an IAM role name/,
     ],
     [
-      'a target concurrency above the inline Map limit',
+      'a target concurrency above 40',
       { ...WITH_ACCOUNTS, targetMaxConcurrency: 41 },
       /targetMaxConcurrency must be a whole number from 1 to 40, got 41/,
     ],
