@@ -1,22 +1,18 @@
 /**
  * Deregister (one Map iteration): deregisters one approved AMI, after checking right now that
  * nothing references it (invariant 3: our instance read, our launch-template read or one started
- * at most 5 s ago (commons/launch-template-read.ts), and EC2's DescribeImageReferences), and
- * only if the ledger still lists the snapshots LoadApproved verified for it (invariant 1). Safe
- * to repeat: an AMI already handled is a no-op, and one already gone counts as deregistered.
+ * at most 5 s ago, and EC2's DescribeImageReferences, commons/current-references.ts; for an AMI
+ * shared right now, the same three in every consumer account too), and only if the ledger still
+ * lists the snapshots LoadApproved verified for it (invariant 1). Safe to repeat: an AMI already
+ * handled is a no-op, and one already gone counts as deregistered.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import {
-  type ConsumerEc2,
-  deregisterImage,
-  findConsumerReferences,
-  findInstanceReferences,
-} from './adapters/image-actions.ts';
-import { readAwsImageReferences } from './adapters/image-references.ts';
+import { deregisterImage } from './adapters/image-actions.ts';
 import { readLaunchPermissions } from './adapters/inventory.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import { tagForRecycleBin } from './adapters/recycle-bin.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
+import { type CheckedPlace, currentAnswers } from './commons/current-references.ts';
 import { lazyHandler, ledgerFromEnv, targetClientsFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { recycleBinFromEnv } from './commons/env.ts';
 import {
@@ -27,7 +23,6 @@ import {
 } from './commons/errors.ts';
 import { ACCOUNT_ID, requireIdList, requireImageItem } from './commons/events.ts';
 import { loadItem } from './commons/items.ts';
-import { currentLaunchTemplateReferences } from './commons/launch-template-read.ts';
 import { assertHoldsLock } from './commons/lock-fence.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import { recordedRun } from './commons/recorded-run.ts';
@@ -35,7 +30,7 @@ import { type TargetClientsDeps, targetClients } from './commons/target-clients.
 import { consumerAccountsOf } from './commons/target-consumers.ts';
 import { deletableSnapshotIds } from './core/deletion-set.ts';
 import { type RecycleBinRetention, retentionRecord } from './core/recycle-bin.ts';
-import { awsReferenceSource, describeAnswers } from './core/second-opinion.ts';
+import { describeAnswers } from './core/second-opinion.ts';
 
 export interface DeregisterImageEvent {
   readonly runId: string;
@@ -122,27 +117,29 @@ export function createDeregisterImageHandler(
     // Both opinions again, right before the deregistration (invariant 3): instances and launch
     // templates as we read them, and EC2's own DescribeImageReferences. Either one keeps the AMI.
     // The launch-template read may be another deregistration's of a few seconds ago.
-    const [instances, templates, aws] = await Promise.all([
-      findInstanceReferences(ec2, imageId),
-      currentLaunchTemplateReferences(deps, ec2, lockKey, imageId),
-      readAwsImageReferences(ec2, [imageId]),
-    ]);
-    const ours = [...instances, ...templates.references];
-    const checked = { launchTemplatesReadAt: templates.readStartedAt };
-    // A shared AMI is re-checked where it is shared too, in every consumer the run can read.
-    if (ours.length + aws.length === 0 && consumerAccountIds.length > 0) {
+    const own = await currentAnswers(deps, { ec2, key: lockKey }, imageId);
+    const answers = { inventory: [...own.inventory], aws: [...own.aws] };
+    const checked: Record<string, unknown> = { launchTemplatesReadAt: own.launchTemplatesReadAt };
+    // A shared AMI is checked the same way where it is shared, in every consumer the run can read,
+    // each with its own credentials and its own shared launch-template read.
+    if (answers.inventory.length + answers.aws.length === 0 && consumerAccountIds.length > 0) {
       const shared = await readLaunchPermissions(ec2, [imageId]);
       if (shared.has(imageId)) {
-        const consumers: ConsumerEc2[] = [];
+        const consumers: CheckedPlace[] = [];
         for (const accountId of consumerAccountIds) {
           const consumer = { ...run, target: { accountId, region: place.region } };
-          consumers.push({ accountId, ec2: (await targetClients(deps, consumer)).clients.ec2 });
+          const reached = await targetClients(deps, consumer);
+          consumers.push({ ec2: reached.clients.ec2, key: reached.target.key, consumerAccountId: accountId });
         }
-        ours.push(...(await findConsumerReferences(consumers, imageId)));
+        const found = await Promise.all(consumers.map((each) => currentAnswers(deps, each, imageId)));
+        answers.inventory.push(...found.flatMap((each) => each.inventory));
+        answers.aws.push(...found.flatMap((each) => each.aws));
+        checked.consumerLaunchTemplatesReadAt = Object.fromEntries(
+          found.map((each, i) => [consumerAccountIds[i], each.launchTemplatesReadAt]),
+        );
       }
     }
-    if (ours.length + aws.length > 0) {
-      const answers = { inventory: ours.map((r) => r.source), aws: aws.map(awsReferenceSource) };
+    if (answers.inventory.length + answers.aws.length > 0) {
       await transition(deps.ledger, runId, imageId, planHash, 'SKIPPED_IN_USE', {
         detail: `in use right before deregistering: ${describeAnswers(answers)}`,
         references: answers.inventory,

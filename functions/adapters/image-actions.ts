@@ -39,21 +39,6 @@ async function readPages<Page extends { NextToken?: string | undefined }>(
   }
 }
 
-/**
- * Where `imageId` is referenced right now: live instances and the `$Default`/`$Latest` version of
- * every launch template. Throws rather than answering "unused" when a read fails.
- */
-export async function findCurrentReferences(
-  clients: { readonly ec2: EC2Client },
-  imageId: string,
-): Promise<ImageReference[]> {
-  const [instances, templates] = await Promise.all([
-    findInstanceReferences(clients.ec2, imageId),
-    readLaunchTemplateReferences(clients.ec2),
-  ]);
-  return [...instances, ...(templates.get(imageId) ?? [])];
-}
-
 /** The live instances launched from `imageId` (EC2's `image-id` filter, one page as a rule). */
 export async function findInstanceReferences(ec2: EC2Client, imageId: string): Promise<ImageReference[]> {
   const pages = await readPages(
@@ -191,31 +176,4 @@ export async function imageExists(ec2: EC2Client, imageId: string): Promise<bool
     ),
   );
   return pages.some((page) => (page.Images ?? []).some((image) => image.ImageId === imageId));
-}
-
-/** One consumer account the hub reads through the member role, for the re-check of a shared AMI. */
-export interface ConsumerEc2 {
-  readonly accountId: string;
-  readonly ec2: EC2Client;
-}
-
-/**
- * Right before deregistering a shared AMI: the same re-check as in the owner account (live
- * instances, `$Default`/`$Latest` launch template versions), in every consumer account given.
- * Each source names its account. Any failed read throws: a consumer that cannot be read now is
- * never taken as "unused".
- */
-export async function findConsumerReferences(
-  consumers: readonly ConsumerEc2[],
-  imageId: string,
-): Promise<ImageReference[]> {
-  const found = await Promise.all(
-    consumers.map(async ({ accountId, ec2 }) =>
-      (await findCurrentReferences({ ec2 }, imageId)).map((ref) => ({
-        ...ref,
-        source: `account ${accountId}: ${ref.source}`,
-      })),
-    ),
-  );
-  return found.flat();
 }

@@ -26,11 +26,13 @@ export interface LaunchTemplateCheck {
   readonly readStartedAt: string;
 }
 
+export interface LaunchTemplateReadDeps {
+  readonly ledger: Pick<Ledger, 'getLaunchTemplateRead' | 'recordLaunchTemplateRead'>;
+  readonly now: () => Date;
+}
+
 export async function currentLaunchTemplateReferences(
-  deps: {
-    readonly ledger: Pick<Ledger, 'getLaunchTemplateRead' | 'recordLaunchTemplateRead'>;
-    readonly now: () => Date;
-  },
+  deps: LaunchTemplateReadDeps,
   ec2: EC2Client,
   lockKey: string,
   imageId: string,

@@ -13,8 +13,9 @@ import { InventoryReadError, TransientAwsError } from '../../functions/adapters/
 import {
   deleteSnapshot,
   deregisterImage,
-  findCurrentReferences,
+  findInstanceReferences,
   imageExists,
+  readLaunchTemplateReferences,
   snapshotUsedByOtherImage,
 } from '../../functions/adapters/image-actions.ts';
 
@@ -33,7 +34,16 @@ afterEach(() => {
   ec2Mock.reset();
 });
 
-describe('findCurrentReferences', () => {
+/** What Deregister's own reads answer for one AMI: its live instances, then its template versions. */
+const readsFor = async (imageId: string) => {
+  const [instances, templates] = await Promise.all([
+    findInstanceReferences(ec2, imageId),
+    readLaunchTemplateReferences(ec2),
+  ]);
+  return [...instances, ...(templates.get(imageId) ?? [])];
+};
+
+describe('findInstanceReferences and readLaunchTemplateReferences', () => {
   it('finds live instances and $Default/$Latest template versions on every page', async () => {
     // Prepare
     ec2Mock
@@ -86,7 +96,7 @@ describe('findCurrentReferences', () => {
       });
 
     // Act
-    const references = await findCurrentReferences({ ec2 }, 'ami-00000001');
+    const references = await readsFor('ami-00000001');
 
     // Assess
     expect(references).toEqual([
@@ -120,7 +130,7 @@ describe('findCurrentReferences', () => {
     ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] });
 
     // Act
-    const references = await findCurrentReferences({ ec2 }, 'ami-00000001');
+    const references = await readsFor('ami-00000001');
 
     // Assess
     expect(references).toEqual([]);
@@ -138,7 +148,7 @@ describe('findCurrentReferences', () => {
       .rejects(awsError('UnauthorizedOperation'));
 
     // Act
-    const act = findCurrentReferences({ ec2 }, 'ami-00000001');
+    const act = readsFor('ami-00000001');
 
     // Assess
     await expect(act).rejects.toThrow(InventoryReadError);
@@ -151,7 +161,7 @@ describe('findCurrentReferences', () => {
     ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] });
 
     // Act
-    const act = findCurrentReferences({ ec2 }, 'ami-00000001');
+    const act = readsFor('ami-00000001');
 
     // Assess
     await expect(act).rejects.toThrow(TransientAwsError);
@@ -164,7 +174,7 @@ describe('findCurrentReferences', () => {
     ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] });
 
     // Act
-    const act = findCurrentReferences({ ec2 }, 'ami-00000001');
+    const act = readsFor('ami-00000001');
 
     // Assess
     await expect(act).rejects.toMatchObject({ name: 'InventoryReadError', code: 'RepeatedPageToken' });

@@ -8,9 +8,13 @@ import { SimulatedOrganization } from '../../cli/simulated-account/index.ts';
 import {
   deleteSnapshot,
   deregisterImage,
-  findCurrentReferences,
+  findInstanceReferences,
+  readLaunchTemplateReferences,
 } from '../../functions/adapters/image-actions.ts';
-import { readImagesSharedWithAccount } from '../../functions/adapters/image-references.ts';
+import {
+  readAwsImageReferences,
+  readImagesSharedWithAccount,
+} from '../../functions/adapters/image-references.ts';
 import { readImageUsage } from '../../functions/adapters/image-usage-report.ts';
 import { readInventory, readLaunchPermissions } from '../../functions/adapters/inventory.ts';
 import { memberClients } from '../../functions/adapters/organization.ts';
@@ -61,7 +65,10 @@ describe('the member role covers the hub\u2019s calls in a target', () => {
     organization.usageReports.readyAfterMs = 0;
     const usage = await readImageUsage(clients.ec2, [old.imageId], { runId: 'access', now: () => 0 });
     await readImagesSharedWithAccount(clients.ec2, MEMBER);
-    await findCurrentReferences(clients, old.imageId);
+    // Deregister's re-check, in the owner and in each consumer alike (commons/current-references.ts).
+    await findInstanceReferences(clients.ec2, old.imageId);
+    await readLaunchTemplateReferences(clients.ec2);
+    await readAwsImageReferences(clients.ec2, [old.imageId]);
     await deregisterImage(clients.ec2, old.imageId);
     await deleteSnapshot(clients.ec2, old.blockDeviceMappings[0]?.snapshotId as string);
 
@@ -84,6 +91,7 @@ describe('the member role covers the hub\u2019s calls in a target', () => {
       'ec2:DeleteSnapshot',
       'ssm:GetParametersByPath',
       'ec2:DescribeImageAttribute',
+      'ec2:DescribeImageReferences',
       'ec2:CreateImageUsageReport',
       'ec2:DescribeImageUsageReportEntries',
     ]) {
