@@ -12,7 +12,7 @@ import { readLaunchPermissions } from './adapters/inventory.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import { tagForRecycleBin } from './adapters/recycle-bin.ts';
 import type { RunWorkspace } from './adapters/workspace.ts';
-import { type CheckedPlace, currentAnswers } from './commons/current-references.ts';
+import { type ConsumerPlace, consumerAnswers, currentAnswers } from './commons/current-references.ts';
 import { lazyHandler, ledgerFromEnv, targetClientsFromEnv, workspaceFromEnv } from './commons/deps.ts';
 import { recycleBinFromEnv } from './commons/env.ts';
 import {
@@ -125,18 +125,16 @@ export function createDeregisterImageHandler(
     if (answers.inventory.length + answers.aws.length === 0 && consumerAccountIds.length > 0) {
       const shared = await readLaunchPermissions(ec2, [imageId]);
       if (shared.has(imageId)) {
-        const consumers: CheckedPlace[] = [];
+        const consumers: ConsumerPlace[] = [];
         for (const accountId of consumerAccountIds) {
           const consumer = { ...run, target: { accountId, region: place.region } };
           const reached = await targetClients(deps, consumer);
           consumers.push({ ec2: reached.clients.ec2, key: reached.target.key, consumerAccountId: accountId });
         }
-        const found = await Promise.all(consumers.map((each) => currentAnswers(deps, each, imageId)));
-        answers.inventory.push(...found.flatMap((each) => each.inventory));
-        answers.aws.push(...found.flatMap((each) => each.aws));
-        checked.consumerLaunchTemplatesReadAt = Object.fromEntries(
-          found.map((each, i) => [consumerAccountIds[i], each.launchTemplatesReadAt]),
-        );
+        const found = await consumerAnswers(deps, consumers, imageId);
+        answers.inventory.push(...found.inventory);
+        answers.aws.push(...found.aws);
+        checked.consumerLaunchTemplatesReadAt = found.launchTemplatesReadAt;
       }
     }
     if (answers.inventory.length + answers.aws.length > 0) {
