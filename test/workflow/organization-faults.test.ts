@@ -2,7 +2,8 @@
  * Hand-written fault rows of the organization workflow: a target account that disappears
  * between plan and delete fails alone; a target plan swapped in the workspace between its plan
  * child and CombinePlans fails the whole run closed before anyone is asked; a target slipped into
- * the state's awaiting targets without its plan in the approved hash deletes nothing.
+ * the state's awaiting targets without its plan in the approved hash deletes nothing; a consumer
+ * whose DescribeImageReferences is denied at deregistration keeps every shared AMI it re-checks.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../functions/core/model.ts';
@@ -178,5 +179,46 @@ describe('organization run faults', () => {
     // The other unused shared golden AMIs of the same plan were deleted.
     expect([...before].filter((id) => !after.has(id)).length).toBeGreaterThan(0);
     expect(run?.status).toBe('COMPLETED');
+  });
+  it(`${FAULT_PREFIX} organization × a consumer's DescribeImageReferences denied at deregistration keeps every shared AMI it would re-check there; the other targets still delete`, async () => {
+    // Prepare
+    harness = await startOrganizationHarness();
+    const h = harness;
+    const golden = h.targets.find(
+      (t) => t.accountId === h.scenario.golden.accountId && t.region === 'eu-west-1',
+    );
+    const denying = h.scenario.workloads[0]?.accountId as string;
+    const goldenAccount = h.organization.account(golden?.accountId as string, 'eu-west-1');
+    const before = new Map(h.targets.map((t) => [t.key, h.imagesOf(t)]));
+
+    // Act: after planning, the consumer's DescribeImageReferences is denied (an SCP, a changed role).
+    const execution = await h.run({
+      executionName: 'org-consumer-denied',
+      beforeAnswer: () => {
+        h.organization
+          .account(denying, 'eu-west-1')
+          .failNext('DescribeImageReferences', 'UnauthorizedOperation', 10_000);
+      },
+    });
+
+    // Assess: every shared golden candidate is still there, failed, never deregistered.
+    const run = await h.targetRun(execution.runId, golden as never);
+    const items = await h.ledger.listItems(run?.runId as string);
+    const shared = items.filter(
+      (i) =>
+        i.kind === 'IMAGE' &&
+        i.status !== 'KEPT' &&
+        (goldenAccount.images.get(i.id)?.launchPermissions.length ?? 0) > 0,
+    );
+    expect(shared.length).toBeGreaterThan(0);
+    for (const item of shared) {
+      expect(h.imagesOf(golden as never).has(item.id)).toBe(true);
+      expect(item.status).toBe('FAILED');
+      expect(item.lastError).toContain('DescribeImageReferences');
+    }
+    // Elsewhere the run went on: some target outside the denying account deleted.
+    const others = h.targets.filter((t) => t.accountId !== denying);
+    expect(others.some((t) => h.imagesOf(t).size < (before.get(t.key)?.size ?? 0))).toBe(true);
+    for (const each of h.targets) expect(await h.ledger.getLock(each.key)).toBeUndefined();
   });
 });

@@ -251,33 +251,54 @@ describe('an organization run', () => {
     }
   });
 
-  it('a shared AMI another target account starts running after the plan is kept at deregistration', async () => {
-    // Prepare
-    harness = await startOrganizationHarness();
-    const h = harness;
-    const golden = target(h.scenario.golden.accountId, 'eu-west-1');
-    const workloadA = h.scenario.workloads[0]?.accountId as string;
-    let victim = '';
+  // The second use is one only workload A's own DescribeImageReferences sees: no instance, no template.
+  it.each([
+    {
+      use: 'starts running',
+      start: (h: OrganizationHarness, account: string, imageId: string): void =>
+        void h.organization.launchInstance(account, 'eu-west-1', imageId, new Date()),
+      field: 'references' as const,
+      found: (account: string) => [expect.stringMatching(new RegExp(`^account ${account}: instance i-`))],
+    },
+    {
+      use: 'names in an SSM parameter',
+      start: (h: OrganizationHarness, account: string, imageId: string): void =>
+        void h.organization.account(account, 'eu-west-1').putParameter('/app/base-ami', imageId),
+      field: 'awsReferences' as const,
+      found: (account: string) => [
+        `account ${account}: ssm:Parameter arn:aws:ssm:eu-west-1:${account}:parameter/app/base-ami`,
+      ],
+    },
+  ])(
+    'a shared AMI another target account $use after the plan is kept at deregistration',
+    async ({ start, field, found }) => {
+      // Prepare
+      harness = await startOrganizationHarness();
+      const h = harness;
+      const golden = target(h.scenario.golden.accountId, 'eu-west-1');
+      const workloadA = h.scenario.workloads[0]?.accountId as string;
+      let victim = '';
 
-    // Act: once the plan is out, workload A launches one of the golden AMIs the plan deletes.
-    const execution = await h.run({
-      executionName: 'org-late-use',
-      beforeAnswer: async () => {
-        const plan = await planOf(h, 'org-late-use');
-        victim = candidatesOf(plan, golden)[0] as string;
-        h.organization.launchInstance(workloadA, 'eu-west-1', victim, new Date());
-      },
-    });
+      // Act: once the plan is out, workload A starts using one of the golden AMIs the plan deletes.
+      const execution = await h.run({
+        executionName: 'org-late-use',
+        beforeAnswer: async () => {
+          const plan = await planOf(h, 'org-late-use');
+          victim = candidatesOf(plan, golden)[0] as string;
+          start(h, workloadA, victim);
+        },
+      });
 
-    // Assess
-    expect(execution.result.status).toBe('SUCCEEDED');
-    expect(victim).toMatch(/^ami-/);
-    expect(h.imagesOf(golden).has(victim)).toBe(true);
-    const run = await h.targetRun(execution.runId, golden);
-    const item = (await h.ledger.listItems(run?.runId as string)).find((i) => i.id === victim);
-    expect(item?.status).toBe('SKIPPED_IN_USE');
-    expect(JSON.stringify(item)).toContain(workloadA);
-  });
+      // Assess
+      expect(execution.result.status).toBe('SUCCEEDED');
+      expect(victim).toMatch(/^ami-/);
+      expect(h.imagesOf(golden).has(victim)).toBe(true);
+      const run = await h.targetRun(execution.runId, golden);
+      const item = (await h.ledger.listItems(run?.runId as string)).find((i) => i.id === victim);
+      expect(item?.status).toBe('SKIPPED_IN_USE');
+      expect(item?.[field]).toEqual(found(workloadA));
+    },
+  );
 
   it('one target in another region than the hub: its plan is approved on the hub and deleted there', async () => {
     // Prepare
