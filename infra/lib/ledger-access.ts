@@ -91,7 +91,8 @@ export const HANDLER_LEDGER_METHODS = {
   LoadApproved: ['getApproval', 'getRun', 'listItems', 'transition', 'updateRun'],
   LoadBatch: [],
   // getRun: the run's target (which account to act in, which lock fences it) is in its record.
-  // The launch-template read: reused when a few seconds old, else read and recorded.
+  // The launch-template read: reused when a few seconds old, else read and recorded; the run's own
+  // and, for a shared AMI, each consumer's (`LTREAD#<consumer account>-<region>`, same key space).
   DeregisterImage: [
     'getItem',
     'transition',

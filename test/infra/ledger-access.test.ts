@@ -97,6 +97,9 @@ describe('ledger methods send only the requests LEDGER_METHOD_ACCESS declares', 
   });
 
   const run = runContext({ runId: 'run-1' });
+  // Launch-template reads are keyed by target: the run's own, and a consumer's (shared AMIs).
+  const OWN_KEY = '123456789012-eu-west-1';
+  const CONSUMER_KEY = '333333333333-eu-west-1';
   /** Each method called the way a handler does, twice where a repeat takes another path. */
   const scenarios: Readonly<Record<LedgerMethod, () => Promise<unknown>>> = {
     acquireLock: () => ledger.acquireLock('eu-west-1', 'run-1', 60),
@@ -161,16 +164,21 @@ describe('ledger methods send only the requests LEDGER_METHOD_ACCESS declares', 
       ledger.recordDeregistrationIntent('eu-west-1', { runId: 'run-1', imageId: IMAGE, snapshotIds: [] }),
     listDeregistrationIntents: () => ledger.listDeregistrationIntents('eu-west-1'),
     clearDeregistrationIntent: () => ledger.clearDeregistrationIntent('eu-west-1', 'run-1', IMAGE),
-    // The second, older read fails its condition: still one PutItem.
+    // The second, older read fails its condition: still one PutItem. The third is a consumer
+    // account's read, recorded by the owner's DeregisterImage under the consumer's target key.
     recordLaunchTemplateRead: async () => {
       const read = {
         startedAt: '2026-12-01T08:00:01.000Z',
         references: { [IMAGE]: ['launch-template lt-1 v1'] },
       };
-      await ledger.recordLaunchTemplateRead('eu-west-1', read);
-      await ledger.recordLaunchTemplateRead('eu-west-1', { ...read, startedAt: '2026-12-01T08:00:00.000Z' });
+      await ledger.recordLaunchTemplateRead(OWN_KEY, read);
+      await ledger.recordLaunchTemplateRead(OWN_KEY, { ...read, startedAt: '2026-12-01T08:00:00.000Z' });
+      await ledger.recordLaunchTemplateRead(CONSUMER_KEY, read);
     },
-    getLaunchTemplateRead: () => ledger.getLaunchTemplateRead('eu-west-1'),
+    getLaunchTemplateRead: async () => {
+      await ledger.getLaunchTemplateRead(OWN_KEY);
+      await ledger.getLaunchTemplateRead(CONSUMER_KEY);
+    },
   };
 
   // In this order, each scenario finds what the earlier ones left (a run, its plan, an approval).
