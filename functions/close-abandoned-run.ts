@@ -20,8 +20,9 @@ import { getNumberFromEnv } from './commons/env.ts';
 import { classifyFailures, InvalidEventError } from './commons/errors.ts';
 import { isRecord, RUN_ID } from './commons/events.ts';
 import { createLogger, silentLogger } from './commons/logger.ts';
+import { targetRunId } from './core/organization-run.ts';
 import { lockKeyOf, type RunPlace } from './core/run-target.ts';
-import { parseTargetKey, type Target, target, targetExecutionName } from './core/target.ts';
+import { parseTargetKey, type Target, target } from './core/target.ts';
 import type { RunStatus } from './core/workflow.ts';
 import { createFinalizeHandler, type FinalizeDeps } from './finalize.ts';
 
@@ -96,7 +97,7 @@ async function closeTargetRuns(
   let closed = 0;
   for (const key of parent.targetKeys ?? []) {
     const each = parseTargetKey(key);
-    const childRunId = targetExecutionName(each, parent.runId);
+    const childRunId = targetRunId(each, parent.runId);
     const child = await deps.ledger.getRun(childRunId);
     if (child && UNFINISHED.has(child.status)) {
       await finalize({ run: child, outcome: 'FAILED', error });
@@ -109,7 +110,7 @@ async function closeTargetRuns(
 
 /**
  * The run an ended execution worked for. A target run's child executions are named after the run
- * plus a phase (`targetExecutionName(target, parentRunId + '-plan')`, …), so the run id is
+ * plus a phase (`targetPhaseExecutionName(target, parentRunId, 'plan')`, …), so the run id is
  * rebuilt from the execution's input (`target`, `parentRunId`), and only for a name that starts
  * with that target's key; any other execution's run id is its name.
  */
@@ -135,7 +136,7 @@ function abandonedRun(
   if (!RUN_ID.test(input.parentRunId) || !name.startsWith(`${each.key}-`))
     throw new InvalidEventError("the execution's name does not belong to its target run");
   return {
-    runId: targetExecutionName(each, input.parentRunId),
+    runId: targetRunId(each, input.parentRunId),
     place: { executionArn, target: { accountId: each.accountId, region: each.region } },
   };
 }

@@ -11,7 +11,7 @@ export type Trigger = 'schedule' | 'ami-available' | 'manual';
 export interface RunContext {
   /**
    * The ledger's partition for this run: the execution name, or for a target run of an
-   * organization `targetExecutionName(target, parentRunId)` (its plan child is `…-plan`).
+   * organization `targetRunId(target, parentRunId)` (its plan child is `…-plan`).
    */
   readonly runId: string;
   readonly executionArn: string;

@@ -14,12 +14,8 @@ import { createCombinePlansHandler } from '../../functions/combine-plans.ts';
 import { memberClientsFactory, TargetConfigurationError } from '../../functions/commons/target-clients.ts';
 import { writeReferenceTargets } from '../../functions/commons/target-consumers.ts';
 import type { BatchDescriptor, DeletionBatch } from '../../functions/core/deletion-batches.ts';
-import {
-  DEFAULT_MEMBER_ROLE_NAME,
-  type Target,
-  target,
-  targetExecutionName,
-} from '../../functions/core/target.ts';
+import { targetPhaseExecutionName, targetRunId } from '../../functions/core/organization-run.ts';
+import { DEFAULT_MEMBER_ROLE_NAME, type Target, target } from '../../functions/core/target.ts';
 import type { RunContext } from '../../functions/core/workflow.ts';
 import { type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 import { type Scenario, SETTINGS, seedScenario } from './harness.ts';
@@ -107,7 +103,7 @@ async function world(): Promise<World> {
 
 /** The execution a parent starts for a target's plan phase, as AcquireLock sees it. */
 function planChildEvent(w: World, each: Target, parentRunId: string, extra: Record<string, unknown> = {}) {
-  const name = targetExecutionName(each, `${parentRunId}-plan`);
+  const name = targetPhaseExecutionName(each, parentRunId, 'plan');
   return {
     input: {
       target: { accountId: each.accountId, region: each.region },
@@ -216,7 +212,7 @@ describe('a target run works in its target account through the member role', () 
 
     // Assess
     expect(acquired.acquired).toBe(true);
-    expect(run.runId).toBe(targetExecutionName(each, 'org-1'));
+    expect(run.runId).toBe(targetRunId(each, 'org-1'));
     expect(await w.ledger.getRun(run.runId)).toMatchObject({
       target: { accountId: MEMBER, region: EU },
       parentRunId: 'org-1',

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloseAbandonedRunHandler } from '../../functions/close-abandoned-run.ts';
-import { target, targetExecutionName } from '../../functions/core/target.ts';
+import { targetPhaseExecutionName, targetRunId } from '../../functions/core/organization-run.ts';
+import { target } from '../../functions/core/target.ts';
 import { type Harness, HUB_ACCOUNT, LOCK_KEY, NOW, REGION, startHarness } from '../functions/harness.ts';
 import { hostile } from './count.ts';
 
@@ -15,7 +16,7 @@ const PARENT = 'org-run-1';
 const MEMBER_KEY = `${MEMBER}-${REGION}`;
 const memberTarget = { accountId: MEMBER, region: REGION };
 const childName = (accountId = MEMBER, parent = PARENT) =>
-  targetExecutionName(target(accountId, REGION), `${parent}-plan`);
+  targetPhaseExecutionName(target(accountId, REGION), parent, 'plan');
 
 /** A plan child's AcquireLock event; `input` replaces the genuine input's keys. */
 function childEvent(input: Record<string, unknown>, name = childName(), id?: string) {
@@ -112,7 +113,7 @@ const inputs: readonly [string, () => unknown, string, RegExp][] = [
   ],
   [
     'a child named as its run id, not its plan execution',
-    () => childEvent({}, targetExecutionName(target(MEMBER, REGION), PARENT)),
+    () => childEvent({}, targetRunId(target(MEMBER, REGION), PARENT)),
     'InvalidRunInputError',
     /must run as the execution its parent names/,
   ],
@@ -189,6 +190,32 @@ describe('hostile status events of a target run', () => {
       () => statusChange(childName(), { target: memberTarget, parentRunId: `${PARENT}#X` }),
     ],
   ];
+
+  it('closes the genuine target run of the longest parent run id, its id cut to leave room for the phase', async () => {
+    // Prepare: an 80-character parent run id, so the target run id is cut and hashed (73 characters).
+    const parent = `org-${'x'.repeat(76)}`;
+    const { run } = await h.handlers.acquireLock(
+      childEvent({ parentRunId: parent }, childName(MEMBER, parent)) as never,
+    );
+    const close = createCloseAbandonedRunHandler({
+      ledger: h.ledger,
+      region: REGION,
+      pricePerGibMonth: 0.05,
+      now: () => NOW,
+    });
+
+    // Act
+    const result = await close(
+      statusChange(childName(MEMBER, parent), { target: memberTarget, parentRunId: parent }) as never,
+    );
+
+    // Assess
+    expect(run.runId).toBe(targetRunId(target(MEMBER, REGION), parent));
+    expect(run.runId.length).toBe(80 - '-delete'.length);
+    expect(result).toEqual({ runId: run.runId, outcome: 'closed' });
+    expect((await h.ledger.getRun(run.runId))?.status).toBe('FAILED');
+    expect(await h.ledger.getLock(MEMBER_KEY)).toBeUndefined();
+  });
 
   it.each(events)(hostile('EventBridge status change (target run)', '%s'), async (_what, event) => {
     // Prepare: the member's genuine run holds its lock.
