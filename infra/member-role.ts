@@ -15,18 +15,23 @@
  * snapshot ARNs carry no account (`arn:aws:ec2:<region>::image/ami-…`), so a resource pattern with
  * the account id would match nothing; the owner condition is what scopes them to the account.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, CfnParameter, DefaultStackSynthesizer, Fn, Stack, Token } from 'aws-cdk-lib';
-import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
+import { CfnParameter, Fn, Stack, Token } from 'aws-cdk-lib';
+import type * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { DEFAULT_MEMBER_ROLE_NAME } from '../functions/core/target.ts';
 import { recycleBinTagConditions } from './lib/iam.ts';
+import {
+  checkOrganizationalUnitIds,
+  hubAccountParameter,
+  serviceManagedStackSet,
+  synthMemberTemplate,
+  TEMPLATE_BODY_MAX_BYTES,
+  templateBody,
+} from './lib/member-template.ts';
 import { acknowledge, nagName } from './lib/nag.ts';
 
-export { DEFAULT_MEMBER_ROLE_NAME };
+export { DEFAULT_MEMBER_ROLE_NAME, TEMPLATE_BODY_MAX_BYTES };
 
 /** Describe calls take no resource-level permissions, so these are granted on `*`. */
 export const MEMBER_DESCRIBE_ACTIONS = [
@@ -227,11 +232,7 @@ export const MEMBER_TEMPLATE_PARAMETERS = {
  * rule: member accounts of a StackSet are not CDK-bootstrapped.
  */
 export function addParameterizedMemberRole(stack: Stack): AmiCleanerMemberRole {
-  const hubAccountId = new CfnParameter(stack, MEMBER_TEMPLATE_PARAMETERS.hubAccountId, {
-    type: 'String',
-    allowedPattern: '^[0-9]{12}$',
-    description: 'The ami-cleaner hub account',
-  });
+  const hubAccountId = hubAccountParameter(stack, MEMBER_TEMPLATE_PARAMETERS.hubAccountId);
   const hubPrincipalArns = new CfnParameter(stack, MEMBER_TEMPLATE_PARAMETERS.hubPrincipalArns, {
     type: 'CommaDelimitedList',
     description: 'Hub role ARNs that may assume the member role',
@@ -249,34 +250,13 @@ export function addParameterizedMemberRole(stack: Stack): AmiCleanerMemberRole {
   });
 }
 
-/** CloudFormation's limit on a StackSet's inline TemplateBody. */
-export const TEMPLATE_BODY_MAX_BYTES = 51_200;
-
-/**
- * The member template as CloudFormation JSON: `addParameterizedMemberRole` in a stack of its own
- * app, synthesized into a private temporary directory (never the caller's cdk.out, which
- * `CDK_OUTDIR` would otherwise point a nested app at).
- */
+/** The member template as CloudFormation JSON: `addParameterizedMemberRole` in a stack of its own. */
 export function memberRoleTemplate(): Record<string, unknown> {
-  const outdir = mkdtempSync(join(tmpdir(), 'ami-cleaner-member-'));
-  try {
-    const app = new App({
-      outdir,
-      autoSynth: false,
-      context: { 'aws:cdk:enable-path-metadata': false, 'aws:cdk:version-reporting': false },
-    });
-    const stack = new Stack(app, 'AmiCleanerMember', {
-      // Member accounts of a StackSet are not CDK-bootstrapped: no bootstrap version rule.
-      synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
-      analyticsReporting: false,
-      description:
-        "ami-cleaner member role: lets the hub read AMI references and delete this account's own unused AMIs",
-    });
-    addParameterizedMemberRole(stack);
-    return app.synth().getStackByName(stack.stackName).template as Record<string, unknown>;
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+  return synthMemberTemplate(
+    'AmiCleanerMember',
+    "ami-cleaner member role: lets the hub read AMI references and delete this account's own unused AMIs",
+    addParameterizedMemberRole,
+  );
 }
 
 export interface AmiCleanerMemberRoleStackSetProps {
@@ -316,48 +296,20 @@ export class AmiCleanerMemberRoleStackSet extends Construct {
     const hubAccountId = props.hubAccountId ?? stack.account;
     const roleName = props.roleName ?? DEFAULT_MEMBER_ROLE_NAME;
     checkTrust({ hubAccountId, hubPrincipalArns: props.hubPrincipalArns }, roleName);
-    if (props.organizationalUnitIds.length === 0) {
-      throw new Error('AmiCleanerMemberRoleStackSet: organizationalUnitIds is empty');
-    }
-    for (const ou of props.organizationalUnitIds) {
-      if (!Token.isUnresolved(ou) && !/^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/.test(ou)) {
-        throw new Error(`AmiCleanerMemberRoleStackSet: ${JSON.stringify(ou)} is not an OU or root id`);
-      }
-    }
-    const templateBody = JSON.stringify(memberRoleTemplate());
-    if (Buffer.byteLength(templateBody) > TEMPLATE_BODY_MAX_BYTES) {
-      throw new Error(
-        `AmiCleanerMemberRoleStackSet: the member template exceeds ${TEMPLATE_BODY_MAX_BYTES} bytes`,
-      );
-    }
-    this.stackSet = new cloudformation.CfnStackSet(this, 'StackSet', {
+    checkOrganizationalUnitIds('AmiCleanerMemberRoleStackSet', props.organizationalUnitIds);
+    this.stackSet = serviceManagedStackSet(this, 'StackSet', {
       stackSetName: props.stackSetName ?? DEFAULT_MEMBER_ROLE_NAME,
       description: 'ami-cleaner member role in every account of the selected OUs',
-      permissionModel: 'SERVICE_MANAGED',
-      autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
       callAs: props.callAs ?? 'SELF',
       capabilities: ['CAPABILITY_NAMED_IAM'],
-      managedExecution: { Active: true },
-      operationPreferences: {
-        maxConcurrentPercentage: 25,
-        failureTolerancePercentage: 10,
-        regionConcurrencyType: 'PARALLEL',
+      parameters: {
+        [MEMBER_TEMPLATE_PARAMETERS.hubAccountId]: hubAccountId,
+        [MEMBER_TEMPLATE_PARAMETERS.hubPrincipalArns]: Fn.join(',', [...props.hubPrincipalArns]),
+        [MEMBER_TEMPLATE_PARAMETERS.roleName]: roleName,
       },
-      parameters: [
-        { parameterKey: MEMBER_TEMPLATE_PARAMETERS.hubAccountId, parameterValue: hubAccountId },
-        {
-          parameterKey: MEMBER_TEMPLATE_PARAMETERS.hubPrincipalArns,
-          parameterValue: Fn.join(',', [...props.hubPrincipalArns]),
-        },
-        { parameterKey: MEMBER_TEMPLATE_PARAMETERS.roleName, parameterValue: roleName },
-      ],
-      stackInstancesGroup: [
-        {
-          deploymentTargets: { organizationalUnitIds: [...props.organizationalUnitIds] },
-          regions: [props.region ?? stack.region],
-        },
-      ],
-      templateBody,
+      organizationalUnitIds: props.organizationalUnitIds,
+      regions: [props.region ?? stack.region],
+      templateBody: templateBody('AmiCleanerMemberRoleStackSet', memberRoleTemplate()),
     });
   }
 }

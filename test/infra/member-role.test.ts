@@ -1,7 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { AmiCleaner, InlineCodeFunctionFactory } from '../../infra/ami-cleaner.ts';
 import {
@@ -10,27 +8,11 @@ import {
   memberRoleTemplate,
   TEMPLATE_BODY_MAX_BYTES,
 } from '../../infra/member-role.ts';
+import { type Json, render, violations } from '../helpers/cfn.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: these tests walk CloudFormation JSON.
-type Json = Record<string, any>;
 const HUB = '111111111111';
 const MEMBER = '222222222222';
 const HUB_ROLES = [`arn:aws:iam::${HUB}:role/Inventory`, `arn:aws:iam::${HUB}:role/Deregister`];
-
-/** Renders the intrinsics the member template uses, so assertions read like real policies. */
-function render(value: unknown, refs: Record<string, unknown>): unknown {
-  if (Array.isArray(value)) return value.map((v) => render(v, refs));
-  if (typeof value !== 'object' || value === null) return value;
-  const v = value as Json;
-  if (v['Fn::Join'])
-    return (v['Fn::Join'][1] as unknown[]).map((part) => render(part, refs)).join(v['Fn::Join'][0]);
-  if (v.Ref !== undefined) {
-    if (!(v.Ref in refs)) throw new Error(`unexpected Ref ${v.Ref}`);
-    return refs[v.Ref];
-  }
-  if (v['Fn::GetAtt']) return `<${v['Fn::GetAtt'].join('.')}>`;
-  return Object.fromEntries(Object.entries(v).map(([key, inner]) => [key, render(inner, refs)]));
-}
 
 function onlyRole(template: Json): Json {
   const roles = Object.values(template.Resources as Json).filter((r: Json) => r.Type === 'AWS::IAM::Role');
@@ -115,12 +97,6 @@ function expectedPermissions(account: string): Json[] {
       Condition: { StringEquals: { 'ec2:Owner': account } },
     },
   ];
-}
-
-function violations(scope: IConstruct): string[] {
-  return new AwsSolutionsChecks()
-    .validateScope(scope)
-    .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
 }
 
 function memberStack(props: Partial<ConstructorParameters<typeof AmiCleanerMemberRole>[2]> = {}) {
