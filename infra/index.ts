@@ -11,6 +11,13 @@ export { WorkflowAlarms, type WorkflowAlarmsProps } from './lib/observability.ts
 export { AmiCleanerStack, type AmiCleanerStackProps } from './lib/stack.ts';
 export { Triggers, type TriggersProps } from './lib/triggers.ts';
 export {
+  AmiCleanerAmiEventForwarding,
+  type AmiCleanerAmiEventForwardingProps,
+  AmiCleanerAmiEventForwardingStackSet,
+  type AmiCleanerAmiEventForwardingStackSetProps,
+  type HubEventBus,
+} from './member-events.ts';
+export {
   AmiCleanerMemberRole,
   type AmiCleanerMemberRoleProps,
   AmiCleanerMemberRoleStackSet,

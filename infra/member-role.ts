@@ -30,6 +30,7 @@ import {
   templateBody,
 } from './lib/member-template.ts';
 import { acknowledge, nagName } from './lib/nag.ts';
+import { AmiCleanerAmiEventForwardingStackSet } from './member-events.ts';
 
 export { DEFAULT_MEMBER_ROLE_NAME, TEMPLATE_BODY_MAX_BYTES };
 
@@ -280,6 +281,13 @@ export interface AmiCleanerMemberRoleStackSetProps {
    * management account. @default SELF
    */
   readonly callAs?: 'SELF' | 'DELEGATED_ADMIN';
+  /**
+   * Also forward the OUs' new AMIs to the hub, in these regions (the hub's `targets.regions`): a
+   * second StackSet (`AmiCleanerAmiEventForwardingStackSet`, same OUs, hub and `callAs`), since
+   * the rule is per region while the role is global. Hub region: this stack's.
+   * @default - no forwarding: new AMIs of member accounts start no run (the schedule still does)
+   */
+  readonly forwardAmiEvents?: { readonly regions: readonly string[] };
 }
 
 /**
@@ -289,6 +297,8 @@ export interface AmiCleanerMemberRoleStackSetProps {
  */
 export class AmiCleanerMemberRoleStackSet extends Construct {
   readonly stackSet: cloudformation.CfnStackSet;
+  /** With `forwardAmiEvents`: the StackSet of the forwarding rules. */
+  readonly eventForwarding?: AmiCleanerAmiEventForwardingStackSet;
 
   constructor(scope: Construct, id: string, props: AmiCleanerMemberRoleStackSetProps) {
     super(scope, id);
@@ -311,5 +321,15 @@ export class AmiCleanerMemberRoleStackSet extends Construct {
       regions: [props.region ?? stack.region],
       templateBody: templateBody('AmiCleanerMemberRoleStackSet', memberRoleTemplate()),
     });
+    if (props.forwardAmiEvents) {
+      this.eventForwarding = new AmiCleanerAmiEventForwardingStackSet(this, 'AmiEventForwarding', {
+        organizationalUnitIds: props.organizationalUnitIds,
+        regions: props.forwardAmiEvents.regions,
+        hubAccountId,
+        // A second role StackSet (its own name) gets a forwarding StackSet of its own name too.
+        ...(props.stackSetName ? { stackSetName: `${props.stackSetName}-AmiEvents` } : {}),
+        ...(props.callAs ? { callAs: props.callAs } : {}),
+      });
+    }
   }
 }
