@@ -20,6 +20,7 @@ import { APPROVER_ATTRIBUTE } from '../functions/core/approvers.ts';
 import { AuditDashboard } from './lib/dashboard.ts';
 import { createLedgerTable, createWorkspaceBucket } from './lib/data-layer.ts';
 import { definitionHistoryBudget, organizationDefinitionBudget } from './lib/definition.ts';
+import { ForwardedAmiEvents } from './lib/forwarded-events.ts';
 import { defaultFunctionFactory } from './lib/function-factory.ts';
 import type { OrganizationHandlerId, StateMachineHandlerId } from './lib/handlers.ts';
 import { acknowledge } from './lib/nag.ts';
@@ -83,6 +84,11 @@ export class AmiCleaner extends Construct {
    */
   readonly memberRoleCallers: readonly iam.IRole[];
   readonly triggers: Triggers;
+  /**
+   * With `targets`: the hub's default event bus admits the targets' forwarded AMI events (see
+   * `AmiCleanerAmiEventForwarding`), from the listed accounts and the OUs of `organizationId`.
+   */
+  readonly forwardedAmiEvents?: ForwardedAmiEvents;
   readonly alarms: WorkflowAlarms;
   /** The Recycle Bin retention rules, when `recycleBin` is set. */
   readonly recycleBinRules?: RecycleBinRules;
@@ -208,6 +214,13 @@ export class AmiCleaner extends Construct {
       ],
       closeAbandonedRun: this.closeAbandonedRunFunction,
     });
+    if (organization) {
+      this.forwardedAmiEvents = new ForwardedAmiEvents(this, 'ForwardedAmiEvents', {
+        accounts: organization.targets.accounts,
+        organizationalUnits: organization.targets.organizationalUnits,
+        ...(organization.organizationId ? { organizationId: organization.organizationId } : {}),
+      });
+    }
     this.alarmTopic = settings.alarmTopic ?? this.createAlarmTopic(settings.approvalEmail);
     this.alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.stateMachine,

@@ -26,6 +26,7 @@ export interface AmiCleanerContext {
   readonly targets?: AmiCleanerProps['targets'];
   readonly memberRoleName?: string;
   readonly targetMaxConcurrency?: number;
+  readonly organizationId?: string;
 }
 
 const CONTEXT_KEYS = new Set([
@@ -43,6 +44,7 @@ const CONTEXT_KEYS = new Set([
   'targets',
   'memberRoleName',
   'targetMaxConcurrency',
+  'organizationId',
 ]);
 
 const SCHEDULE_EXPRESSION = /^(cron|rate)\([^()\n]+\)$/;
@@ -106,6 +108,7 @@ export function propsFromContext(raw: unknown, approvalEmail?: unknown): AmiClea
     ...(ctx.targets === undefined ? {} : { targets: ctx.targets }),
     ...(ctx.memberRoleName === undefined ? {} : { memberRoleName: ctx.memberRoleName }),
     ...(ctx.targetMaxConcurrency === undefined ? {} : { targetMaxConcurrency: ctx.targetMaxConcurrency }),
+    ...(ctx.organizationId === undefined ? {} : { organizationId: ctx.organizationId }),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
- * The construct's organization props (`targets`, `memberRoleName`, `targetMaxConcurrency`) and
- * their synth-time validation. Without `targets` there is no organization run, and the other two
- * are refused rather than ignored.
+ * The construct's organization props (`targets`, `memberRoleName`, `targetMaxConcurrency`,
+ * `organizationId`) and their synth-time validation. Without `targets` there is no organization
+ * run, and the other three are refused rather than ignored.
  */
 import {
   organizationHistoryProblem,
@@ -16,6 +16,7 @@ import {
   validateTargetSelection,
 } from '../../functions/core/target.ts';
 import { DEFAULT_TARGET_MAX_CONCURRENCY, organizationDefinitionBudget } from './definition.ts';
+import { busPolicyProblem } from './forwarded-events.ts';
 import { fail, wholeNumberIn } from './prop-checks.ts';
 
 /** What an organization run cleans: accounts and/or organizational units × regions. */
@@ -41,6 +42,9 @@ export interface TargetsProps {
  */
 export { DEFAULT_TARGET_MAX_CONCURRENCY };
 
+/** `o-` and 10 to 32 lowercase letters or digits (the Organizations API's pattern). */
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
+
 /** IAM role names: what STS AssumeRole and the ARN pattern accept. */
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 
@@ -48,6 +52,8 @@ export interface ResolvedOrganizationProps {
   readonly targets: ValidTargetSelection;
   readonly memberRoleName: string;
   readonly targetMaxConcurrency: number;
+  /** Given with OUs (required then), optional with accounts only. */
+  readonly organizationId?: string;
 }
 
 /** The organization props as the construct reads them (`AmiCleanerProps` holds the same names). */
@@ -55,6 +61,7 @@ export interface OrganizationProps {
   readonly targets?: TargetsProps;
   readonly memberRoleName?: string;
   readonly targetMaxConcurrency?: number;
+  readonly organizationId?: string;
 }
 
 /**
@@ -64,7 +71,7 @@ export interface OrganizationProps {
  */
 export function resolveOrganization(props: OrganizationProps): ResolvedOrganizationProps | undefined {
   if (props.targets === undefined) {
-    for (const name of ['memberRoleName', 'targetMaxConcurrency'] as const) {
+    for (const name of ['memberRoleName', 'targetMaxConcurrency', 'organizationId'] as const) {
       if (props[name] !== undefined) fail(`${name} needs targets`);
     }
     return undefined;
@@ -89,7 +96,24 @@ export function resolveOrganization(props: OrganizationProps): ResolvedOrganizat
       `memberRoleName must be an IAM role name ([\\w+=,.@-], 1 to 64), got ${JSON.stringify(memberRoleName)}`,
     );
   }
+  const { organizationId } = props;
+  if (
+    organizationId !== undefined &&
+    (typeof organizationId !== 'string' || !ORGANIZATION_ID.test(organizationId))
+  ) {
+    fail(
+      `organizationId must be an organization id (o- and 10 to 32 letters or digits), got ${JSON.stringify(organizationId)}`,
+    );
+  }
+  if (organizationId === undefined && targets.organizationalUnits.length > 0) {
+    fail(
+      'targets.organizationalUnits needs organizationId (o-…, from `aws organizations describe-organization`): the hub event bus admits forwarded AMI events only from accounts of that organization under the selected OUs',
+    );
+  }
+  const problemOfBus = busPolicyProblem(targets.accounts.length, targets.organizationalUnits, organizationId);
+  if (problemOfBus) fail(`targets: ${problemOfBus}`);
   return {
+    ...(organizationId === undefined ? {} : { organizationId }),
     targets,
     memberRoleName,
     targetMaxConcurrency: wholeNumberIn(

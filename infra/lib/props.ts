@@ -225,6 +225,12 @@ export interface AmiCleanerProps {
    */
   readonly targetMaxConcurrency?: number;
   /**
+   * The organization (`o-…`) of the targets. The hub's event bus admits member accounts' forwarded
+   * AMI events (`AmiCleanerAmiEventForwardingStackSet`) only from it. Needs `targets`.
+   * @default - none; required with `targets.organizationalUnits`
+   */
+  readonly organizationId?: string;
+  /**
    * Creates the Lambda functions. Tests pass `new InlineCodeFunctionFactory()` to skip bundling.
    * @default - the installed package's pre-built handlers (`PrebundledFunctionFactory`); in a
    * checkout, `NodejsFunctionFactory` bundles functions/<name>.ts with the local esbuild
