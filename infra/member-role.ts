@@ -284,10 +284,11 @@ export interface AmiCleanerMemberRoleStackSetProps {
   /**
    * Also forward the OUs' new AMIs to the hub, in these regions (the hub's `targets.regions`): a
    * second StackSet (`AmiCleanerAmiEventForwardingStackSet`, same OUs, hub and `callAs`), since
-   * the rule is per region while the role is global. Hub region: this stack's.
+   * the rule is per region while the role is global. `hubRegion` defaults to this stack's region
+   * (give it when the StackSets are administered outside the hub, as `hubAccountId` is).
    * @default - no forwarding: new AMIs of member accounts start no run (the schedule still does)
    */
-  readonly forwardAmiEvents?: { readonly regions: readonly string[] };
+  readonly forwardAmiEvents?: { readonly regions: readonly string[]; readonly hubRegion?: string };
 }
 
 /**
@@ -326,6 +327,7 @@ export class AmiCleanerMemberRoleStackSet extends Construct {
         organizationalUnitIds: props.organizationalUnitIds,
         regions: props.forwardAmiEvents.regions,
         hubAccountId,
+        ...(props.forwardAmiEvents.hubRegion ? { hubRegion: props.forwardAmiEvents.hubRegion } : {}),
         // A second role StackSet (its own name) gets a forwarding StackSet of its own name too.
         ...(props.stackSetName ? { stackSetName: `${props.stackSetName}-AmiEvents` } : {}),
         ...(props.callAs ? { callAs: props.callAs } : {}),

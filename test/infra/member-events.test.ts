@@ -216,14 +216,15 @@ describe('forwarding rolled out with the member role StackSet', () => {
     expect(violations(hub)).toEqual([]);
   });
 
-  it('names a second forwarding StackSet after its role StackSet, and adds none unasked', () => {
+  it('names a second forwarding StackSet after its role StackSet, passes an explicit hub on, and adds none unasked', () => {
     // Prepare
     const stack = new Stack(new App(), 'Other', { env: { account: HUB, region: HUB_REGION } });
     new AmiCleanerMemberRoleStackSet(stack, 'Named', {
-      hubPrincipalArns: HUB_ROLES,
+      hubPrincipalArns: ['arn:aws:iam::333333333333:role/Inventory'],
       organizationalUnitIds: OUS,
       stackSetName: 'Platform',
-      forwardAmiEvents: { regions: ['us-east-1'] },
+      hubAccountId: '333333333333',
+      forwardAmiEvents: { regions: ['us-east-1'], hubRegion: 'us-west-2' },
     });
     new AmiCleanerMemberRoleStackSet(stack, 'RoleOnly', {
       hubPrincipalArns: HUB_ROLES,
@@ -242,8 +243,8 @@ describe('forwarding rolled out with the member role StackSet', () => {
     ]);
     const named = sets.find((s) => s.Properties.StackSetName === 'Platform-AmiEvents')?.Properties;
     expect(named.Parameters).toEqual([
-      { ParameterKey: 'HubAccountId', ParameterValue: HUB },
-      { ParameterKey: 'HubRegion', ParameterValue: HUB_REGION },
+      { ParameterKey: 'HubAccountId', ParameterValue: '333333333333' },
+      { ParameterKey: 'HubRegion', ParameterValue: 'us-west-2' },
     ]);
   });
 });
