@@ -67,7 +67,7 @@ export interface OrganizationProps {
 /**
  * `targets` and the props that only mean something with it. Every problem of the selection is
  * reported at once; a listed-accounts selection is also checked against the organization run's
- * worst-case history (OUs are counted at run time, by ResolveTargets).
+ * worst-case history and state (OUs are counted at run time, by ResolveTargets).
  */
 export function resolveOrganization(props: OrganizationProps): ResolvedOrganizationProps | undefined {
   if (props.targets === undefined) {
