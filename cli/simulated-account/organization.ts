@@ -188,6 +188,25 @@ export class SimulatedOrganization {
     return account;
   }
 
+  /**
+   * The account is closed (a fault knob: "a target that disappears"): Organizations lists it
+   * SUSPENDED, every session in it ends and its roles can no longer be assumed.
+   */
+  closeAccount(accountId: string): void {
+    const account = this.accounts.get(accountId);
+    if (account === undefined) throw new Error(`Account ${accountId} is not in the organization`);
+    account.state = 'SUSPENDED';
+    this.revokeSessions(accountId);
+  }
+
+  /** MoveAccount: the account now sits under `parentId` (an OU or the root). */
+  moveAccount(accountId: string, parentId: string): void {
+    const account = this.accounts.get(accountId);
+    if (account === undefined) throw new Error(`Account ${accountId} is not in the organization`);
+    this.requireParent(parentId);
+    this.accounts.set(accountId, { ...account, parentId });
+  }
+
   /** The OU and every ancestor of an account, nearest first, ending at the root. */
   ancestorsOf(accountId: string): string[] {
     const chain: string[] = [];
@@ -253,7 +272,7 @@ export class SimulatedOrganization {
     return { accessKeyId, secretAccessKey: 'simulated-secret' };
   }
 
-  /** STS AssumeRole: the role must exist and trust the caller, or AccessDenied (as AWS says it). */
+  /** STS AssumeRole: the role must exist in an ACTIVE account and trust the caller, or AccessDenied (as AWS says it). */
   assumeRole(
     caller: SimSession,
     roleArn: string,
@@ -263,6 +282,7 @@ export class SimulatedOrganization {
     const role = this.roles.get(roleArn);
     const trusted =
       role !== undefined &&
+      this.accounts.get(role.accountId)?.state === 'ACTIVE' &&
       role.trust.hubAccountId === caller.accountId &&
       role.trust.hubPrincipalArns.some((pattern) => arnLike(pattern, caller.principalArn));
     if (!trusted) {

@@ -203,6 +203,44 @@ describe('SimulatedOrganization: STS AssumeRole against the member role trust', 
     expect(organization.account(scenario.golden.accountId, 'eu-west-1').calls).toEqual([]);
   });
 
+  it('closes an account: the open session ends, the role cannot be assumed again, OUs no longer resolve it', async () => {
+    // Prepare
+    const { organization, scenario, hub } = seeded();
+    const gone = scenario.workloads[0]?.accountId as string;
+    const open = clientsIn(organization, gone, 'eu-west-1', hub);
+    await open.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const orgs = organization.attach(new OrganizationsClient({ region: 'us-east-1' }), hub);
+
+    // Act
+    organization.closeAccount(gone);
+    const expired = await rejectionOf(open.ec2.send(new DescribeImagesCommand({ Owners: ['self'] })));
+    const fresh = clientsIn(organization, gone, 'eu-west-1', hub);
+    const denied = await rejectionOf(fresh.ec2.send(new DescribeImagesCommand({ Owners: ['self'] })));
+    const resolved = await resolveOrganizationalUnits(orgs, [scenario.ous.workloads]);
+
+    // Assess
+    expect(expired).toMatchObject({ name: 'ExpiredToken' });
+    expect(denied).toBeInstanceOf(AssumeRoleError);
+    expect(denied).toMatchObject({ code: 'AccessDenied' });
+    expect(resolved.map((a) => a.accountId)).not.toContain(gone);
+  });
+
+  it('moves an account: OUs resolve it under its new parent only', async () => {
+    // Prepare
+    const { organization, scenario, hub } = seeded();
+    const moved = scenario.workloads[0]?.accountId as string;
+    const orgs = organization.attach(new OrganizationsClient({ region: 'us-east-1' }), hub);
+
+    // Act
+    organization.moveAccount(moved, scenario.ous.platform);
+
+    // Assess
+    const ids = async (ou: string) => (await resolveOrganizationalUnits(orgs, [ou])).map((a) => a.accountId);
+    expect(await ids(scenario.ous.workloads)).not.toContain(moved);
+    expect(await ids(scenario.ous.platform)).toContain(moved);
+    expect(() => organization.moveAccount(moved, 'ou-nowhere')).toThrow(/No OU/);
+  });
+
   it('assumes once per target for all of its clients, and acts only on the member account\u2019s own resources', async () => {
     // Prepare
     const { organization, scenario, hub } = seeded();
