@@ -114,6 +114,9 @@ export async function startOrganizationWorld(): Promise<OrganizationWorld> {
   };
 }
 
+/** What the invariants read of a world: its harness (a hand-written fault row has no injector). */
+export type WorldHarness = Pick<OrganizationWorld, 'harness'>;
+
 /** One target's end state after the fault-free run. */
 interface TargetReference {
   readonly images: readonly string[];
@@ -128,7 +131,7 @@ export interface OrganizationReference {
   readonly untouchable: ReadonlySet<string>;
 }
 
-const accountOf = (world: OrganizationWorld, key: string): SimulatedAccount => {
+const accountOf = (world: WorldHarness, key: string): SimulatedAccount => {
   const each = world.harness.targets.find((t) => t.key === key);
   if (!each) throw new Error(`no target ${key}`);
   return world.harness.organization.account(each.accountId, each.region);
@@ -159,7 +162,7 @@ export function callMarks(world: OrganizationWorld): Map<string, number> {
   return new Map(world.harness.targets.map((t) => [t.key, accountOf(world, t.key).calls.length]));
 }
 
-async function brokenRecord(world: OrganizationWorld, run: RunRecord | undefined, label: string) {
+async function brokenRecord(world: WorldHarness, run: RunRecord | undefined, label: string) {
   if (run === undefined) return [];
   const broken: string[] = [];
   if (UNFINISHED_RUN.has(run.status)) broken.push(`${label} run left ${run.status}`);
@@ -177,7 +180,7 @@ async function brokenRecord(world: OrganizationWorld, run: RunRecord | undefined
  * parent's one approval is APPROVED, and what the person was told matches what the run did.
  */
 export async function brokenOrganizationInvariants(
-  world: OrganizationWorld,
+  world: WorldHarness,
   run: OrganizationRun,
   reference: OrganizationReference,
   marks: ReadonlyMap<string, number>,
