@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../functions/core/model.ts';
 import { plannedTarget } from '../../functions/core/organization-run.ts';
+import { brokenRowInvariants } from '../fault/organization-rows.ts';
 import { FAULT_PREFIX } from '../hostile/count.ts';
 import { type OrganizationHarness, startOrganizationHarness } from './organization-harness.ts';
 
@@ -87,6 +88,7 @@ describe('organization run faults', () => {
     });
 
     // Assess
+    expect(await brokenRowInvariants(h, execution)).toEqual([]);
     const goneTargets = h.targets.filter((t) => t.accountId === gone);
     let planned = 0;
     for (const each of goneTargets) {
@@ -169,6 +171,7 @@ describe('organization run faults', () => {
     const execution = await h.run({ executionName: 'org-report-pending' });
 
     // Assess
+    expect(await brokenRowInvariants(h, execution)).toEqual([]);
     expect(execution.result.status).toBe('SUCCEEDED');
     const after = h.imagesOf(golden as never);
     expect(after.has(stuck)).toBe(true);
