@@ -1,120 +1,14 @@
 /**
  * Issue 9 §3 on the simulated organization: CollectReferences in consumer accounts through the
  * member role, FilterInUse unioning them for the golden-AMI account, and Rotate deciding shared
- * AMIs from image usage reports (`sharedAmis: delete-when-unused`), with the fault and hostile rows.
+ * AMIs from image usage reports (`sharedAmis: delete-when-unused`), with the fault rows. The hostile
+ * inputs (CollectReferences events, consumer keys and documents) are test/hostile/consumer-references.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { organizationScenario, SimulatedOrganization } from '../../cli/simulated-account/index.ts';
-import { type AwsClients, createAwsClients } from '../../functions/adapters/clients.ts';
 import { referencesKey } from '../../functions/adapters/consumer-references.ts';
-import { memberClients } from '../../functions/adapters/organization.ts';
-import { MemoryWorkspace } from '../../functions/adapters/workspace.ts';
-import { createCollectReferencesHandler } from '../../functions/collect-references.ts';
 import type { KeptImage, Plan } from '../../functions/core/model.ts';
-import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../functions/core/settings.ts';
-import { type Target, target } from '../../functions/core/target.ts';
-import type { RunContext } from '../../functions/core/workflow.ts';
-import { createFilterInUseHandler } from '../../functions/filter-in-use.ts';
-import { createInventoryHandler } from '../../functions/inventory.ts';
-import { createMapGroupsHandler } from '../../functions/map-groups.ts';
-import { createRotateHandler, rotateToPlan } from '../../functions/rotate.ts';
-
-// The SDK checks an assumed role's Expiration against the real clock, so the simulated clock starts now.
-const START = new Date();
-const HUB_ROLE = 'arn:aws:iam::123456789012:role/AmiCleaner-Inventory';
-const RUN_ID = 'org-run-1';
-const EU = 'eu-west-1';
-
-function world() {
-  let now = START.getTime();
-  const clock = () => new Date(now);
-  const organization = new SimulatedOrganization({ seed: 'cross-account', clock });
-  const scenario = organizationScenario(organization, { now: START });
-  const hubIdentity = organization.credentialsFor(HUB_ROLE);
-  const hub = target(organization.managementAccountId, EU);
-  const clientsIn = (each: Target): AwsClients => {
-    const clients = memberClients(each, {
-      roleName: scenario.roleName,
-      sessionName: `amicleaner-${RUN_ID}`,
-      sourceCredentials: hubIdentity,
-      stsPlugins: [organization.plugin()],
-      stsRegion: EU,
-    });
-    for (const client of Object.values(clients)) organization.attach(client);
-    return clients;
-  };
-  const hubClients = createAwsClients({ region: EU, maxAttempts: 1 });
-  for (const client of Object.values(hubClients)) organization.attach(client, hubIdentity);
-  const workspace = new MemoryWorkspace();
-  const collect = createCollectReferencesHandler({
-    workspace,
-    clients: hubClients,
-    region: EU,
-    hubAccountId: hub.accountId,
-    memberClientsFor: (each) => clientsIn(each),
-    now: clock,
-  });
-  // The usage reports' bounded wait runs on the organization's clock.
-  const usageReports = {
-    now: () => now,
-    sleep: async (ms: number) => {
-      now += ms;
-    },
-    maxWaitMs: 180_000,
-    pollIntervalMs: 10_000,
-  };
-  return { organization, scenario, workspace, collect, clientsIn, usageReports, clock };
-}
-
-function runContext(settings: Partial<PlanSettings>): RunContext {
-  return {
-    runId: RUN_ID,
-    executionArn: `arn:aws:states:eu-west-1:123456789012:execution:sm:${RUN_ID}`,
-    trigger: 'manual',
-    dryRun: true,
-    settings: { ...DEFAULT_PLAN_SETTINGS, mappingValues: ['Team', 'Role'], ...settings },
-    startedAt: START.toISOString(),
-    maxDeletionsPerRun: 500,
-  } as RunContext;
-}
-
-/** Inventory → MapGroups → FilterInUse → Rotate for one target, as its child execution would run them. */
-async function planTarget(
-  w: ReturnType<typeof world>,
-  each: Target,
-  settings: Partial<PlanSettings>,
-  consumers: { consumerReferenceKeys?: string[]; unreadableConsumers?: string[] } = {},
-): Promise<Plan> {
-  const clients = w.clientsIn(each);
-  const run = runContext(settings);
-  const inventory = await createInventoryHandler({
-    clients,
-    workspace: w.workspace,
-    region: each.region,
-    now: w.clock,
-  })({ run });
-  const groups = await createMapGroupsHandler({ workspace: w.workspace })({ run, ...inventory });
-  const filtered = await createFilterInUseHandler({ workspace: w.workspace })({
-    run,
-    inventoryKey: inventory.inventoryKey,
-    groupsKey: groups.groupsKey,
-    target: each,
-    ...consumers,
-  });
-  const rotate = createRotateHandler({
-    clients,
-    region: each.region,
-    workspace: w.workspace,
-    usageReports: w.usageReports,
-  });
-  const rotated = await rotateToPlan(rotate, {
-    run,
-    inventoryKey: inventory.inventoryKey,
-    groupsKey: groups.groupsKey,
-    filteredKey: filtered.filteredKey,
-  });
-  return w.workspace.getJson<Plan>(rotated.planKey);
-}
+import { target } from '../../functions/core/target.ts';
+import { EU, planTarget, RUN_ID, world } from './cross-account-world.ts';
 
 const keptOf = (plan: Plan, imageId: string): KeptImage | undefined =>
   plan.groups.flatMap((g) => g.kept).find((k) => k.imageId === imageId);
@@ -162,23 +56,6 @@ describe('CollectReferences', () => {
     // Assess
     await expect(act).rejects.toMatchObject({ name: 'AssumeRoleError', code: 'AccessDenied' });
     expect(w.workspace.keys()).toEqual([]);
-  });
-
-  it.each([
-    ['a target that is not a target', { runId: RUN_ID, target: { accountId: '../etc', region: EU } }],
-    [
-      'a key that does not match',
-      { runId: RUN_ID, target: { accountId: '333333333333', region: EU, key: 'x' } },
-    ],
-    ['a run id with a path', { runId: '../other', target: { accountId: '333333333333', region: EU } }],
-    [
-      'a role name with a slash',
-      { runId: RUN_ID, target: { accountId: '333333333333', region: EU }, roleName: 'a/b' },
-    ],
-  ])('refuses %s before any call', async (_what, event) => {
-    const w = world();
-    await expect(w.collect(event as never)).rejects.toMatchObject({ name: 'InvalidEventError' });
-    expect(w.organization.calls).toEqual([]);
   });
 });
 
@@ -294,62 +171,5 @@ describe('planning the golden-AMI account with its consumers', () => {
     expect(plan.groups.flatMap((g) => g.kept).filter((k) => k.reason === 'USAGE_REPORT_FAILED')).toHaveLength(
       8,
     );
-  });
-});
-
-describe('FilterInUse: hostile consumer keys', () => {
-  it.each([
-    [
-      'a key of another run',
-      (each: Target) => referencesKey('other-run', each),
-      'not a references key of run',
-    ],
-    ['a key outside the workspace layout', () => 'runs/org-run-1/../../etc/passwd', 'not a references key'],
-    [
-      'a key of another region',
-      () => referencesKey(RUN_ID, target('333333333333', 'us-east-1')),
-      'not in the planned region',
-    ],
-    [
-      'a key nothing was written under',
-      () => referencesKey(RUN_ID, target('666666666666', EU)),
-      'nothing stored',
-    ],
-  ])('fails the run for %s', async (_what, keyOf, message) => {
-    // Prepare
-    const w = world();
-    const consumer = target('333333333333', EU);
-    await w.collect({ runId: RUN_ID, target: consumer });
-
-    // Act
-    const act = planTarget(
-      w,
-      target(w.scenario.golden.accountId, EU),
-      {},
-      { consumerReferenceKeys: [keyOf(consumer)] },
-    );
-
-    // Assess
-    await expect(act).rejects.toThrow(message);
-  });
-
-  it('fails the run when a document was swapped for another account’s (tampered workspace)', async () => {
-    // Prepare: B's document stored under A's key
-    const w = world();
-    const a = target('333333333333', EU);
-    const { referencesKey: keyOfA } = await w.collect({ runId: RUN_ID, target: a });
-    const doc = await w.workspace.getJson<Record<string, unknown>>(keyOfA);
-    await w.workspace.putJson(keyOfA, { ...doc, accountId: '444444444444' });
-
-    // Act
-    const act = planTarget(
-      w,
-      target(w.scenario.golden.accountId, EU),
-      {},
-      { consumerReferenceKeys: [keyOfA] },
-    );
-
-    // Assess
-    await expect(act).rejects.toThrow('written for account 444444444444, not 333333333333');
   });
 });
