@@ -67,43 +67,6 @@ describe('ResolveTargets', () => {
     });
   });
 
-  it.each([
-    [
-      'a target without ami-available',
-      { target: { accountId: A, region: EU } },
-      /target is only allowed with trigger "ami-available"/,
-    ],
-    [
-      "a new AMI's target outside the selection",
-      {
-        trigger: 'ami-available',
-        imageId: 'ami-0123456789abcdef0',
-        target: { accountId: '999999999999', region: EU },
-      },
-      /account 999999999999 in eu-west-1 is not one of this deployment's targets/,
-    ],
-    [
-      'a forged target',
-      {
-        trigger: 'ami-available',
-        imageId: 'ami-0123456789abcdef0',
-        target: { accountId: '../x', region: EU },
-      },
-      /^target: /,
-    ],
-    ['an unknown input key', { phase: 'delete', parentRunId: 'x' }, /unknown input key|phase|parentRunId/],
-  ])('refuses %s before any target is planned', async (_name, input, message) => {
-    // Prepare
-    const w = world();
-
-    // Act
-    const started = w.start(input);
-
-    // Assess
-    await expect(started).rejects.toThrow(message);
-    expect(w.writes.filter((write) => write.startsWith('updateRun'))).toEqual([]);
-  });
-
   it("refuses a selection past the organization run's history budget, never cutting it", async () => {
     // Prepare: 2 targets at 20,000 events each cannot fit 25,000.
     const w = world({ perTarget: 20_000 });
