@@ -1,8 +1,9 @@
 /**
  * FinalizeOrganizationRun: the last state of an organization run. Each target run finalized
  * itself (its items, its lock); this reads their summaries from the ledger and records the run's
- * own: the sums over every target plus one line per target, so a failure or a denied account is
- * visible next to what the others deleted. The parent's approval is settled as Finalize settles a
+ * own in the ledger: the sums over every target plus one line per target, so a failure or a
+ * denied account is visible next to what the others deleted. It returns the sums only: one line a
+ * target (300 to 550 bytes) would make the parent's state grow with the targets past 256 KiB. The parent's approval is settled as Finalize settles a
  * run's own (expired or withdrawn in the ledger; a decided one's task token forgotten).
  */
 import { mapWithConcurrency } from './adapters/concurrency.ts';
@@ -59,9 +60,12 @@ const TARGET_FAILURES = new Set<string>([
 ]);
 const READ_CONCURRENCY = 8;
 
+/** What the handler returns into the parent's state (the execution's output): the run's summary without its lines. */
+export type OrganizationRunTotals = Omit<RunSummary, 'targets'> & { readonly targetCount: number };
+
 export function createFinalizeOrganizationRunHandler(
   deps: FinalizeOrganizationRunDeps,
-): (event: FinalizeOrganizationRunEvent) => Promise<RunSummary> {
+): (event: FinalizeOrganizationRunEvent) => Promise<OrganizationRunTotals> {
   const logger = deps.logger ?? silentLogger;
   const closeTargetRun = targetRunCloser(deps);
   return classifyFailures('FinalizeOrganizationRun', async (event) => {
@@ -145,7 +149,8 @@ export function createFinalizeOrganizationRunHandler(
       snapshotsDeleted: summary.snapshotsDeleted,
       error,
     });
-    return summary;
+    const { targets: _lines, ...totals } = summary;
+    return { ...totals, targetCount: lines.length };
   });
 }
 

@@ -187,8 +187,10 @@ export async function runLocalSession(io: CliIo, options: SessionOptions): Promi
     await decided;
     progress.done();
     // An organization run has no items of its own: each target run holds its own.
-    const targetRuns =
-      local.organization && result.output && 'targets' in result.output ? (result.output.targets ?? []) : [];
+    // The lines are in the parent's ledger record: the execution's output carries the sums only.
+    const targetRuns = local.organization
+      ? ((await local.ledger.getRun(result.executionName))?.summary?.targets ?? [])
+      : [];
     const items = local.organization
       ? (await Promise.all(targetRuns.map((t) => local.ledger.listItems(t.runId)))).flat()
       : await local.ledger.listItems(result.executionName);

@@ -8,7 +8,6 @@ import {
   HISTORY_EVENT_LIMIT,
   historyBudget,
   PAYLOAD_LIMIT_BYTES,
-  RUN_CONTEXT_BYTES,
   STATE_ERROR_BYTES,
   STATE_SMALL_RESULTS_BYTES,
 } from './quotas.ts';
@@ -122,10 +121,17 @@ export interface OrganizationState {
 }
 
 /**
- * The parent's one Step Functions error (`$.error`, see STATE_ERROR_BYTES for two) and its small
- * results (plan key and hash, the approval with its approver, the outcome).
+ * The parent's caught error, held twice on the FAILED path (`$.error` and `$.finalize.error`:
+ * STATE_ERROR_BYTES), and its small results (plan key and hash, the approval with its approver,
+ * the outcome, FinalizeOrganizationRun's sums: never its one line a target).
  */
-export const ORGANIZATION_RESERVED_BYTES = STATE_ERROR_BYTES / 2 + STATE_SMALL_RESULTS_BYTES;
+export const ORGANIZATION_RESERVED_BYTES = STATE_ERROR_BYTES + STATE_SMALL_RESULTS_BYTES;
+
+/**
+ * The run context assumed at synth, twice (the run and the children's input). A real one is
+ * under 1 KiB with the default settings; ResolveTargets measures the real one at run time.
+ */
+export const ORGANIZATION_RUN_CONTEXT_BYTES = 4 * 1024;
 
 const encoder = new TextEncoder();
 const bytesOf = (value: unknown): number => encoder.encode(JSON.stringify(value)).length;
@@ -145,12 +151,11 @@ export function organizationPayloadProblem(state: OrganizationState): string | n
 
 /**
  * The worst case of `targets` before any run exists (the construct's synth): the longest run id
- * (80 characters) and a run context of `runBytes` (RUN_CONTEXT_BYTES), given twice (the run and
- * the children's input).
+ * (80 characters) and a run context of `runBytes`, given twice (the run and the children's input).
  */
 export function worstCaseOrganizationState(
   targets: readonly Target[],
-  runBytes: number = RUN_CONTEXT_BYTES,
+  runBytes: number = ORGANIZATION_RUN_CONTEXT_BYTES,
 ): OrganizationState {
   const context = 'x'.repeat(runBytes);
   const longestRunId = 'x'.repeat(EXECUTION_NAME_MAX_LENGTH);

@@ -93,6 +93,14 @@ describe('an organization run', () => {
     expect(parent?.summary?.deregistered).toBe(
       h.targets.reduce((n, t) => n + candidatesOf(plan, t).length, 0),
     );
+    // The execution's output (the parent's last state) holds the sums, never a line a target:
+    // those would grow the state with the targets past 256 KiB.
+    const output = execution.result.output as Record<string, unknown>;
+    expect(output).not.toHaveProperty('targets');
+    expect(output).toMatchObject({
+      targetCount: h.targets.length,
+      deregistered: parent?.summary?.deregistered,
+    });
     // The console tree: every child execution name starts with its target's key.
     const children = new Set(execution.events.map((e) => e.execution).filter(Boolean));
     for (const each of h.targets)
