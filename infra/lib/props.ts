@@ -157,7 +157,9 @@ export interface AmiCleanerProps {
   readonly alarmTopic?: sns.ITopic;
   /**
    * Most AMIs plus orphan snapshots deleted by one run (the blast-radius limit of one approval);
-   * the rest are recorded DEFERRED for the next run. The approved set is deleted by DeleteBatch
+   * the rest are recorded DEFERRED for the next run. With `targets` it applies to each target run,
+   * so one organization approval may cover this many in every account and region; the page and
+   * the email state the whole plan's totals before anyone approves. The approved set is deleted by DeleteBatch
    * child executions of at most 122 items each, so every execution of the run stays under Step
    * Functions' 25,000 history events even when every step exhausts its retries: between 1 and
    * HISTORY_SAFE_MAX_DELETIONS (README "Quotas" gives the formula). Planning reads the sharing of

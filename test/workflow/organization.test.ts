@@ -279,4 +279,42 @@ describe('an organization run', () => {
     expect([...before].filter((id) => !h.imagesOf(only as Target).has(id)).sort()).toEqual(planned.sort());
     expect((await h.ledger.getRun(execution.runId))?.status).toBe('COMPLETED');
   });
+
+  it("a new golden AMI's run plans only its account and region, and still keeps what another account runs", async () => {
+    // Prepare: the event's AMI is the golden account's newest in the first region.
+    harness = await startOrganizationHarness();
+    const h = harness;
+    const used = h.scenario.usedByOtherAccounts[0] as (typeof h.scenario.usedByOtherAccounts)[number];
+    const golden = target(h.scenario.golden.accountId, used.region);
+    const imageId = (h.scenario.golden.imageIds[used.region] ?? []).at(-1) as string;
+    const before = new Map(h.targets.map((t) => [t.key, h.imagesOf(t)]));
+
+    // Act
+    const execution = await h.run({
+      executionName: 'org-new-ami',
+      input: {
+        trigger: 'ami-available',
+        imageId,
+        target: { accountId: golden.accountId, region: golden.region },
+      },
+    });
+
+    // Assess
+    expect(execution.result.status).toBe('SUCCEEDED');
+    for (const each of h.targets) {
+      const run = await h.targetRun(execution.runId, each);
+      if (each.key === golden.key) continue;
+      // No other target is planned or touched.
+      expect(run, each.key).toBeUndefined();
+      expect(h.imagesOf(each)).toEqual(before.get(each.key));
+    }
+    const run = await h.targetRun(execution.runId, golden);
+    expect(run?.trigger).toBe('ami-available');
+    // The image workload A runs is kept, named, though workload A itself was not planned.
+    expect(h.imagesOf(golden).has(used.imageId)).toBe(true);
+    const item = (await h.ledger.listItems(run?.runId as string)).find((i) => i.id === used.imageId);
+    expect(item?.reason).toBe('IN_USE_BY_ACCOUNT');
+    expect(String(item?.detail)).toContain(used.usedBy);
+    expect(h.imagesOf(golden).has(imageId)).toBe(true);
+  });
 });
