@@ -2,8 +2,8 @@
  * FinalizeOrganizationRun: the last state of an organization run. Each target run finalized
  * itself (its items, its lock); this reads their summaries from the ledger and records the run's
  * own in the ledger: the sums over every target plus one line per target, so a failure or a
- * denied account is visible next to what the others deleted. It returns the sums only: one line a
- * target (300 to 550 bytes) would make the parent's state grow with the targets past 256 KiB. The parent's approval is settled as Finalize settles a
+ * denied account is visible next to what the others deleted. It returns the sums only: one line
+ * a target (300 to 550 bytes) would grow the parent's state with the targets past 256 KiB. The parent's approval is settled as Finalize settles a
  * run's own (expired or withdrawn in the ledger; a decided one's task token forgotten).
  */
 import { mapWithConcurrency } from './adapters/concurrency.ts';
@@ -118,7 +118,11 @@ export function createFinalizeOrganizationRunHandler(
     await settleApproval(deps.ledger, recorded, outcome);
     const summary: RunSummary = {
       runId: run.runId,
-      status: runStatus(outcome, failedTargets + sum((l) => l.failed)),
+      // Nothing to ask about because targets failed is not a clean run: say so.
+      status:
+        outcome === 'NOTHING_TO_DELETE' && failedTargets > 0
+          ? 'COMPLETED_WITH_FAILURES'
+          : runStatus(outcome, failedTargets + sum((l) => l.failed)),
       ...(recorded?.planHash === undefined ? {} : { planHash: recorded.planHash }),
       candidates: sum((l) => l.candidates),
       deregistered: sum((l) => l.deregistered),

@@ -91,8 +91,13 @@ export function memberRoleNameFromEnv(): string {
   return process.env.MEMBER_ROLE_NAME || DEFAULT_MEMBER_ROLE_NAME;
 }
 
-/** Clients kept per target and run; a container serves one run at a time, so a few suffice. */
-const MEMOIZED_TARGET_RUNS = 32;
+/**
+ * Clients kept per target and run. A container serves one run at a time, but Deregister reaches
+ * every consumer of its region for each shared AMI: room for a 100-account organization's region
+ * twice over, and the oldest entry goes first (never the whole map, which would assume every
+ * consumer's role again for every AMI).
+ */
+export const MEMOIZED_TARGET_RUNS = 256;
 
 /**
  * The Lambda entry points' `memberClientsFor`: `memberClients` of adapters/organization.ts with
@@ -110,11 +115,14 @@ export function memberClientsFactory(options: {
   return (each, runId, roleName = options.roleName) => {
     const key = `${each.key}|${runId}|${roleName}`;
     let clients = made.get(key);
-    if (clients === undefined) {
-      if (made.size >= MEMOIZED_TARGET_RUNS) made.clear();
+    if (clients !== undefined) {
+      made.delete(key); // re-inserted below: the most recently used goes last
+    } else {
+      // A Map iterates in insertion order: the first key is the oldest.
+      if (made.size >= MEMOIZED_TARGET_RUNS) made.delete(made.keys().next().value as string);
       clients = make(each, { roleName, sessionName: `amicleaner-${runId}`, stsRegion: options.hubRegion });
-      made.set(key, clients);
     }
+    made.set(key, clients);
     return clients;
   };
 }

@@ -217,6 +217,31 @@ describe('hostile status events of a target run', () => {
     expect(await h.ledger.getLock(MEMBER_KEY)).toBeUndefined();
   });
 
+  it('closes the target runs of a stopped parent with the longest run id, each found by its cut id', async () => {
+    // Prepare: the parent (an 80-character run id) recorded its target; the target's run holds its lock.
+    const parent = `org-${'y'.repeat(76)}`;
+    const { run } = await h.handlers.acquireLock(
+      childEvent({ parentRunId: parent }, childName(MEMBER, parent)) as never,
+    );
+    const { target: _target, parentRunId: _parent, ...own } = run;
+    await h.ledger.putRun({ ...own, runId: parent }, { status: 'RUNNING' });
+    await h.ledger.updateRun(parent, { targetKeys: [MEMBER_KEY] });
+    const close = createCloseAbandonedRunHandler({
+      ledger: h.ledger,
+      region: REGION,
+      pricePerGibMonth: 0.05,
+      now: () => NOW,
+    });
+
+    // Act: the parent's own execution was stopped.
+    const result = await close(statusChange(parent, {}) as never);
+
+    // Assess
+    expect(result).toEqual({ runId: parent, outcome: 'closed' });
+    expect((await h.ledger.getRun(run.runId))?.status).toBe('FAILED');
+    expect(await h.ledger.getLock(MEMBER_KEY)).toBeUndefined();
+  });
+
   it.each(events)(hostile('EventBridge status change (target run)', '%s'), async (_what, event) => {
     // Prepare: the member's genuine run holds its lock.
     const { run } = await h.handlers.acquireLock(childEvent({}) as never);

@@ -184,9 +184,11 @@ describe('a tampered reference-targets document', () => {
         expect(run?.status).toBe('FAILED');
         expect(`${run?.error}`).toMatch(why);
       }
-      // The parent's summary names every target failed and why (its status is the outcome of its
-      // own path, NOTHING_TO_DELETE: no target had a plan to ask about).
-      const summary = (await h.ledger.getRun(execution.runId))?.summary;
+      // The parent's summary names every target failed and why; with nothing to ask about because
+      // every target failed, the run is not clean: COMPLETED_WITH_FAILURES, not NOTHING_TO_DELETE.
+      const parent = await h.ledger.getRun(execution.runId);
+      expect(parent?.status).toBe('COMPLETED_WITH_FAILURES');
+      const summary = parent?.summary;
       expect(summary?.failedTargets).toBe(h.targets.length);
       for (const line of summary?.targets ?? []) expect(`${line.error}`).toMatch(why);
       await expectNothingDeleted(h);
