@@ -85,8 +85,8 @@ export class AmiCleaner extends Construct {
   readonly memberRoleCallers: readonly iam.IRole[];
   readonly triggers: Triggers;
   /**
-   * With `targets`: the hub's default event bus admits the targets' forwarded AMI events (see
-   * `AmiCleanerAmiEventForwarding`), from the listed accounts and the OUs of `organizationId`.
+   * With `acceptForwardedAmiEvents`: the hub's default event bus admits the targets' forwarded AMI
+   * events (see `AmiCleanerAmiEventForwarding`), from the listed accounts and the OUs of `organizationId`.
    */
   readonly forwardedAmiEvents?: ForwardedAmiEvents;
   readonly alarms: WorkflowAlarms;
@@ -214,7 +214,7 @@ export class AmiCleaner extends Construct {
       ],
       closeAbandonedRun: this.closeAbandonedRunFunction,
     });
-    if (organization) {
+    if (organization?.acceptForwardedAmiEvents) {
       this.forwardedAmiEvents = new ForwardedAmiEvents(this, 'ForwardedAmiEvents', {
         accounts: organization.targets.accounts,
         organizationalUnits: organization.targets.organizationalUnits,

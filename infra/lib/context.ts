@@ -26,6 +26,7 @@ export interface AmiCleanerContext {
   readonly targets?: AmiCleanerProps['targets'];
   readonly memberRoleName?: string;
   readonly targetMaxConcurrency?: number;
+  readonly acceptForwardedAmiEvents?: boolean;
   readonly organizationId?: string;
 }
 
@@ -44,6 +45,7 @@ const CONTEXT_KEYS = new Set([
   'targets',
   'memberRoleName',
   'targetMaxConcurrency',
+  'acceptForwardedAmiEvents',
   'organizationId',
 ]);
 
@@ -108,6 +110,9 @@ export function propsFromContext(raw: unknown, approvalEmail?: unknown): AmiClea
     ...(ctx.targets === undefined ? {} : { targets: ctx.targets }),
     ...(ctx.memberRoleName === undefined ? {} : { memberRoleName: ctx.memberRoleName }),
     ...(ctx.targetMaxConcurrency === undefined ? {} : { targetMaxConcurrency: ctx.targetMaxConcurrency }),
+    ...(ctx.acceptForwardedAmiEvents === undefined
+      ? {}
+      : { acceptForwardedAmiEvents: ctx.acceptForwardedAmiEvents }),
     ...(ctx.organizationId === undefined ? {} : { organizationId: ctx.organizationId }),
   };
 }

@@ -52,7 +52,9 @@ export interface ResolvedOrganizationProps {
   readonly targets: ValidTargetSelection;
   readonly memberRoleName: string;
   readonly targetMaxConcurrency: number;
-  /** Given with OUs (required then), optional with accounts only. */
+  /** The hub bus admits the targets' forwarded AMI events. */
+  readonly acceptForwardedAmiEvents: boolean;
+  /** Given with `acceptForwardedAmiEvents` (required then with OUs). */
   readonly organizationId?: string;
 }
 
@@ -61,6 +63,7 @@ export interface OrganizationProps {
   readonly targets?: TargetsProps;
   readonly memberRoleName?: string;
   readonly targetMaxConcurrency?: number;
+  readonly acceptForwardedAmiEvents?: boolean;
   readonly organizationId?: string;
 }
 
@@ -71,7 +74,12 @@ export interface OrganizationProps {
  */
 export function resolveOrganization(props: OrganizationProps): ResolvedOrganizationProps | undefined {
   if (props.targets === undefined) {
-    for (const name of ['memberRoleName', 'targetMaxConcurrency', 'organizationId'] as const) {
+    for (const name of [
+      'memberRoleName',
+      'targetMaxConcurrency',
+      'acceptForwardedAmiEvents',
+      'organizationId',
+    ] as const) {
       if (props[name] !== undefined) fail(`${name} needs targets`);
     }
     return undefined;
@@ -105,14 +113,25 @@ export function resolveOrganization(props: OrganizationProps): ResolvedOrganizat
       `organizationId must be an organization id (o- and 10 to 32 letters or digits), got ${JSON.stringify(organizationId)}`,
     );
   }
-  if (organizationId === undefined && targets.organizationalUnits.length > 0) {
+  const accept = props.acceptForwardedAmiEvents ?? false;
+  if (typeof accept !== 'boolean')
+    fail(`acceptForwardedAmiEvents must be true or false, got ${JSON.stringify(accept)}`);
+  if (organizationId !== undefined && !accept) fail('organizationId needs acceptForwardedAmiEvents');
+  if (accept && organizationId === undefined && targets.organizationalUnits.length > 0) {
     fail(
-      'targets.organizationalUnits needs organizationId (o-…, from `aws organizations describe-organization`): the hub event bus admits forwarded AMI events only from accounts of that organization under the selected OUs',
+      'acceptForwardedAmiEvents with targets.organizationalUnits needs organizationId (o-…, from `aws organizations describe-organization`): the hub event bus admits forwarded AMI events only from accounts of that organization under the selected OUs',
     );
   }
-  const problemOfBus = busPolicyProblem(targets.accounts.length, targets.organizationalUnits, organizationId);
-  if (problemOfBus) fail(`targets: ${problemOfBus}`);
+  if (accept) {
+    const problemOfBus = busPolicyProblem(
+      targets.accounts.length,
+      targets.organizationalUnits,
+      organizationId,
+    );
+    if (problemOfBus) fail(`targets: ${problemOfBus}`);
+  }
   return {
+    acceptForwardedAmiEvents: accept,
     ...(organizationId === undefined ? {} : { organizationId }),
     targets,
     memberRoleName,

@@ -227,9 +227,16 @@ export interface AmiCleanerProps {
    */
   readonly targetMaxConcurrency?: number;
   /**
-   * The organization (`o-…`) of the targets. The hub's event bus admits member accounts' forwarded
-   * AMI events (`AmiCleanerAmiEventForwardingStackSet`) only from it. Needs `targets`.
-   * @default - none; required with `targets.organizationalUnits`
+   * Lets the hub's default event bus admit the targets' forwarded AMI-available events (deploy
+   * `AmiCleanerAmiEventForwarding` in the members, or `forwardAmiEvents` on the StackSet), so a
+   * new AMI in a member account starts its scoped run. Needs `targets`; with OUs, `organizationId`.
+   * @default false - new AMIs in member accounts are cleaned by the schedule only
+   */
+  readonly acceptForwardedAmiEvents?: boolean;
+  /**
+   * The organization (`o-…`) of the targets. The hub's event bus admits forwarded AMI events from
+   * its accounts under the selected OUs only. Needs `acceptForwardedAmiEvents`.
+   * @default - none; required with `acceptForwardedAmiEvents` and `targets.organizationalUnits`
    */
   readonly organizationId?: string;
   /**

@@ -60,8 +60,26 @@ describe('the hub bus policy for forwarded AMI events', () => {
     expect(cleaner.forwardedAmiEvents).toBeUndefined();
   });
 
+  it('is absent with targets unless acceptForwardedAmiEvents: members then need no organizationId or bus limit', () => {
+    // Act: OUs without organizationId and more listed accounts than the bus policy would hold.
+    const { template, cleaner } = synth({
+      targets: {
+        accounts: Array.from({ length: 250 }, (_, i) => String(100_000_000_000 + i)),
+        organizationalUnits: [OU],
+        regions: [REGION],
+      },
+    });
+
+    // Assess
+    expect(resourcesOfType(template, 'AWS::Events::EventBusPolicy')).toEqual({});
+    expect(cleaner.forwardedAmiEvents).toBeUndefined();
+  });
+
   it('names exactly the listed target accounts, for AMI-available events on the default bus only', () => {
-    const { template } = synth({ targets: { accounts: [HUB, ...MEMBERS], regions: [REGION, 'us-east-1'] } });
+    const { template } = synth({
+      targets: { accounts: [HUB, ...MEMBERS], regions: [REGION, 'us-east-1'] },
+      acceptForwardedAmiEvents: true,
+    });
     expect(busStatements(template)).toEqual({
       Accounts: {
         Effect: 'Allow',
@@ -77,6 +95,7 @@ describe('the hub bus policy for forwarded AMI events', () => {
     // Prepare
     const { template, stack } = synth({
       targets: { accounts: [MEMBERS[0] as string], organizationalUnits: [OU, 'r-ab12'], regions: [REGION] },
+      acceptForwardedAmiEvents: true,
       organizationId: ORG,
     });
 
@@ -114,6 +133,7 @@ describe('the hub bus policy for forwarded AMI events', () => {
         approvalEmail: 'ops@example.com',
         functionFactory: new InlineCodeFunctionFactory(),
         targets,
+        acceptForwardedAmiEvents: true,
       });
       return stack;
     });
@@ -155,24 +175,43 @@ describe('the hub bus policy for forwarded AMI events', () => {
 
   it('takes organizationId from the cdk.json context too', () => {
     const props = propsFromContext(
-      { targets: { organizationalUnits: [OU], regions: [REGION] }, organizationId: ORG },
+      {
+        targets: { organizationalUnits: [OU], regions: [REGION] },
+        acceptForwardedAmiEvents: true,
+        organizationId: ORG,
+      },
       'ops@example.com',
     );
     expect(props.organizationId).toBe(ORG);
+    expect(props.acceptForwardedAmiEvents).toBe(true);
   });
 
   it.each([
     [
       'OUs without organizationId',
-      { targets: { organizationalUnits: [OU], regions: [REGION] } },
-      /targets\.organizationalUnits needs organizationId \(o-…, from `aws organizations describe-organization`\)/,
+      { targets: { organizationalUnits: [OU], regions: [REGION] }, acceptForwardedAmiEvents: true },
+      /acceptForwardedAmiEvents with targets\.organizationalUnits needs organizationId \(o-…, from `aws organizations describe-organization`\)/,
     ],
     [
       'an organizationId of the wrong shape',
-      { targets: { organizationalUnits: [OU], regions: [REGION] }, organizationId: 'o-short' },
+      {
+        targets: { organizationalUnits: [OU], regions: [REGION] },
+        acceptForwardedAmiEvents: true,
+        organizationId: 'o-short',
+      },
       /organizationId must be an organization id \(o- and 10 to 32 letters or digits\), got "o-short"/,
     ],
     ['organizationId without targets', { organizationId: ORG }, /organizationId needs targets/],
+    [
+      'acceptForwardedAmiEvents without targets',
+      { acceptForwardedAmiEvents: true },
+      /acceptForwardedAmiEvents needs targets/,
+    ],
+    [
+      'organizationId without acceptForwardedAmiEvents',
+      { targets: { organizationalUnits: [OU], regions: [REGION] }, organizationId: ORG },
+      /organizationId needs acceptForwardedAmiEvents/,
+    ],
     [
       'more listed accounts than the bus policy holds',
       {
@@ -180,6 +219,7 @@ describe('the hub bus policy for forwarded AMI events', () => {
           accounts: Array.from({ length: 250 }, (_, i) => String(100_000_000_000 + i)),
           regions: [REGION],
         },
+        acceptForwardedAmiEvents: true,
       },
       /250 listed accounts and 0 OUs would not fit the 10240-byte permission policy of the hub event bus .* select OUs instead of many accounts/,
     ],

@@ -314,7 +314,6 @@ describe('the organization run (targets)', () => {
 describe('the organization run with organizational units', () => {
   const { stack, cleaner, resources } = synth({
     targets: { accounts: [MEMBERS[0] as string], organizationalUnits: [OU, 'r-ab12'], regions: [REGION] },
-    organizationId: 'o-abcdefghij',
     memberRoleName: 'CleanerRole',
   });
   const all = statements(resources);
