@@ -3,12 +3,12 @@
  * are DISTRIBUTED, so its history does not grow with the targets; its state does. This runs the
  * real ResolveTargets handler (in-memory ledger and workspace) for growing selections and prints
  * what it returns, the worst-case state that follows from it (`organizationStateBytes`: every
- * target again in `$.plan.awaiting`, one caught error, the small results) against 256 KiB, and the
+ * target again in `$.plan.awaiting`, the caught error twice, the small results) against 256 KiB, and the
  * parent's worst-case history. Then the largest selection it accepts, found by bisection.
  */
 import type { Ledger } from '../functions/adapters/ledger/index.ts';
 import { MemoryWorkspace } from '../functions/adapters/workspace.ts';
-import { organizationStateBytes } from '../functions/core/organization-run.ts';
+import { organizationStateBytes, TargetScopeError } from '../functions/core/organization-run.ts';
 import { PAYLOAD_LIMIT_BYTES } from '../functions/core/quotas.ts';
 import { DEFAULT_PLAN_SETTINGS } from '../functions/core/settings.ts';
 import { crossTargets, validateTargetSelection } from '../functions/core/target.ts';
@@ -50,8 +50,10 @@ async function accepts(accountCount: number, regions: string[]): Promise<boolean
   try {
     await resolve(accounts(accountCount), regions);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // Only the refusal counts as "does not fit": any other error is a broken bench.
+    if (error instanceof TargetScopeError) return false;
+    throw error;
   }
 }
 

@@ -64,12 +64,13 @@ export class ForwardedAmiEvents extends Construct {
       resource: 'event-bus',
       resourceName: 'default',
     });
-    const onlyAmiEvents = {
-      'ForAllValues:StringEquals': {
-        'events:source': AMI_AVAILABLE_EVENT_PATTERN.source,
-        'events:detail-type': AMI_AVAILABLE_EVENT_PATTERN.detailType,
-      },
+    // StringEquals, not ForAllValues: each event has one source and one detail type, and a
+    // missing key then refuses the event instead of passing it.
+    const amiEventKeys = {
+      'events:source': AMI_AVAILABLE_EVENT_PATTERN.source,
+      'events:detail-type': AMI_AVAILABLE_EVENT_PATTERN.detailType,
     };
+    const onlyAmiEvents = { StringEquals: amiEventKeys };
     // Unique per construct: two deployments in one hub account and region keep their own statements.
     const statementIdBase = Names.uniqueResourceName(this, { maxLength: 48 });
     const policies: events.CfnEventBusPolicy[] = [];
@@ -105,8 +106,7 @@ export class ForwardedAmiEvents extends Construct {
           resources: [busArn],
           principals: [new iam.AnyPrincipal()],
           conditions: {
-            ...onlyAmiEvents,
-            StringEquals: { 'aws:PrincipalOrgID': organizationId },
+            StringEquals: { ...amiEventKeys, 'aws:PrincipalOrgID': organizationId },
             'ForAnyValue:StringLike': {
               'aws:PrincipalOrgPaths': organizationPathPatterns(organizationId, props.organizationalUnits),
             },

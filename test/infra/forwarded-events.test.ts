@@ -22,12 +22,11 @@ const OU = 'ou-ab12-abcdefgh';
 const ORG = 'o-abcdefghij';
 const REFS = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': HUB };
 const HUB_BUS = `arn:aws:events:${REGION}:${HUB}:event-bus/default`;
-const ONLY_AMI_EVENTS = {
-  'ForAllValues:StringEquals': {
-    'events:source': ['aws.ec2'],
-    'events:detail-type': ['EC2 AMI State Change'],
-  },
+const AMI_EVENT_KEYS = {
+  'events:source': ['aws.ec2'],
+  'events:detail-type': ['EC2 AMI State Change'],
 };
+const ONLY_AMI_EVENTS = { StringEquals: AMI_EVENT_KEYS };
 
 function synth(props: Partial<AmiCleanerProps> = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
@@ -112,8 +111,7 @@ describe('the hub bus policy for forwarded AMI events', () => {
       Resource: HUB_BUS,
       Principal: { AWS: '*' },
       Condition: {
-        ...ONLY_AMI_EVENTS,
-        StringEquals: { 'aws:PrincipalOrgID': ORG },
+        StringEquals: { ...AMI_EVENT_KEYS, 'aws:PrincipalOrgID': ORG },
         'ForAnyValue:StringLike': { 'aws:PrincipalOrgPaths': [`${ORG}/*/${OU}/*`, `${ORG}/r-ab12/*`] },
       },
     });
