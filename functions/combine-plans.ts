@@ -12,13 +12,12 @@ import { mapWithConcurrency } from './adapters/concurrency.ts';
 import type { Ledger } from './adapters/ledger/index.ts';
 import { type RunWorkspace, runKey } from './adapters/workspace.ts';
 import { lazyHandler, ledgerFromEnv, workspaceFromEnv } from './commons/deps.ts';
-import { classifyFailures, InvalidEventError } from './commons/errors.ts';
-import { PLAN_HASH, requireRecord, requireRun } from './commons/events.ts';
+import { classifyFailures } from './commons/errors.ts';
+import { PLAN_HASH, requirePlannedTargets, requireRecord, requireRun } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
 import type { Plan } from './core/model.ts';
-import { type PlannedTarget, plannedTarget } from './core/organization-run.ts';
+import type { PlannedTarget } from './core/organization-run.ts';
 import { combineTargetPlans, hashPlanDeletion } from './core/plan-targets.ts';
-import { target } from './core/target.ts';
 
 export interface CombinePlansEvent {
   readonly run: unknown;
@@ -55,13 +54,7 @@ export function createCombinePlansHandler(
   return classifyFailures('CombinePlans', async (event) => {
     const record = requireRecord(event, 'event');
     const run = requireRun(record.run);
-    if (!Array.isArray(record.targets)) throw new InvalidEventError('targets must be a list');
-    // The targets are rebuilt from account and region: a run id or name in the state is never trusted.
-    const targets = record.targets.map((value) => {
-      const given = requireRecord(value, 'target');
-      const place = target(given.accountId, given.region);
-      return { key: place.key, planned: plannedTarget(place, run.runId) };
-    });
+    const targets = requirePlannedTargets(record.targets, run.runId);
 
     const read = await mapWithConcurrency(targets, READ_CONCURRENCY, async (each) => {
       const child = await deps.ledger.getRun(each.planned.runId);
@@ -77,7 +70,7 @@ export function createCombinePlansHandler(
       const plan = await deps.workspace.getJson<Plan>(child.planKey as string);
       if (plan.planHash !== child.planHash || hashPlanDeletion(plan) !== child.planHash)
         throw new PlanNotCombinedError(
-          `the plan of ${each.key} no longer hashes to the one its run recorded`,
+          `the plan of ${each.place.key} no longer hashes to the one its run recorded`,
         );
       return { each, status: 'AWAITING_APPROVAL', plan };
     });
@@ -114,7 +107,7 @@ export function createCombinePlansHandler(
         { from: ['RUNNING', 'AWAITING_APPROVAL'] },
       );
       if (!marked)
-        throw new PlanNotCombinedError(`the run of ${each.key} changed while its plan was combined`);
+        throw new PlanNotCombinedError(`the run of ${each.place.key} changed while its plan was combined`);
     }
     logger.info('plans combined', {
       runId: run.runId,

@@ -11,11 +11,9 @@ import type { Ledger, RunRecord } from './adapters/ledger/index.ts';
 import { lazyHandler, ledgerFromEnv } from './commons/deps.ts';
 import { getNumberFromEnv } from './commons/env.ts';
 import { classifyFailures, failureMessage, InvalidEventError } from './commons/errors.ts';
-import { isRecord, requireRecord, requireRun } from './commons/events.ts';
+import { isRecord, requirePlannedTargets, requireRecord, requireRun } from './commons/events.ts';
 import { createLogger, type HandlerLogger, silentLogger } from './commons/logger.ts';
-import { plannedTarget } from './core/organization-run.ts';
 import { lockKeyOf } from './core/run-target.ts';
-import { target } from './core/target.ts';
 import type { RunSummary, TargetRunSummary } from './core/workflow.ts';
 import {
   createFinalizeHandler,
@@ -76,11 +74,7 @@ export function createFinalizeOrganizationRunHandler(
       throw new InvalidEventError(`outcome must be one of ${[...OUTCOMES].join(', ')}`);
     if (outcome === 'NOTHING_TO_DELETE' && run.dryRun) outcome = 'DRY_RUN';
     const given = record.targets === undefined ? [] : record.targets;
-    if (!Array.isArray(given)) throw new InvalidEventError('targets must be a list');
-    const targets = given.map((value) => {
-      const each = requireRecord(value, 'target');
-      return plannedTarget(target(each.accountId, each.region), run.runId);
-    });
+    const targets = requirePlannedTargets(given, run.runId).map((each) => each.planned);
 
     const lines = await mapWithConcurrency(
       targets,

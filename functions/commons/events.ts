@@ -3,8 +3,9 @@
  * handler that deletes must not trust a malformed or hand-crafted event: every check fails with
  * `InvalidEventError` before anything is read or changed.
  */
+import { type PlannedTarget, plannedTarget } from '../core/organization-run.ts';
 import { validatePlanSettings } from '../core/settings.ts';
-import { target } from '../core/target.ts';
+import { type Target, target } from '../core/target.ts';
 import type { RunContext } from '../core/workflow.ts';
 import { InvalidEventError } from './errors.ts';
 
@@ -40,6 +41,22 @@ export function requireString(
 }
 
 /** `$.run` as acquire-lock built it; its settings are validated again (a state input can be edited on redrive). */
+/**
+ * The organization run's targets from its state, rebuilt from account and region: a run id or
+ * name in the state is never trusted.
+ */
+export function requirePlannedTargets(
+  value: unknown,
+  parentRunId: string,
+): { readonly place: Target; readonly planned: PlannedTarget }[] {
+  if (!Array.isArray(value)) throw new InvalidEventError('targets must be a list');
+  return value.map((each) => {
+    const given = requireRecord(each, 'target');
+    const place = target(given.accountId, given.region);
+    return { place, planned: plannedTarget(place, parentRunId) };
+  });
+}
+
 export function requireRun(value: unknown): RunContext {
   const run = requireRecord(value, 'run');
   requireString(run, 'runId', RUN_ID);
